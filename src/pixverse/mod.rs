@@ -1,0 +1,1 @@
+//! PixVerse HTTP client (filled in by the pixverse work).

@@ -1,0 +1,2 @@
+//! End-to-end tests: fake Telegram + fake PixVerse on loopback, the real App.
+mod support;

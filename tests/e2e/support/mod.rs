@@ -1,0 +1,1 @@
+//! Test fakes and helpers shared by every e2e test.

@@ -1,0 +1,217 @@
+//! Typed configuration from the environment (and `.env`, loaded by `main`).
+//!
+//! Every variable is documented in `.env.example`. A missing or invalid value is a
+//! [`ConfigError`] whose message names the variable and says how to fix it.
+
+use std::{collections::HashSet, path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+
+pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
+pub const DEFAULT_PIXVERSE_API_URL: &str = "https://app-api.pixverse.ai";
+pub const DEFAULT_PIXVERSE_UPLOAD_URL: &str = "https://pixverse-fe-upload.oss-accelerate.aliyuncs.com";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://pixverse-bot.db";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub telegram_token: SecretString,
+    pub telegram_api_url: reqwest::Url,
+    pub pixverse_api_url: String,
+    pub pixverse_upload_url: String,
+    /// The operator's Platform API key, used by users without a credential of their own.
+    pub pixverse_api_key: Option<SecretString>,
+    pub database_url: String,
+    pub admin_ids: HashSet<i64>,
+    /// Base interval between two status polls of one generating task.
+    pub poll_interval: Duration,
+    /// Base64 of 32 bytes; `None` means "use (or create) the key file beside the database".
+    pub secret_key: Option<SecretString>,
+    /// A task still unfinished this long after it was accepted fails with a message.
+    pub task_deadline: Duration,
+    /// Minimum time between two edits of one progress message in a private chat.
+    pub progress_edit_interval: Duration,
+    /// How many task steps (submit, poll, deliver) the worker runs at once.
+    pub worker_concurrency: usize,
+    /// Long-polling timeout of `getUpdates`.
+    pub telegram_poll_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can build one without touching the
+    /// process environment (which is shared by every test thread).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let telegram_token = get("TELOXIDE_TOKEN").ok_or_else(|| ConfigError {
+            variable: "TELOXIDE_TOKEN",
+            problem: "is not set. Create a bot with @BotFather in Telegram, then put its token \
+                      in .env as TELOXIDE_TOKEN=123456:ABC..."
+                .into(),
+        })?;
+        if !telegram_token.contains(':') {
+            return Err(ConfigError {
+                variable: "TELOXIDE_TOKEN",
+                problem:
+                    "does not look like a bot token (expected <digits>:<letters>, as @BotFather gives it)"
+                        .into(),
+            });
+        }
+
+        let telegram_api_url = get("TELOXIDE_API_URL").unwrap_or_else(|| DEFAULT_TELEGRAM_API_URL.into());
+        let telegram_api_url = reqwest::Url::parse(&telegram_api_url).map_err(|e| ConfigError {
+            variable: "TELOXIDE_API_URL",
+            problem: format!("is not a valid URL ({e}); expected e.g. {DEFAULT_TELEGRAM_API_URL}"),
+        })?;
+        let pixverse_api_url = url(&get, "PIXVERSE_API_URL", DEFAULT_PIXVERSE_API_URL)?;
+        let pixverse_upload_url = url(&get, "PIXVERSE_UPLOAD_URL", DEFAULT_PIXVERSE_UPLOAD_URL)?;
+
+        let admin_ids = match get("ADMIN_IDS") {
+            None => HashSet::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|id| {
+                    id.parse::<i64>().map_err(|_| ConfigError {
+                        variable: "ADMIN_IDS",
+                        problem: format!(
+                            "`{id}` is not a Telegram user id; expected comma-separated numbers like 12345,67890"
+                        ),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        Ok(Config {
+            telegram_token: SecretString::from(telegram_token),
+            telegram_api_url,
+            pixverse_api_url,
+            pixverse_upload_url,
+            pixverse_api_key: get("PIXVERSE_API_KEY").map(SecretString::from),
+            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            admin_ids,
+            poll_interval: millis(&get, "POLL_INTERVAL_MS", 5_000)?,
+            secret_key: get("SECRET_KEY").map(SecretString::from),
+            task_deadline: millis(&get, "TASK_DEADLINE_MS", 30 * 60 * 1000)?,
+            progress_edit_interval: millis(&get, "PROGRESS_EDIT_INTERVAL_MS", 5_000)?,
+            worker_concurrency: number(&get, "WORKER_CONCURRENCY", 16)?.max(1) as usize,
+            telegram_poll_timeout: millis(&get, "TELEGRAM_POLL_TIMEOUT_MS", 10_000)?,
+        })
+    }
+
+    /// The SQLite file behind `database_url`, used to place the generated key file beside it.
+    pub fn database_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.trim_start_matches("//");
+        let path = rest.split('?').next()?;
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+fn url(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let value = get(variable).unwrap_or_else(|| default.into());
+    reqwest::Url::parse(&value).map_err(|e| ConfigError {
+        variable,
+        problem: format!("is not a valid URL ({e}); expected e.g. {default}"),
+    })?;
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError {
+            variable,
+            problem: format!("`{v}` is not a whole number; expected e.g. {default}"),
+        }),
+    }
+}
+
+fn millis(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    let ms = number(get, variable, default)?;
+    if ms == 0 {
+        return Err(ConfigError {
+            variable,
+            problem: format!("must be above 0 (milliseconds); default {default}"),
+        });
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_missing_token_names_the_variable_and_the_fix() {
+        let err = config(&[]).unwrap_err();
+        assert_eq!(err.variable, "TELOXIDE_TOKEN");
+        assert!(err.to_string().contains("@BotFather"));
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_token_is_set() {
+        let c = config(&[("TELOXIDE_TOKEN", "1:abc")]).unwrap();
+        assert_eq!(c.pixverse_api_url, DEFAULT_PIXVERSE_API_URL);
+        assert_eq!(c.poll_interval, Duration::from_secs(5));
+        assert_eq!(c.database_path(), Some(PathBuf::from("pixverse-bot.db")));
+        assert!(c.admin_ids.is_empty());
+    }
+
+    #[test]
+    fn bad_admin_ids_and_intervals_are_rejected_with_the_variable_name() {
+        let err = config(&[("TELOXIDE_TOKEN", "1:abc"), ("ADMIN_IDS", "12, bob")]).unwrap_err();
+        assert_eq!(err.variable, "ADMIN_IDS");
+        let err = config(&[("TELOXIDE_TOKEN", "1:abc"), ("POLL_INTERVAL_MS", "fast")]).unwrap_err();
+        assert_eq!(err.variable, "POLL_INTERVAL_MS");
+        let ok = config(&[("TELOXIDE_TOKEN", "1:abc"), ("ADMIN_IDS", "12, 34")]).unwrap();
+        assert_eq!(ok.admin_ids.len(), 2);
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let c = config(&[
+            ("TELOXIDE_TOKEN", "1:supersecret"),
+            ("PIXVERSE_API_KEY", "sk-hidden"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("supersecret") && !debug.contains("sk-hidden"));
+    }
+}

@@ -1,0 +1,114 @@
+//! What a task is and the states it moves through.
+
+use std::{fmt, str::FromStr};
+
+/// Text-to-video or image-to-video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    T2v,
+    I2v,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::T2v => "t2v",
+            TaskKind::I2v => "i2v",
+        }
+    }
+}
+
+impl FromStr for TaskKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "t2v" => Ok(TaskKind::T2v),
+            "i2v" => Ok(TaskKind::I2v),
+            other => Err(format!("unknown task kind `{other}`")),
+        }
+    }
+}
+
+/// The life of a task. The worker moves it forward; every state is stored before the side
+/// effect that depends on it counts as done, so a restart resumes from the stored state.
+///
+/// ```text
+/// queued ─► submitting ─► generating ─► delivering ─► delivered
+///    └──────────┴─────────────┴─────────────┴──────► failed
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    /// Accepted, nothing sent to PixVerse yet (also: waiting for a free PixVerse slot).
+    Queued,
+    /// We are about to ask PixVerse to generate; PixVerse may or may not have accepted it.
+    Submitting,
+    /// PixVerse accepted it and gave a `video_id`; we poll its status.
+    Generating,
+    /// PixVerse finished; we are downloading the video and sending it to the chat.
+    Delivering,
+    /// The video reached the chat. Final.
+    Delivered,
+    /// It ended without a video; the user was told why. Final.
+    Failed,
+}
+
+impl TaskState {
+    pub const ALL: [TaskState; 6] = [
+        TaskState::Queued,
+        TaskState::Submitting,
+        TaskState::Generating,
+        TaskState::Delivering,
+        TaskState::Delivered,
+        TaskState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Queued => "queued",
+            TaskState::Submitting => "submitting",
+            TaskState::Generating => "generating",
+            TaskState::Delivering => "delivering",
+            TaskState::Delivered => "delivered",
+            TaskState::Failed => "failed",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, TaskState::Delivered | TaskState::Failed)
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TaskState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown task state `{s}`"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_round_trips_through_its_name() {
+        for state in TaskState::ALL {
+            assert_eq!(state.as_str().parse::<TaskState>(), Ok(state));
+        }
+        assert!("lost".parse::<TaskState>().is_err());
+    }
+
+    #[test]
+    fn only_delivered_and_failed_are_final() {
+        let finals: Vec<_> = TaskState::ALL.into_iter().filter(|s| s.is_final()).collect();
+        assert_eq!(finals, [TaskState::Delivered, TaskState::Failed]);
+    }
+}

@@ -1,0 +1,153 @@
+//! PixVerse credentials that users connected, sealed with the bot's [`Cipher`](super::Cipher).
+
+use secrecy::SecretString;
+
+use super::{Storage, StorageError, now_ms};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A PixVerse Platform API key.
+    ApiKey,
+    /// A token from the web app's login.
+    Web,
+}
+
+impl CredentialKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::ApiKey => "apikey",
+            CredentialKind::Web => "web",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialStatus {
+    Active,
+    /// PixVerse refused it; its owner has to connect again.
+    Invalid,
+}
+
+/// A decrypted credential. `Debug` shows no secret (SecretString redacts itself).
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub id: i64,
+    pub owner_id: i64,
+    pub kind: CredentialKind,
+    pub label: String,
+    pub secret: SecretString,
+    pub expires_at: Option<i64>,
+    pub status: CredentialStatus,
+}
+
+impl Credential {
+    /// Active and, for a web token, not past its own expiry.
+    pub fn is_usable(&self, now_ms: i64) -> bool {
+        self.status == CredentialStatus::Active && self.expires_at.is_none_or(|at| at > now_ms)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    id: i64,
+    owner_id: i64,
+    kind: String,
+    label: String,
+    secret: Vec<u8>,
+    expires_at: Option<i64>,
+    status: String,
+}
+
+impl Storage {
+    /// Stores `secret` for `owner_id`, replacing the credential they had.
+    pub async fn save_credential(
+        &self,
+        owner_id: i64,
+        kind: CredentialKind,
+        label: &str,
+        secret: &SecretString,
+        expires_at: Option<i64>,
+    ) -> Result<i64, StorageError> {
+        use secrecy::ExposeSecret;
+        let sealed = self.cipher.seal(secret.expose_secret());
+        let id = sqlx::query_scalar(
+            "insert into credential (owner_id, kind, label, secret, expires_at, status, created_at)
+             values (?1, ?2, ?3, ?4, ?5, 'active', ?6)
+             on conflict (owner_id) do update set
+                 kind = excluded.kind, label = excluded.label, secret = excluded.secret,
+                 expires_at = excluded.expires_at, status = 'active', created_at = excluded.created_at
+             returning id",
+        )
+        .bind(owner_id)
+        .bind(kind.as_str())
+        .bind(label)
+        .bind(sealed)
+        .bind(expires_at)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn credential_of_user(&self, owner_id: i64) -> Result<Option<Credential>, StorageError> {
+        let row: Option<CredentialRow> = sqlx::query_as("select * from credential where owner_id = ?1")
+            .bind(owner_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| self.decrypt(row)).transpose()
+    }
+
+    pub async fn credential(&self, id: i64) -> Result<Option<Credential>, StorageError> {
+        let row: Option<CredentialRow> = sqlx::query_as("select * from credential where id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| self.decrypt(row)).transpose()
+    }
+
+    /// Forgets the user's credential. Returns whether there was one.
+    pub async fn delete_credential_of_user(&self, owner_id: i64) -> Result<bool, StorageError> {
+        let done = sqlx::query("delete from credential where owner_id = ?1")
+            .bind(owner_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// PixVerse refused this credential. Returns true only for the call that changed it, so the
+    /// owner is told once.
+    pub async fn mark_credential_invalid(&self, id: i64) -> Result<bool, StorageError> {
+        let done =
+            sqlx::query("update credential set status = 'invalid' where id = ?1 and status = 'active'")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    fn decrypt(&self, row: CredentialRow) -> Result<Credential, StorageError> {
+        let kind = match row.kind.as_str() {
+            "apikey" => CredentialKind::ApiKey,
+            "web" => CredentialKind::Web,
+            other => {
+                return Err(StorageError::Corrupt(format!(
+                    "credential {} has kind `{other}`",
+                    row.id
+                )));
+            }
+        };
+        let status = match row.status.as_str() {
+            "invalid" => CredentialStatus::Invalid,
+            _ => CredentialStatus::Active,
+        };
+        Ok(Credential {
+            id: row.id,
+            owner_id: row.owner_id,
+            kind,
+            label: row.label,
+            secret: self.cipher.open(&row.secret).ok_or(StorageError::Decrypt)?,
+            expires_at: row.expires_at,
+            status,
+        })
+    }
+}

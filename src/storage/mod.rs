@@ -1,0 +1,92 @@
+//! All SQL lives here: users, encrypted credentials and tasks. Knows nothing of Telegram.
+
+mod credentials;
+mod crypto;
+mod tasks;
+mod users;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use credentials::{Credential, CredentialKind, CredentialStatus};
+pub use crypto::{Cipher, KeyError};
+pub use tasks::{NewTask, TaskRow};
+pub use users::{SeenUser, User};
+
+/// Errors a caller has to tell apart; everything else is `Database`.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "a stored credential cannot be decrypted: SECRET_KEY (or the key file) is not the one it was \
+         encrypted with"
+    )]
+    Decrypt,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The bot's database: a pool plus the cipher that seals credentials.
+#[derive(Clone)]
+pub struct Storage {
+    pool: SqlitePool,
+    cipher: Cipher,
+}
+
+impl Storage {
+    /// Opens (creating if missing) the SQLite database and applies the embedded migrations.
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(database_url: &str, cipher: Cipher) -> Result<Storage, StorageError> {
+        let options = SqliteConnectOptions::from_str(database_url)?
+            .create_if_missing(true)
+            // WAL lets the handlers read while the worker writes; NORMAL sync is durable across a
+            // process crash (the case we promise) and only risks the last commit on power loss.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Storage { pool, cipher })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// `PRAGMA integrity_check`: true when SQLite finds nothing wrong.
+    pub async fn integrity_ok(&self) -> Result<bool, StorageError> {
+        let result: String = sqlx::query_scalar("pragma integrity_check")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(result == "ok")
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The key file that sits beside a database file when `SECRET_KEY` is not set.
+pub fn key_file_for(database_path: &Path) -> std::path::PathBuf {
+    let mut name = database_path.as_os_str().to_owned();
+    name.push(".key");
+    name.into()
+}
+
+/// Milliseconds since the Unix epoch: the unit of every `*_at` column.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

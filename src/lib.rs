@@ -1,5 +1,9 @@
 //! pixverse-bot: a Telegram bot that turns chat messages into PixVerse AI videos.
 
+/// Wiring: builds every part and runs the bot and the worker with one shutdown.
+pub mod app;
+/// The Telegram side: commands, the handler tree, handlers.
+pub mod bot;
 /// Typed configuration from the environment.
 pub mod config;
 /// Pure domain types: prompts, generation parameters, task states.
@@ -8,3 +12,9 @@ pub mod domain;
 pub mod pixverse;
 /// SQLite storage: users, encrypted credentials, tasks.
 pub mod storage;
+/// Logging setup.
+pub mod telemetry;
+/// Every user-facing text, in English and Russian.
+pub mod texts;
+/// The worker: claims due tasks and drives them through PixVerse to the chat.
+pub mod worker;

@@ -41,6 +41,14 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// The form the PixVerse client takes.
+    pub fn to_pixverse(&self) -> crate::pixverse::Credential {
+        match self.kind {
+            CredentialKind::ApiKey => crate::pixverse::Credential::ApiKey(self.secret.clone()),
+            CredentialKind::Web => crate::pixverse::Credential::WebToken(self.secret.clone()),
+        }
+    }
+
     /// Active and, for a web token, not past its own expiry.
     pub fn is_usable(&self, now_ms: i64) -> bool {
         self.status == CredentialStatus::Active && self.expires_at.is_none_or(|at| at > now_ms)

@@ -180,7 +180,8 @@ impl Storage {
         self.set_state(id, TaskState::Submitting).await
     }
 
-    pub async fn store_image_ref(&self, id: i64, image_ref: &str) -> Result<(), StorageError> {
+    /// Remembers (or, with `None`, forgets) PixVerse's reference to the uploaded image.
+    pub async fn store_image_ref(&self, id: i64, image_ref: Option<&str>) -> Result<(), StorageError> {
         sqlx::query("update task set image_ref = ?2, updated_at = ?3 where id = ?1")
             .bind(id)
             .bind(image_ref)

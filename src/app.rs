@@ -1,0 +1,154 @@
+//! Wiring: storage, the PixVerse client, the bot and the worker, run as sibling tasks with one
+//! shutdown.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use teloxide::{
+    dispatching::Dispatcher,
+    dptree,
+    error_handlers::LoggingErrorHandler,
+    prelude::*,
+    types::BotCommand,
+    update_listeners::Polling,
+};
+use tokio::sync::{Notify, watch};
+
+use crate::{
+    bot::{BotContext, schema::schema},
+    config::Config,
+    pixverse::PixverseClient,
+    storage::{Cipher, Storage, key_file_for},
+    texts::{Lang, texts},
+    worker::{Worker, WorkerSettings},
+};
+
+/// How long a video upload to Telegram may take (50 MB on a slow link).
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long the dispatcher and the worker get to finish after a shutdown request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+pub struct App {
+    config: Config,
+    storage: Storage,
+    bot: Bot,
+    worker: Worker,
+    context: Arc<BotContext>,
+}
+
+impl App {
+    /// Opens the database (applying migrations) and builds every part; talks to no network.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let cipher = match (&config.secret_key, config.database_path()) {
+            (Some(key), _) => Cipher::from_base64(key)?,
+            (None, Some(path)) => Cipher::from_key_file(&key_file_for(&path))?,
+            (None, None) => Cipher::ephemeral(),
+        };
+        let storage = Storage::connect(&config.database_url, cipher)
+            .await
+            .with_context(|| format!("cannot open the database at DATABASE_URL={}", config.database_url))?;
+        let pixverse = PixverseClient::new(&config.pixverse_api_url, &config.pixverse_upload_url)?;
+        let token = config.telegram_token.expose_secret();
+        let bot = Bot::new(token).set_api_url(config.telegram_api_url.clone());
+        let upload_client = teloxide::net::default_reqwest_settings()
+            .timeout(UPLOAD_TIMEOUT)
+            .build()
+            .context("building the upload HTTP client")?;
+        let upload_bot = Bot::with_client(token, upload_client).set_api_url(config.telegram_api_url.clone());
+
+        let wake = Arc::new(Notify::new());
+        let settings = WorkerSettings {
+            poll_interval: config.poll_interval,
+            task_deadline: config.task_deadline,
+            progress_edit_interval: config.progress_edit_interval,
+            concurrency: config.worker_concurrency,
+            lease: Duration::from_secs(600),
+        };
+        let worker = Worker::new(
+            storage.clone(),
+            pixverse.clone(),
+            bot.clone(),
+            upload_bot,
+            config.pixverse_api_key.clone(),
+            settings,
+            wake.clone(),
+        );
+        let context = Arc::new(BotContext {
+            storage: storage.clone(),
+            pixverse,
+            wake_worker: wake,
+            operator_key: config.pixverse_api_key.clone(),
+            admin_ids: config.admin_ids.clone(),
+        });
+        Ok(App { config, storage, bot, worker, context })
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Runs the bot and the worker until `shutdown` resolves or the bot cannot start.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let App { config, storage, bot, worker, context } = self;
+        let (stop_worker, worker_stopped) = watch::channel(false);
+        let worker = tokio::spawn(worker.run(worker_stopped));
+
+        let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+            .dependencies(dptree::deps![context])
+            // Updates we have no branch for (edited messages, joins, ...) are not errors.
+            .default_handler(|_| async {})
+            .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+            .build();
+        let dispatcher_token = dispatcher.shutdown_token();
+        let listener = Polling::builder(bot.clone()).timeout(config.telegram_poll_timeout).build();
+        let menu_bot = bot.clone();
+        let mut dispatching = tokio::spawn(async move {
+            register_commands(&menu_bot).await;
+            dispatcher
+                .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("getUpdates failed"))
+                .await
+        });
+
+        tokio::pin!(shutdown);
+        let result = tokio::select! {
+            _ = &mut shutdown => Ok(()),
+            finished = &mut dispatching => match finished {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::anyhow!(
+                    "Telegram refused to start the bot ({e}); check TELOXIDE_TOKEN and TELOXIDE_API_URL"
+                )),
+                Err(e) => Err(anyhow::anyhow!("the dispatcher panicked: {e}")),
+            },
+        };
+
+        // One shutdown for both: stop taking updates, let the worker finish its round.
+        let _ = stop_worker.send(true);
+        if let Ok(stopping) = dispatcher_token.shutdown() {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, stopping).await;
+        }
+        dispatching.abort();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, worker).await;
+        storage.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// The command menu, per language. A failure here is logged, not fatal: the bot works without it.
+async fn register_commands(bot: &Bot) {
+    for lang in [Lang::En, Lang::Ru] {
+        let commands: Vec<BotCommand> = texts(lang)
+            .command_descriptions()
+            .into_iter()
+            .map(|(command, description)| BotCommand::new(command, description))
+            .collect();
+        let mut request = bot.set_my_commands(commands);
+        if lang != Lang::En {
+            request = request.language_code(lang.code());
+        }
+        if let Err(e) = request.await {
+            tracing::warn!(error = %e, language = lang.code(), "could not set the command menu");
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Connecting a PixVerse account (/login, /apikey), disconnecting it (/logout) and /balance.
+//!
+//! The message carrying a password or key is deleted as soon as it has been read, in private
+//! chats and groups alike; in a group nothing from it is used or stored.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use teloxide::{prelude::*, types::Me};
+
+use super::reply;
+use crate::{
+    bot::{BotContext, HandlerResult, sender_id},
+    pixverse::{self, ErrorKind},
+    storage::CredentialKind,
+    texts::Texts,
+};
+
+pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
+    let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else { return Ok(()) };
+    // The password is everything after the username, so it may contain spaces.
+    let Some((username, password)) = args.trim().split_once(char::is_whitespace) else {
+        bot.send_message(msg.chat.id, texts.login_usage()).await?;
+        return Ok(());
+    };
+    let password = SecretString::from(password.trim().to_owned());
+    let answer = match ctx.pixverse.login(username, &password).await {
+        Ok(login) => {
+            ctx.storage
+                .save_credential(
+                    sender_id(&msg),
+                    CredentialKind::Web,
+                    &login.username,
+                    &login.token,
+                    login.expires_at.map(|s| s * 1000),
+                )
+                .await?;
+            tracing::info!(user_id = sender_id(&msg), "web account connected");
+            texts.login_ok(&login.username)
+        }
+        Err(e) => refusal(texts, &e, texts.login_wrong_credentials()),
+    };
+    bot.send_message(msg.chat.id, answer).await?;
+    Ok(())
+}
+
+pub async fn apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
+    let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else { return Ok(()) };
+    let key = args.trim();
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        bot.send_message(msg.chat.id, texts.apikey_usage()).await?;
+        return Ok(());
+    }
+    let key = SecretString::from(key.to_owned());
+    // A balance call is the cheapest way to learn whether PixVerse accepts the key.
+    let answer = match ctx.pixverse.balance(&pixverse::Credential::ApiKey(key.clone())).await {
+        Ok(_) => {
+            let label = key_label(&key);
+            ctx.storage.save_credential(sender_id(&msg), CredentialKind::ApiKey, &label, &key, None).await?;
+            tracing::info!(user_id = sender_id(&msg), "api key connected");
+            texts.apikey_ok(&label)
+        }
+        Err(e) => refusal(texts, &e, texts.apikey_invalid()),
+    };
+    bot.send_message(msg.chat.id, answer).await?;
+    Ok(())
+}
+
+pub async fn logout(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    let answer = if ctx.storage.delete_credential_of_user(sender_id(&msg)).await? {
+        texts.logout_done()
+    } else {
+        texts.logout_nothing()
+    };
+    reply(&bot, &msg, answer).await?;
+    Ok(())
+}
+
+pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    let (source, credential) = match ctx.storage.credential_of_user(sender_id(&msg)).await? {
+        Some(own) => (own.label.clone(), own.to_pixverse()),
+        None => match &ctx.operator_key {
+            Some(key) => (texts.balance_operator().to_owned(), pixverse::Credential::ApiKey(key.clone())),
+            None => {
+                reply(&bot, &msg, texts.need_account()).await?;
+                return Ok(());
+            }
+        },
+    };
+    let answer = match ctx.pixverse.balance(&credential).await {
+        Ok(b) => texts.balance(&source, b.daily, b.monthly, b.package),
+        Err(e) if e.kind() == ErrorKind::CredentialInvalid => texts.reconnect_account(),
+        Err(e) => {
+            tracing::warn!(error = %e, "balance failed");
+            texts.pixverse_unreachable()
+        }
+    };
+    reply(&bot, &msg, answer).await?;
+    Ok(())
+}
+
+/// Deletes the message that carries a secret. Returns the texts to answer with in a private chat;
+/// `None` in a group, where the user was told to come to a private chat instead.
+async fn take_secret_message(
+    bot: &Bot,
+    msg: &Message,
+    me: &Me,
+    ctx: &BotContext,
+) -> anyhow::Result<Option<&'static dyn Texts>> {
+    let texts = ctx.remember_sender(msg).await;
+    if let Err(e) = bot.delete_message(msg.chat.id, msg.id).await {
+        // In a group the bot may lack the right to delete; the warning below still goes out.
+        tracing::warn!(error = %e, "could not delete a message carrying a secret");
+    }
+    if msg.chat.is_private() {
+        Ok(Some(texts))
+    } else {
+        bot.send_message(msg.chat.id, texts.secret_only_in_private(me.username())).await?;
+        Ok(None)
+    }
+}
+
+/// The answer when PixVerse refuses or fails a credential check.
+fn refusal(texts: &dyn Texts, error: &pixverse::PixverseError, refused: String) -> String {
+    match error.kind() {
+        ErrorKind::CredentialInvalid | ErrorKind::BadRequest => refused,
+        _ => {
+            tracing::warn!(error = %error, "PixVerse did not answer a credential check");
+            texts.pixverse_unreachable()
+        }
+    }
+}
+
+/// `…abcd`: enough for the owner to recognise the key, useless to anyone else.
+fn key_label(key: &SecretString) -> String {
+    use secrecy::ExposeSecret;
+    let key = key.expose_secret();
+    let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("API key …{tail}")
+}

@@ -1,0 +1,160 @@
+//! /t2v, /i2v and captioned photos: validate, store a queued task, answer at once.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+
+use super::reply;
+use crate::{
+    bot::{BotContext, HandlerResult, sender_id},
+    domain::{GenerationParams, MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind, parse_request},
+    storage::{NewTask, now_ms},
+    texts::Texts,
+};
+
+/// Telegram's `getFile` serves at most 20 MB, and PixVerse takes images below 20 MB.
+pub const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// An image found in (or replied to by) a request.
+struct Image {
+    file_id: String,
+    size: u64,
+}
+
+pub async fn t2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    if text.trim().is_empty() {
+        reply(&bot, &msg, texts.t2v_usage()).await?;
+        return Ok(());
+    }
+    accept(&bot, &msg, &ctx, texts, TaskKind::T2v, &text, None).await
+}
+
+pub async fn i2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    let image = match image_of(&msg).or_else(|| msg.reply_to_message().and_then(image_of)) {
+        Some(Ok(image)) => image,
+        Some(Err(ImageProblem::NotAnImage)) => {
+            reply(&bot, &msg, texts.not_an_image()).await?;
+            return Ok(());
+        }
+        None => {
+            reply(&bot, &msg, texts.i2v_usage()).await?;
+            return Ok(());
+        }
+    };
+    if text.trim().is_empty() {
+        reply(&bot, &msg, texts.photo_needs_caption()).await?;
+        return Ok(());
+    }
+    accept(&bot, &msg, &ctx, texts, TaskKind::I2v, &text, Some(image)).await
+}
+
+/// A photo or document that is not a command. In private chats its caption is the prompt; in
+/// groups only `/i2v` counts, so the bot does not animate every photo people share.
+pub async fn media(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    if !msg.chat.is_private() {
+        return Ok(());
+    }
+    let texts = ctx.remember_sender(&msg).await;
+    match (image_of(&msg), msg.caption()) {
+        (Some(Err(ImageProblem::NotAnImage)) | None, _) => {
+            reply(&bot, &msg, texts.not_an_image()).await?;
+        }
+        (Some(Ok(_)), None) => {
+            reply(&bot, &msg, texts.photo_needs_caption()).await?;
+        }
+        (Some(Ok(image)), Some(caption)) => {
+            accept(&bot, &msg, &ctx, texts, TaskKind::I2v, caption, Some(image)).await?;
+        }
+    }
+    Ok(())
+}
+
+enum ImageProblem {
+    NotAnImage,
+}
+
+/// The largest size of a photo, or a document that is an image.
+fn image_of(msg: &Message) -> Option<Result<Image, ImageProblem>> {
+    if let Some(sizes) = msg.photo() {
+        let largest = sizes.iter().max_by_key(|p| (p.width * p.height, p.file.size))?;
+        return Some(Ok(Image { file_id: largest.file.id.0.clone(), size: u64::from(largest.file.size) }));
+    }
+    let document = msg.document()?;
+    let is_image = document
+        .mime_type
+        .as_ref()
+        .is_some_and(|m| matches!(m.essence_str(), "image/jpeg" | "image/png" | "image/webp"));
+    Some(if is_image {
+        Ok(Image { file_id: document.file.id.0.clone(), size: u64::from(document.file.size) })
+    } else {
+        Err(ImageProblem::NotAnImage)
+    })
+}
+
+/// Validates the request, stores it as a queued task, wakes the worker and answers.
+async fn accept(
+    bot: &Bot,
+    msg: &Message,
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    kind: TaskKind,
+    text: &str,
+    image: Option<Image>,
+) -> HandlerResult {
+    let user_id = sender_id(msg);
+    let (prompt, params) = match parse_request(text, &GenerationParams::default()) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let answer = match error {
+                RequestError::Prompt(PromptError::Empty) if kind == TaskKind::I2v => texts.photo_needs_caption(),
+                RequestError::Prompt(PromptError::Empty) => texts.t2v_usage(),
+                RequestError::Prompt(PromptError::TooLong { chars }) => texts.prompt_too_long(chars, MAX_PROMPT_CHARS),
+                RequestError::Param(error) => texts.param_error(&error),
+            };
+            reply(bot, msg, answer).await?;
+            return Ok(());
+        }
+    };
+    if let Some(image) = &image
+        && image.size > MAX_IMAGE_BYTES
+    {
+        reply(bot, msg, texts.image_too_large(MAX_IMAGE_BYTES / 1024 / 1024)).await?;
+        return Ok(());
+    }
+
+    // The user's own account comes first; without one, the operator's key (if any).
+    let credential_id = match ctx.storage.credential_of_user(user_id).await? {
+        Some(own) if own.is_usable(now_ms()) => Some(own.id),
+        Some(_expired_or_refused) => {
+            reply(bot, msg, texts.reconnect_account()).await?;
+            return Ok(());
+        }
+        None if ctx.operator_key.is_some() => None,
+        None => {
+            reply(bot, msg, texts.need_account()).await?;
+            return Ok(());
+        }
+    };
+
+    let task = NewTask {
+        user_id,
+        chat_id: msg.chat.id.0,
+        request_message_id: msg.id.0,
+        kind,
+        prompt: prompt.into_inner(),
+        params,
+        image_file_id: image.map(|i| i.file_id),
+        credential_id,
+    };
+    // Crash story: the task is stored before anything is said, so a crash from here on loses
+    // nothing; at worst the user sees no "queued" message but still gets the video.
+    let task_id = ctx.storage.insert_task(&task).await?;
+    ctx.wake_worker.notify_one();
+    tracing::info!(task_id, user_id, kind = kind.as_str(), "task accepted");
+
+    let progress = reply(bot, msg, texts.queued()).await?;
+    ctx.storage.set_progress_message(task_id, progress.id.0).await?;
+    Ok(())
+}

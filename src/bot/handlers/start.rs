@@ -1,0 +1,36 @@
+//! /start, /help, unknown commands and plain text.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+
+use super::reply;
+use crate::bot::{BotContext, HandlerResult, sender_id};
+
+pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, param: String) -> HandlerResult {
+    // A deep-link parameter (t.me/bot?start=...) is accepted; nothing depends on it yet.
+    tracing::debug!(has_param = !param.is_empty(), "start");
+    let texts = ctx.remember_sender(&msg).await;
+    let own = ctx.storage.credential_of_user(sender_id(&msg)).await?.is_some();
+    let first_name = msg.from.as_ref().map(|u| u.first_name.as_str()).unwrap_or_default();
+    reply(&bot, &msg, texts.start(first_name, own, ctx.operator_key.is_some())).await?;
+    Ok(())
+}
+
+pub async fn help(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    reply(&bot, &msg, texts.help()).await?;
+    Ok(())
+}
+
+pub async fn unknown_command(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    reply(&bot, &msg, texts.unknown_command()).await?;
+    Ok(())
+}
+
+pub async fn text_hint(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    reply(&bot, &msg, texts.text_hint()).await?;
+    Ok(())
+}

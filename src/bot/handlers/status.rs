@@ -1,0 +1,35 @@
+//! /status: the user's tasks in flight and the last few finished.
+
+use std::{sync::Arc, time::Duration};
+
+use teloxide::prelude::*;
+
+use super::reply;
+use crate::{
+    bot::{BotContext, HandlerResult, sender_id},
+    storage::{TaskRow, now_ms},
+    texts::TaskLine,
+};
+
+const FINISHED_SHOWN: i64 = 5;
+
+pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    let user_id = sender_id(&msg);
+    let in_flight = ctx.storage.tasks_in_flight(user_id).await?;
+    let finished = ctx.storage.recent_finished_tasks(user_id, FINISHED_SHOWN).await?;
+    let now = now_ms();
+    let lines = |rows: &'_ [TaskRow]| -> Vec<TaskLine<'_>> {
+        rows.iter()
+            .map(|t| TaskLine {
+                id: t.id,
+                kind: t.kind(),
+                state: t.state(),
+                prompt: &t.prompt,
+                age: Duration::from_millis((now - t.created_at).max(0) as u64),
+            })
+            .collect()
+    };
+    reply(&bot, &msg, texts.status(&lines(&in_flight), &lines(&finished))).await?;
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The Telegram side: commands, the handler tree and one file of handlers per feature.
+//! Handlers validate, write, answer at once and return; they never wait on a generation.
+
+pub mod commands;
+mod handlers;
+pub mod schema;
+
+use std::{collections::HashSet, sync::Arc};
+
+use secrecy::SecretString;
+use teloxide::types::Message;
+use tokio::sync::Notify;
+
+use crate::{
+    pixverse::PixverseClient,
+    storage::{SeenUser, Storage},
+    texts::{Lang, Texts, texts},
+};
+
+pub use commands::Command;
+
+/// What every handler needs; injected once into the dispatcher.
+pub struct BotContext {
+    pub storage: Storage,
+    pub pixverse: PixverseClient,
+    /// Wakes the worker as soon as a task is written.
+    pub wake_worker: Arc<Notify>,
+    /// The operator's PixVerse API key for users without their own credential.
+    pub operator_key: Option<SecretString>,
+    pub admin_ids: HashSet<i64>,
+}
+
+pub type HandlerResult = anyhow::Result<()>;
+
+impl BotContext {
+    /// Records the sender and returns the texts in their language.
+    pub async fn remember_sender(&self, msg: &Message) -> &'static dyn Texts {
+        let Some(user) = msg.from.as_ref() else { return texts(Lang::En) };
+        let seen = SeenUser {
+            id: user.id.0 as i64,
+            username: user.username.as_deref(),
+            first_name: &user.first_name,
+            language: user.language_code.as_deref(),
+            in_private_chat: msg.chat.is_private(),
+        };
+        if let Err(e) = self.storage.upsert_user(&seen).await {
+            // Not worth failing the request over: the user row is refreshed on every message.
+            tracing::warn!(error = %e, "could not record the user");
+        }
+        texts(Lang::from_code(user.language_code.as_deref()))
+    }
+}
+
+/// The sender's Telegram id (0 for anonymous group admins and channels, which we ignore upstream).
+pub fn sender_id(msg: &Message) -> i64 {
+    msg.from.as_ref().map(|u| u.id.0 as i64).unwrap_or_default()
+}

@@ -1,0 +1,306 @@
+//! English texts.
+
+use std::time::Duration;
+
+use super::{FailureReason, TaskLine, Texts, clock, join_numbers, params_line, shorten};
+use crate::domain::{GenerationParams, ParamError, ParamProblem, TaskState};
+
+pub struct En;
+
+const FLAGS: &str = "Flags after the prompt change one request:\n\
+  --ar 9:16   aspect ratio (16:9, 4:3, 1:1, 3:4, 9:16)\n\
+  --q 720p    quality (360p, 540p, 720p, 1080p)\n\
+  --d 8       duration in seconds\n\
+  --model v5  model (v3.5 … v6, c1)\n\
+  --seed 42   repeatable result\n\
+  --no text   what to avoid\n\
+  --fast      fast motion (5 s, below 1080p)\n\
+  --style anime  anime, 3d_animation, clay, comic, cyberpunk";
+
+impl Texts for En {
+    fn start(&self, first_name: &str, has_own_account: bool, shared_available: bool) -> String {
+        let next = if has_own_account {
+            "Your PixVerse account is connected. Send /t2v followed by a prompt, or a photo with a caption."
+        } else if shared_available {
+            "You can start right away: send /t2v followed by a prompt, or a photo with a caption. \
+             To use your own PixVerse credits, connect your account with /login or /apikey."
+        } else {
+            "First connect your PixVerse account: /login <email> <password> or /apikey <key> \
+             (in this private chat; the message is deleted at once)."
+        };
+        format!(
+            "Hi {first_name}! I turn words and photos into PixVerse AI videos.\n\n{next}\n\n\
+             Example: /t2v a fox running through snow at sunset --ar 9:16\n/help lists everything."
+        )
+    }
+
+    fn help(&self) -> String {
+        format!(
+            "What I can do:\n\
+             /t2v <prompt> — a video from text. Example: /t2v a paper boat on a rainy street\n\
+             /i2v <prompt> — a video from a photo: send it as the photo's caption, or reply to a photo\n\
+             A photo with a caption (private chat) — the same as /i2v\n\
+             /status — your videos in progress and the last finished ones\n\
+             /balance — credits of the account you generate with\n\
+             /login <email> <password> — connect your PixVerse account (private chat only)\n\
+             /apikey <key> — connect a PixVerse API key (private chat only)\n\
+             /logout — disconnect your account\n\n{FLAGS}\n\n\
+             In groups: /t2v@botname <prompt>, or a photo captioned /i2v <prompt>."
+        )
+    }
+
+    fn command_descriptions(&self) -> [(&'static str, &'static str); 9] {
+        [
+            ("start", "What this bot does"),
+            ("help", "Commands, flags and examples"),
+            ("t2v", "Video from text: /t2v <prompt>"),
+            ("i2v", "Video from a photo: caption or reply"),
+            ("status", "Your videos in progress"),
+            ("balance", "Credits left"),
+            ("login", "Connect a PixVerse account (private)"),
+            ("apikey", "Connect a PixVerse API key (private)"),
+            ("logout", "Disconnect your account"),
+        ]
+    }
+
+    fn unknown_command(&self) -> String {
+        "I don't know that command. /help lists what I can do.".into()
+    }
+
+    fn text_hint(&self) -> String {
+        "To make a video, send /t2v followed by a prompt, e.g. /t2v a cat surfing a wave. \
+         Or send a photo with a caption. /help lists everything."
+            .into()
+    }
+
+    fn internal_error(&self) -> String {
+        "Something went wrong on my side. Please try again in a minute.".into()
+    }
+
+    fn secret_only_in_private(&self, bot_username: &str) -> String {
+        format!(
+            "Never share passwords or keys in a group. I deleted the message if I could and stored nothing. \
+             Connect your account in a private chat with me: https://t.me/{bot_username}"
+        )
+    }
+
+    fn login_usage(&self) -> String {
+        "Usage: /login <email or username> <password>\nI delete the message at once and never store the password."
+            .into()
+    }
+
+    fn login_ok(&self, account: &str) -> String {
+        format!(
+            "✅ Connected to PixVerse as {account}. I deleted your message; the password was not stored.\n\n\
+             Note: PixVerse allows one session per account, so this signed your browser out of PixVerse, and \
+             logging in there again will disconnect me. For uninterrupted use, connect an API key with /apikey."
+        )
+    }
+
+    fn login_wrong_credentials(&self) -> String {
+        "❌ PixVerse did not accept that username and password. Check them and try /login again.".into()
+    }
+
+    fn apikey_usage(&self) -> String {
+        "Usage: /apikey <key>\nGet a key at platform.pixverse.ai. I delete the message at once.".into()
+    }
+
+    fn apikey_ok(&self, label: &str) -> String {
+        format!("✅ PixVerse API key connected ({label}). I deleted your message.")
+    }
+
+    fn apikey_invalid(&self) -> String {
+        "❌ PixVerse did not accept that API key. Check it at platform.pixverse.ai and try again.".into()
+    }
+
+    fn pixverse_unreachable(&self) -> String {
+        "PixVerse is not answering right now. Nothing was changed; please try again in a few minutes.".into()
+    }
+
+    fn logout_done(&self) -> String {
+        "Your PixVerse account is disconnected and its token deleted.".into()
+    }
+
+    fn logout_nothing(&self) -> String {
+        "No PixVerse account is connected.".into()
+    }
+
+    fn t2v_usage(&self) -> String {
+        "Add a prompt after the command, e.g.\n/t2v a fox running through snow at sunset".into()
+    }
+
+    fn i2v_usage(&self) -> String {
+        "Send a photo with the caption /i2v <prompt>, or reply to a photo with /i2v <prompt>.".into()
+    }
+
+    fn prompt_too_long(&self, chars: usize, max: usize) -> String {
+        format!("That prompt has {chars} characters; the limit is {max}. Please shorten it.")
+    }
+
+    fn param_error(&self, error: &ParamError) -> String {
+        match error {
+            ParamError::UnknownFlag(flag) => format!("I don't know the flag {flag}.\n\n{FLAGS}"),
+            ParamError::MissingValue { flag } => format!("The flag {flag} needs a value.\n\n{FLAGS}"),
+            ParamError::InvalidValue { flag, value, accepted } => {
+                format!("{value} is not a valid value for {flag}. Accepted: {accepted}.")
+            }
+            ParamError::Combination(problem) => match problem {
+                ParamProblem::Duration { model, quality, duration, accepted } => format!(
+                    "{} at {} cannot make {duration} s videos. Choose one of: {} s.",
+                    model.as_str(),
+                    quality.as_str(),
+                    join_numbers(accepted)
+                ),
+                ParamProblem::AspectRatio { model, aspect_ratio } => format!(
+                    "{} does not support {}. Use 16:9, 4:3, 1:1, 3:4 or 9:16 (v6 and c1 also 2:3, 3:2, 21:9).",
+                    model.as_str(),
+                    aspect_ratio.as_str()
+                ),
+                ParamProblem::FastMotion => {
+                    "Fast motion works only with 5-second videos below 1080p. Drop --fast or change --d/--q.".into()
+                }
+                ParamProblem::Audio { model } => {
+                    format!("{} cannot generate sound; audio needs v5.5 or later.", model.as_str())
+                }
+            },
+        }
+    }
+
+    fn photo_needs_caption(&self) -> String {
+        "Nice photo! Send it again with a caption describing the motion, e.g. \"waves roll in, camera pans left\"."
+            .into()
+    }
+
+    fn not_an_image(&self) -> String {
+        "I can only animate images (JPEG, PNG or WebP). Please send a photo.".into()
+    }
+
+    fn image_too_large(&self, max_mb: u64) -> String {
+        format!("That image is larger than {max_mb} MB. Please send a smaller one (or send it as a photo).")
+    }
+
+    fn need_account(&self) -> String {
+        "To generate videos, connect your PixVerse account first, in a private chat with me:\n\
+         /login <email> <password> or /apikey <key>"
+            .into()
+    }
+
+    fn reconnect_account(&self) -> String {
+        "Your PixVerse login has expired or was used elsewhere. Please /login again (or use /apikey).".into()
+    }
+
+    fn queued(&self) -> String {
+        "⏳ Accepted. Your video is queued…".into()
+    }
+
+    fn waiting_for_slot(&self) -> String {
+        "⏳ PixVerse is busy with your other videos; this one starts as soon as a slot frees up…".into()
+    }
+
+    fn generating(&self, elapsed: Duration) -> String {
+        format!("🎬 Generating… {} (usually 30–60 s)", clock(elapsed))
+    }
+
+    fn uploading(&self) -> String {
+        "📤 Done! Sending the video…".into()
+    }
+
+    fn delivered(&self, elapsed: Duration) -> String {
+        format!("✅ Delivered in {}.", clock(elapsed))
+    }
+
+    fn failed(&self, reason: FailureReason) -> String {
+        match reason {
+            FailureReason::Moderation => {
+                "🚫 PixVerse's content filter rejected this request (no credits were charged). Try a different prompt or image.".into()
+            }
+            FailureReason::GenerationFailed => "❌ PixVerse could not generate this video. Please try again.".into(),
+            FailureReason::OutOfCredits { own: true } => {
+                "💳 Your PixVerse account is out of credits. Top up at pixverse.ai, then try again.".into()
+            }
+            FailureReason::OutOfCredits { own: false } => {
+                "💳 The shared PixVerse account is out of credits. The admins know; try again later, or connect your own account with /login.".into()
+            }
+            FailureReason::CredentialInvalid { own: true } => self.reconnect_account(),
+            FailureReason::CredentialInvalid { own: false } => {
+                "🔑 The shared PixVerse account stopped working. The admins know; try again later, or connect your own account.".into()
+            }
+            FailureReason::Rejected => "❌ PixVerse refused these settings. Try other parameters (see /help).".into(),
+            FailureReason::BadImage => {
+                "🖼 PixVerse could not use this image. Send a JPEG or PNG under 20 MB, at most 4000 px a side.".into()
+            }
+            FailureReason::TimedOut => {
+                "⌛ This video took far too long and was stopped. Please try again.".into()
+            }
+            FailureReason::Unavailable => {
+                "⚠️ PixVerse kept failing, so I gave up on this video. Please try again later.".into()
+            }
+            FailureReason::AccountRemoved => {
+                "The PixVerse account this video was using was disconnected, so it was stopped.".into()
+            }
+            FailureReason::PhotoUnavailable => {
+                "I could not fetch your photo from Telegram. Please send it again.".into()
+            }
+        }
+    }
+
+    fn caption(&self, prompt: &str, params: &GenerationParams) -> String {
+        format!("🎬 {}\n\n{}", shorten(prompt, 900), params_line(params))
+    }
+
+    fn video_link(&self, prompt: &str, url: &str) -> String {
+        format!("🎬 {}\n\nThe video is too large to send here; download it: {url}", shorten(prompt, 900))
+    }
+
+    fn status(&self, in_flight: &[TaskLine<'_>], finished: &[TaskLine<'_>]) -> String {
+        if in_flight.is_empty() && finished.is_empty() {
+            return "You have no videos yet. Try /t2v a fox running through snow".into();
+        }
+        let mut out = String::new();
+        if in_flight.is_empty() {
+            out.push_str("Nothing in progress.\n");
+        } else {
+            out.push_str("In progress:\n");
+            for line in in_flight {
+                out.push_str(&format!("#{} {} — {} — {}\n", line.id, state_word(line.state), shorten(line.prompt, 60), ago(line.age)));
+            }
+        }
+        if !finished.is_empty() {
+            out.push_str("\nRecently finished:\n");
+            for line in finished {
+                out.push_str(&format!("#{} {} — {} — {}\n", line.id, state_word(line.state), shorten(line.prompt, 60), ago(line.age)));
+            }
+        }
+        out
+    }
+
+    fn balance(&self, source: &str, daily: Option<i64>, monthly: i64, package: i64) -> String {
+        let daily = daily.map(|d| format!("daily {d}, ")).unwrap_or_default();
+        format!("Credits of {source}: {daily}monthly {monthly}, package {package}.")
+    }
+
+    fn balance_operator(&self) -> &'static str {
+        "the shared account"
+    }
+}
+
+fn state_word(state: TaskState) -> &'static str {
+    match state {
+        TaskState::Queued => "queued",
+        TaskState::Submitting => "starting",
+        TaskState::Generating => "generating",
+        TaskState::Delivering => "sending",
+        TaskState::Delivered => "✅ delivered",
+        TaskState::Failed => "❌ failed",
+    }
+}
+
+fn ago(age: Duration) -> String {
+    let mins = age.as_secs() / 60;
+    match mins {
+        0 => "just now".into(),
+        m if m < 60 => format!("{m} min ago"),
+        m if m < 48 * 60 => format!("{} h ago", m / 60),
+        m => format!("{} days ago", m / 60 / 24),
+    }
+}

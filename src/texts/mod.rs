@@ -1,0 +1,191 @@
+//! Every user-facing text, per language. Handlers and the worker ask [`texts`] for the user's
+//! language and never spell a text themselves. Adding a text to the trait makes the compiler ask
+//! for it in every language.
+
+mod en;
+mod ru;
+
+use std::time::Duration;
+
+use crate::domain::{GenerationParams, ParamError, TaskKind, TaskState};
+
+/// The languages the bot speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    /// From Telegram's `language_code` (IETF tag); English unless we speak the language.
+    pub fn from_code(code: Option<&str>) -> Lang {
+        match code.map(|c| c.to_ascii_lowercase()) {
+            Some(c) if c == "ru" || c.starts_with("ru-") => Lang::Ru,
+            _ => Lang::En,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+}
+
+pub fn texts(lang: Lang) -> &'static dyn Texts {
+    match lang {
+        Lang::En => &en::En,
+        Lang::Ru => &ru::Ru,
+    }
+}
+
+/// One line of `/status`.
+pub struct TaskLine<'a> {
+    pub id: i64,
+    pub kind: TaskKind,
+    pub state: TaskState,
+    pub prompt: &'a str,
+    /// How long ago it was created.
+    pub age: Duration,
+}
+
+/// Why a task ended without a video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureReason {
+    /// PixVerse's moderation refused the prompt or image.
+    Moderation,
+    /// PixVerse reported the generation as failed or deleted.
+    GenerationFailed,
+    /// The credential used has no credits left; `own` tells whose it was.
+    OutOfCredits { own: bool },
+    /// PixVerse refused the credential (expired, logged in elsewhere, wrong key).
+    CredentialInvalid { own: bool },
+    /// PixVerse refused the request itself (e.g. a parameter or the image).
+    Rejected,
+    /// The image could not be used (too large, unreadable, wrong format).
+    BadImage,
+    /// The task did not finish before its deadline.
+    TimedOut,
+    /// PixVerse kept failing; we gave up after retrying.
+    Unavailable,
+    /// The user disconnected the account the task was using.
+    AccountRemoved,
+    /// The photo could not be fetched from Telegram.
+    PhotoUnavailable,
+}
+
+pub trait Texts: Sync {
+    fn start(&self, first_name: &str, has_own_account: bool, shared_available: bool) -> String;
+    fn help(&self) -> String;
+    /// Descriptions for the command menu, in the order of `Command`.
+    fn command_descriptions(&self) -> [(&'static str, &'static str); 9];
+
+    fn unknown_command(&self) -> String;
+    fn text_hint(&self) -> String;
+    fn internal_error(&self) -> String;
+
+    fn secret_only_in_private(&self, bot_username: &str) -> String;
+    fn login_usage(&self) -> String;
+    fn login_ok(&self, account: &str) -> String;
+    fn login_wrong_credentials(&self) -> String;
+    fn apikey_usage(&self) -> String;
+    fn apikey_ok(&self, label: &str) -> String;
+    fn apikey_invalid(&self) -> String;
+    fn pixverse_unreachable(&self) -> String;
+    fn logout_done(&self) -> String;
+    fn logout_nothing(&self) -> String;
+
+    fn t2v_usage(&self) -> String;
+    fn i2v_usage(&self) -> String;
+    fn prompt_too_long(&self, chars: usize, max: usize) -> String;
+    fn param_error(&self, error: &ParamError) -> String;
+    fn photo_needs_caption(&self) -> String;
+    fn not_an_image(&self) -> String;
+    fn image_too_large(&self, max_mb: u64) -> String;
+    fn need_account(&self) -> String;
+    fn reconnect_account(&self) -> String;
+
+    fn queued(&self) -> String;
+    fn waiting_for_slot(&self) -> String;
+    fn generating(&self, elapsed: Duration) -> String;
+    fn uploading(&self) -> String;
+    fn delivered(&self, elapsed: Duration) -> String;
+    fn failed(&self, reason: FailureReason) -> String;
+    fn caption(&self, prompt: &str, params: &GenerationParams) -> String;
+    fn video_link(&self, prompt: &str, url: &str) -> String;
+
+    fn status(&self, in_flight: &[TaskLine<'_>], finished: &[TaskLine<'_>]) -> String;
+    fn balance(&self, source: &str, daily: Option<i64>, monthly: i64, package: i64) -> String;
+    fn balance_operator(&self) -> &'static str;
+}
+
+/// `1:05` style elapsed time.
+pub(crate) fn clock(elapsed: Duration) -> String {
+    let secs = elapsed.as_secs();
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// The prompt cut to `max` characters with an ellipsis, for captions and lists.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The parameters as a compact line: `v5 · 5s · 540p · 16:9 · seed 42`.
+pub(crate) fn params_line(params: &GenerationParams) -> String {
+    let mut parts = vec![
+        params.model.as_str().to_owned(),
+        format!("{}s", params.duration),
+        params.quality.as_str().to_owned(),
+        params.aspect_ratio.as_str().to_owned(),
+    ];
+    if params.motion_mode == crate::domain::MotionMode::Fast {
+        parts.push("fast".into());
+    }
+    if let Some(style) = params.style {
+        parts.push(style.as_str().into());
+    }
+    if let Some(seed) = params.seed {
+        parts.push(format!("seed {seed}"));
+    }
+    parts.join(" · ")
+}
+
+/// `5, 8, 10`.
+pub(crate) fn join_numbers(values: &[u32]) -> String {
+    values.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn russian_speakers_get_russian_and_everyone_else_english() {
+        assert_eq!(Lang::from_code(Some("ru")), Lang::Ru);
+        assert_eq!(Lang::from_code(Some("ru-RU")), Lang::Ru);
+        assert_eq!(Lang::from_code(Some("de")), Lang::En);
+        assert_eq!(Lang::from_code(None), Lang::En);
+    }
+
+    #[test]
+    fn captions_fit_telegrams_limit_even_for_the_longest_prompt() {
+        let prompt = "x".repeat(crate::domain::MAX_PROMPT_CHARS);
+        for lang in [Lang::En, Lang::Ru] {
+            let caption = texts(lang).caption(&prompt, &GenerationParams::default());
+            assert!(caption.chars().count() <= 1024, "{lang:?}");
+        }
+    }
+
+    #[test]
+    fn clock_and_shorten_format_as_shown_to_users() {
+        assert_eq!(clock(Duration::from_secs(65)), "1:05");
+        assert_eq!(shorten("abcdef", 4), "abc…");
+        assert_eq!(shorten("abc", 4), "abc");
+    }
+}

@@ -1,0 +1,65 @@
+//! Poll: ask PixVerse how the generating tasks of one credential are doing.
+
+use crate::{
+    domain::TaskState,
+    pixverse::VideoStatus,
+    storage::{TaskRow, now_ms},
+    texts::FailureReason,
+};
+
+use super::{Worker, progress::elapsed};
+
+impl Worker {
+    /// One status call for all `tasks` (they share a credential): a web account answers them all
+    /// with a single listing call; an API key needs one result call each.
+    #[tracing::instrument(skip_all, fields(tasks = tasks.len()))]
+    pub(super) async fn poll(&self, tasks: Vec<TaskRow>) -> anyhow::Result<()> {
+        let Some(first) = tasks.first() else { return Ok(()) };
+        let (credential, own) = match self.credential_for(first).await? {
+            Ok(found) => found,
+            Err(reason) => {
+                for task in &tasks {
+                    self.fail(task, reason, "no usable credential").await?;
+                }
+                return Ok(());
+            }
+        };
+        let ids: Vec<i64> = tasks.iter().filter_map(|t| t.video_id).collect();
+        let statuses = match self.pixverse.statuses(&credential, &ids).await {
+            Ok(statuses) => statuses,
+            Err(error) => {
+                for task in &tasks {
+                    self.handle_pixverse_error(task, &error, TaskState::Generating, own).await?;
+                }
+                return Ok(());
+            }
+        };
+        for task in tasks {
+            let status = task.video_id.and_then(|id| statuses.get(&id)).cloned();
+            match status {
+                Some(VideoStatus::Succeeded { url }) => {
+                    // Crash story: `delivering` with the URL is stored before the download, so a
+                    // crash during delivery resumes delivery, never the generation.
+                    self.storage.mark_delivering(task.id, &url).await?;
+                    let task = TaskRow { video_url: Some(url), ..task };
+                    self.deliver(task).await?;
+                }
+                Some(VideoStatus::Moderated) => self.fail(&task, FailureReason::Moderation, "moderated").await?,
+                Some(VideoStatus::Failed | VideoStatus::Deleted) => {
+                    self.fail(&task, FailureReason::GenerationFailed, "generation failed").await?
+                }
+                // Still running (a web listing may also not show a very fresh video yet).
+                Some(VideoStatus::Generating) | None if self.past_deadline(&task) => {
+                    self.fail(&task, FailureReason::TimedOut, "deadline passed while generating").await?
+                }
+                Some(VideoStatus::Generating) | None => {
+                    let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
+                    self.storage.reschedule_task(task.id, TaskState::Generating, next, false, None).await?;
+                    let texts = self.texts_for(task.user_id).await;
+                    self.edit_progress(&task, texts.generating(elapsed(&task)), false).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}

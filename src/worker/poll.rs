@@ -41,7 +41,8 @@ impl Worker {
                     // Crash story: `delivering` with the URL is stored before the download, so a
                     // crash during delivery resumes delivery, never the generation.
                     self.storage.mark_delivering(task.id, &url).await?;
-                    let task = TaskRow { video_url: Some(url), ..task };
+                    let mut task = task;
+                    task.video_url = Some(url);
                     self.deliver(task).await?;
                 }
                 Some(VideoStatus::Moderated) => self.fail(&task, FailureReason::Moderation, "moderated").await?,

@@ -19,17 +19,19 @@ pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
     let in_flight = ctx.storage.tasks_in_flight(user_id).await?;
     let finished = ctx.storage.recent_finished_tasks(user_id, FINISHED_SHOWN).await?;
     let now = now_ms();
-    let lines = |rows: &'_ [TaskRow]| -> Vec<TaskLine<'_>> {
-        rows.iter()
-            .map(|t| TaskLine {
-                id: t.id,
-                kind: t.kind(),
-                state: t.state(),
-                prompt: &t.prompt,
-                age: Duration::from_millis((now - t.created_at).max(0) as u64),
-            })
-            .collect()
-    };
-    reply(&bot, &msg, texts.status(&lines(&in_flight), &lines(&finished))).await?;
+    let answer = texts.status(&lines(&in_flight, now), &lines(&finished, now));
+    reply(&bot, &msg, answer).await?;
     Ok(())
+}
+
+fn lines(rows: &[TaskRow], now: i64) -> Vec<TaskLine<'_>> {
+    rows.iter()
+        .map(|t| TaskLine {
+            id: t.id,
+            kind: t.kind(),
+            state: t.state(),
+            prompt: &t.prompt,
+            age: Duration::from_millis((now - t.created_at).max(0) as u64),
+        })
+        .collect()
 }

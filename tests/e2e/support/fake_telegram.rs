@@ -105,7 +105,11 @@ impl TgChat {
     }
 
     fn from_id(id: i64) -> Self {
-        if id < 0 { TgChat::Group(id) } else { TgChat::Private(id) }
+        if id < 0 {
+            TgChat::Group(id)
+        } else {
+            TgChat::Private(id)
+        }
     }
 }
 
@@ -311,7 +315,9 @@ struct Upload {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn bot_user_json() -> Value {
@@ -344,7 +350,10 @@ fn privacy_mode_lets_through(text: Option<&str>) -> bool {
 }
 
 fn mime_for(file_name: &str) -> &'static str {
-    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "mp4" => "video/mp4",
         "jpg" | "jpeg" => "image/jpeg",
@@ -387,20 +396,20 @@ const BOOL_PARAMS: &[&str] = &[
 /// A text field as JSON: objects/arrays are decoded, known integer/bool params converted.
 fn decode_text_value(key: &str, value: &str) -> Value {
     let trimmed = value.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Ok(v) = serde_json::from_str(value) {
-            return v;
-        }
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(v) = serde_json::from_str(value)
+    {
+        return v;
     }
-    if INT_PARAMS.contains(&key) {
-        if let Ok(n) = value.parse::<i64>() {
-            return json!(n);
-        }
+    if INT_PARAMS.contains(&key)
+        && let Ok(n) = value.parse::<i64>()
+    {
+        return json!(n);
     }
-    if BOOL_PARAMS.contains(&key) {
-        if let Ok(b) = value.parse::<bool>() {
-            return json!(b);
-        }
+    if BOOL_PARAMS.contains(&key)
+        && let Ok(b) = value.parse::<bool>()
+    {
+        return json!(b);
     }
     json!(value)
 }
@@ -440,13 +449,22 @@ fn param_bool(p: &Map<String, Value>, key: &str) -> bool {
 /// The inline keyboard of a `reply_markup` parameter. Telegram echoes only inline keyboards in
 /// the returned Message; reply keyboards and `remove_keyboard` are accepted and not stored.
 fn inline_markup(p: &Map<String, Value>) -> Result<Option<Value>, ApiErr> {
-    let Some(markup) = p.get("reply_markup") else { return Ok(None) };
-    let Some(rows) = markup.get("inline_keyboard") else { return Ok(None) };
-    for button in rows.as_array().into_iter().flatten().flat_map(|r| r.as_array().into_iter().flatten()) {
-        if let Some(data) = button.get("callback_data").and_then(Value::as_str) {
-            if data.is_empty() || data.len() > CALLBACK_DATA_LIMIT {
-                return Err(ApiErr::bad_request("BUTTON_DATA_INVALID"));
-            }
+    let Some(markup) = p.get("reply_markup") else {
+        return Ok(None);
+    };
+    let Some(rows) = markup.get("inline_keyboard") else {
+        return Ok(None);
+    };
+    for button in rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r.as_array().into_iter().flatten())
+    {
+        if let Some(data) = button.get("callback_data").and_then(Value::as_str)
+            && (data.is_empty() || data.len() > CALLBACK_DATA_LIMIT)
+        {
+            return Err(ApiErr::bad_request("BUTTON_DATA_INVALID"));
         }
     }
     Ok(Some(markup.clone()))
@@ -454,9 +472,10 @@ fn inline_markup(p: &Map<String, Value>) -> Result<Option<Value>, ApiErr> {
 
 impl TgState {
     fn chat_mut(&mut self, chat_id: i64) -> &mut ChatState {
-        self.chats
-            .entry(chat_id)
-            .or_insert_with(|| ChatState { last_message_id: 0, messages: Vec::new() })
+        self.chats.entry(chat_id).or_insert_with(|| ChatState {
+            last_message_id: 0,
+            messages: Vec::new(),
+        })
     }
 
     fn chat_json(&self, chat_id: i64) -> Value {
@@ -474,16 +493,26 @@ impl TgState {
                 }
                 chat
             }
-            TgChat::Group(id) => json!({ "id": id, "type": "supergroup", "title": format!("Test group {id}") }),
+            TgChat::Group(id) => {
+                json!({ "id": id, "type": "supergroup", "title": format!("Test group {id}") })
+            }
         }
     }
 
     fn message(&self, chat_id: i64, message_id: i32) -> Option<&StoredMessage> {
-        self.chats.get(&chat_id)?.messages.iter().find(|m| m.id == message_id)
+        self.chats
+            .get(&chat_id)?
+            .messages
+            .iter()
+            .find(|m| m.id == message_id)
     }
 
     fn message_mut(&mut self, chat_id: i64, message_id: i32) -> Option<&mut StoredMessage> {
-        self.chats.get_mut(&chat_id)?.messages.iter_mut().find(|m| m.id == message_id)
+        self.chats
+            .get_mut(&chat_id)?
+            .messages
+            .iter_mut()
+            .find(|m| m.id == message_id)
     }
 
     /// The Message JSON Telegram would return; `reply_to_message` carries the original without
@@ -516,10 +545,9 @@ impl TgState {
         if let Some(edit_date) = msg.edit_date {
             m["edit_date"] = json!(edit_date);
         }
-        if with_reply {
-            if let Some(original) = msg.reply_to.and_then(|id| self.message(chat_id, id)) {
-                m["reply_to_message"] = self.render(chat_id, original, false);
-            }
+        if with_reply && let Some(original) = msg.reply_to.and_then(|id| self.message(chat_id, id))
+        {
+            m["reply_to_message"] = self.render(chat_id, original, false);
         }
         m
     }
@@ -569,7 +597,12 @@ impl TgState {
         let mut sizes = Vec::new();
         for (w, h, small) in [(90u32, 51u32, 1_200u64), (320, 180, 12_000)] {
             let small = small.min(size.max(1));
-            let id = self.register_file("photos", "jpg", small, Some(Bytes::from(vec![0u8; small as usize])));
+            let id = self.register_file(
+                "photos",
+                "jpg",
+                small,
+                Some(Bytes::from(vec![0u8; small as usize])),
+            );
             let mut meta = self.file_meta(&id);
             meta["width"] = json!(w);
             meta["height"] = json!(h);
@@ -588,7 +621,10 @@ impl TgState {
             return Some(fault);
         }
         let random_target = method.starts_with("send") || method.starts_with("edit");
-        if random_target && self.fault_rate > 0 && rand::thread_rng().gen_range(0..100) < self.fault_rate {
+        if random_target
+            && self.fault_rate > 0
+            && rand::thread_rng().gen_range(0..100) < self.fault_rate
+        {
             return Some(TgFault::RetryAfter(1));
         }
         None
@@ -598,10 +634,18 @@ impl TgState {
     fn reply_target(&self, chat_id: i64, p: &Map<String, Value>) -> Result<Option<i32>, ApiErr> {
         let (id, allow_missing) = match p.get("reply_parameters") {
             Some(rp) => {
-                let Some(rp) = rp.as_object() else { return Ok(None) };
-                (param_i64(rp, "message_id"), param_bool(rp, "allow_sending_without_reply"))
+                let Some(rp) = rp.as_object() else {
+                    return Ok(None);
+                };
+                (
+                    param_i64(rp, "message_id"),
+                    param_bool(rp, "allow_sending_without_reply"),
+                )
             }
-            None => (param_i64(p, "reply_to_message_id"), param_bool(p, "allow_sending_without_reply")),
+            None => (
+                param_i64(p, "reply_to_message_id"),
+                param_bool(p, "allow_sending_without_reply"),
+            ),
         };
         let Some(id) = id else { return Ok(None) };
         let id = id as i32;
@@ -653,26 +697,42 @@ impl TgState {
         msg.reply_to = reply_to;
         msg.reply_markup = markup;
         let id = self.store(chat_id, msg);
-        Ok(self.render(chat_id, self.message(chat_id, id).expect("just stored"), true))
+        Ok(self.render(
+            chat_id,
+            self.message(chat_id, id).expect("just stored"),
+            true,
+        ))
     }
 
     /// sendVideo / sendPhoto / sendDocument.
-    fn send_media(&mut self, kind: &'static str, p: &Map<String, Value>, uploads: &[Upload]) -> Result<Value, ApiErr> {
+    fn send_media(
+        &mut self,
+        kind: &'static str,
+        p: &Map<String, Value>,
+        uploads: &[Upload],
+    ) -> Result<Value, ApiErr> {
         let chat_id = self.chat_param(p)?;
         let caption = param_str(p, "caption").map(str::to_owned);
-        if caption.as_ref().is_some_and(|c| c.chars().count() > CAPTION_LIMIT) {
+        if caption
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > CAPTION_LIMIT)
+        {
             return Err(ApiErr::bad_request("message caption is too long"));
         }
         let reply_to = self.reply_target(chat_id, p)?;
         let markup = inline_markup(p)?;
         let Some(input) = param_str(p, kind) else {
-            return Err(ApiErr::bad_request(&format!("there is no {kind} in the request")));
+            return Err(ApiErr::bad_request(&format!(
+                "there is no {kind} in the request"
+            )));
         };
 
         // Resolve the input: an uploaded part, a known file id, or a URL Telegram would fetch.
         let (file_id, file_name) = if input.starts_with("attach://") {
             let Some(upload) = uploads.iter().find(|u| u.field == kind) else {
-                return Err(ApiErr::bad_request(&format!("there is no {kind} in the request")));
+                return Err(ApiErr::bad_request(&format!(
+                    "there is no {kind} in the request"
+                )));
             };
             if upload.bytes.len() > UPLOAD_LIMIT {
                 return Err(ApiErr {
@@ -681,18 +741,32 @@ impl TgState {
                     parameters: None,
                 });
             }
-            let ext = upload.file_name.rsplit_once('.').map_or("bin", |(_, e)| e).to_owned();
+            let ext = upload
+                .file_name
+                .rsplit_once('.')
+                .map_or("bin", |(_, e)| e)
+                .to_owned();
             let dir = format!("{kind}s");
-            let id = self.register_file(&dir, &ext, upload.bytes.len() as u64, Some(upload.bytes.clone()));
+            let id = self.register_file(
+                &dir,
+                &ext,
+                upload.bytes.len() as u64,
+                Some(upload.bytes.clone()),
+            );
             (id, Some(upload.file_name.clone()))
         } else if self.files.contains_key(input) {
             (input.to_owned(), None)
         } else if input.starts_with("http://") || input.starts_with("https://") {
             let dir = format!("{kind}s");
             let file_name = input.rsplit('/').next().unwrap_or("file").to_owned();
-            (self.register_file(&dir, "bin", 1_048_576, None), Some(file_name))
+            (
+                self.register_file(&dir, "bin", 1_048_576, None),
+                Some(file_name),
+            )
         } else {
-            return Err(ApiErr::bad_request("wrong file identifier/HTTP URL specified"));
+            return Err(ApiErr::bad_request(
+                "wrong file identifier/HTTP URL specified",
+            ));
         };
 
         let media = match kind {
@@ -700,7 +774,8 @@ impl TgState {
                 let size = self.files[&file_id].size;
                 let bytes = self.files[&file_id].bytes.clone();
                 let (sizes, largest) = self.register_photo(size, bytes);
-                return self.store_media(chat_id, "photo", sizes, largest, caption, reply_to, markup);
+                return self
+                    .store_media(chat_id, "photo", sizes, largest, caption, reply_to, markup);
             }
             "video" => {
                 let mut video = self.file_meta(&file_id);
@@ -740,7 +815,11 @@ impl TgState {
         msg.reply_to = reply_to;
         msg.reply_markup = markup;
         let id = self.store(chat_id, msg);
-        Ok(self.render(chat_id, self.message(chat_id, id).expect("just stored"), true))
+        Ok(self.render(
+            chat_id,
+            self.message(chat_id, id).expect("just stored"),
+            true,
+        ))
     }
 
     /// editMessageText / editMessageCaption / editMessageReplyMarkup.
@@ -749,7 +828,9 @@ impl TgState {
             return Err(ApiErr::bad_request("message to edit not found"));
         }
         let chat_id = self.chat_param(p)?;
-        let message_id = param_i64(p, "message_id").ok_or_else(|| ApiErr::bad_request("message identifier is not specified"))? as i32;
+        let message_id = param_i64(p, "message_id")
+            .ok_or_else(|| ApiErr::bad_request("message identifier is not specified"))?
+            as i32;
         let markup = inline_markup(p)?;
         let new_text = param_str(p, "text").map(str::to_owned);
         let new_caption = param_str(p, "caption").map(str::to_owned);
@@ -759,9 +840,11 @@ impl TgState {
         if !msg.from_bot {
             return Err(ApiErr::bad_request("message can't be edited"));
         }
-        let not_modified = || ApiErr::bad_request(
-            "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
-        );
+        let not_modified = || {
+            ApiErr::bad_request(
+                "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+            )
+        };
         // Telegram: an edit without reply_markup removes the inline keyboard.
         match method {
             "editmessagetext" => {
@@ -773,7 +856,9 @@ impl TgState {
                     return Err(ApiErr::bad_request("MESSAGE_TOO_LONG"));
                 }
                 if msg.text.is_none() {
-                    return Err(ApiErr::bad_request("there is no text in the message to edit"));
+                    return Err(ApiErr::bad_request(
+                        "there is no text in the message to edit",
+                    ));
                 }
                 if msg.text.as_deref() == Some(text.as_str()) && msg.reply_markup == markup {
                     return Err(not_modified());
@@ -783,9 +868,14 @@ impl TgState {
             }
             "editmessagecaption" => {
                 if msg.media.is_none() {
-                    return Err(ApiErr::bad_request("there is no caption in the message to edit"));
+                    return Err(ApiErr::bad_request(
+                        "there is no caption in the message to edit",
+                    ));
                 }
-                if new_caption.as_ref().is_some_and(|c| c.chars().count() > CAPTION_LIMIT) {
+                if new_caption
+                    .as_ref()
+                    .is_some_and(|c| c.chars().count() > CAPTION_LIMIT)
+                {
                     return Err(ApiErr::bad_request("message caption is too long"));
                 }
                 if msg.caption == new_caption && msg.reply_markup == markup {
@@ -837,17 +927,30 @@ impl TgState {
         if self.open_callbacks.remove(id) {
             Ok(json!(true))
         } else {
-            Err(ApiErr::bad_request("query is too old and response timeout expired or query id is invalid"))
+            Err(ApiErr::bad_request(
+                "query is too old and response timeout expired or query id is invalid",
+            ))
         }
     }
 
     fn commands_key(p: &Map<String, Value>) -> String {
-        let scope = p.get("scope").cloned().unwrap_or_else(|| json!({ "type": "default" }));
-        format!("{scope}|{}", param_str(p, "language_code").unwrap_or_default())
+        let scope = p
+            .get("scope")
+            .cloned()
+            .unwrap_or_else(|| json!({ "type": "default" }));
+        format!(
+            "{scope}|{}",
+            param_str(p, "language_code").unwrap_or_default()
+        )
     }
 
     /// Every method except getUpdates (which waits).
-    fn handle(&mut self, method: &str, p: &Map<String, Value>, uploads: &[Upload]) -> Result<Value, ApiErr> {
+    fn handle(
+        &mut self,
+        method: &str,
+        p: &Map<String, Value>,
+        uploads: &[Upload],
+    ) -> Result<Value, ApiErr> {
         match method {
             "getme" => Ok(json!({
                 "id": BOT_ID,
@@ -869,12 +972,21 @@ impl TgState {
             "sendvideo" => self.send_media("video", p, uploads),
             "sendphoto" => self.send_media("photo", p, uploads),
             "senddocument" => self.send_media("document", p, uploads),
-            "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => self.edit(method, p),
+            "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => {
+                self.edit(method, p)
+            }
             "deletemessage" => self.delete_message(p),
             "getfile" => self.get_file(p),
             "answercallbackquery" => self.answer_callback_query(p),
             "setmycommands" => {
-                let commands = p.get("commands").cloned().unwrap_or_else(|| json!([]));
+                let mut commands = p.get("commands").cloned().unwrap_or_else(|| json!([]));
+                // teloxide's `BotCommands::bot_commands()` keeps the "/"; Telegram stores
+                // commands without it (and getMyCommands returns them without it).
+                for command in commands.as_array_mut().into_iter().flatten() {
+                    if let Some(name) = command.get("command").and_then(Value::as_str) {
+                        command["command"] = json!(name.trim_start_matches('/'));
+                    }
+                }
                 self.commands.insert(Self::commands_key(p), commands);
                 Ok(json!(true))
             }
@@ -882,7 +994,11 @@ impl TgState {
                 self.commands.remove(&Self::commands_key(p));
                 Ok(json!(true))
             }
-            "getmycommands" => Ok(self.commands.get(&Self::commands_key(p)).cloned().unwrap_or_else(|| json!([]))),
+            "getmycommands" => Ok(self
+                .commands
+                .get(&Self::commands_key(p))
+                .cloned()
+                .unwrap_or_else(|| json!([]))),
             // sendChatAction, deleteWebhook, setMyDescription, ...: Telegram answers `true`.
             _ => Ok(json!(true)),
         }
@@ -892,11 +1008,18 @@ impl TgState {
 impl FakeTelegram {
     /// Starts the server on 127.0.0.1 with a random port.
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake Telegram");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake Telegram");
         let addr = listener.local_addr().expect("local addr");
         let (changed, _) = watch::channel(0u64);
         let fake = FakeTelegram {
-            inner: Arc::new(Inner { addr, started: Instant::now(), state: Mutex::new(TgState::default()), changed }),
+            inner: Arc::new(Inner {
+                addr,
+                started: Instant::now(),
+                state: Mutex::new(TgState::default()),
+                changed,
+            }),
         };
         let app = Router::new()
             .route("/{bot}/{method}", any(handle_method))
@@ -905,7 +1028,9 @@ impl FakeTelegram {
             .layer(DefaultBodyLimit::max(UPLOAD_LIMIT + 1024 * 1024))
             .with_state(fake.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("fake Telegram server");
+            axum::serve(listener, app)
+                .await
+                .expect("fake Telegram server");
         });
         fake
     }
@@ -924,10 +1049,18 @@ impl FakeTelegram {
     }
 
     /// Stores a user message and, unless privacy mode withholds it, queues its update.
-    fn user_message(&self, chat: TgChat, from: &TgUser, build: impl FnOnce(&mut TgState, &mut StoredMessage)) -> i32 {
+    fn user_message(
+        &self,
+        chat: TgChat,
+        from: &TgUser,
+        build: impl FnOnce(&mut TgState, &mut StoredMessage),
+    ) -> i32 {
         let chat_id = chat.id();
         if let TgChat::Group(id) = chat {
-            assert!(id < 0, "TgChat::Group ids are negative, like Telegram's supergroups (got {id})");
+            assert!(
+                id < 0,
+                "TgChat::Group ids are negative, like Telegram's supergroups (got {id})"
+            );
         }
         let id = {
             let mut st = self.state();
@@ -949,7 +1082,10 @@ impl FakeTelegram {
                 edits: 0,
             };
             build(&mut st, &mut msg);
-            let replies_to_bot = msg.reply_to.and_then(|r| st.message(chat_id, r)).is_some_and(|m| m.from_bot);
+            let replies_to_bot = msg
+                .reply_to
+                .and_then(|r| st.message(chat_id, r))
+                .is_some_and(|m| m.from_bot);
             let visible = matches!(chat, TgChat::Private(_))
                 || st.privacy_off
                 || replies_to_bot
@@ -959,7 +1095,8 @@ impl FakeTelegram {
             if visible {
                 st.push_update("message", rendered);
             } else {
-                st.withheld_updates.push(("privacy mode".to_owned(), rendered));
+                st.withheld_updates
+                    .push(("privacy mode".to_owned(), rendered));
             }
             id
         };
@@ -978,7 +1115,10 @@ impl FakeTelegram {
     /// A text message replying to `reply_to` (its `reply_to_message` carries the original).
     pub fn send_reply(&self, chat: TgChat, from: &TgUser, text: &str, reply_to: i32) -> i32 {
         self.user_message(chat, from, |st, msg| {
-            assert!(st.message(chat.id(), reply_to).is_some(), "send_reply: no message {reply_to} in {chat:?}");
+            assert!(
+                st.message(chat.id(), reply_to).is_some(),
+                "send_reply: no message {reply_to} in {chat:?}"
+            );
             msg.text = Some(text.to_owned());
             msg.entities = command_entities(text);
             msg.reply_to = Some(reply_to);
@@ -986,17 +1126,36 @@ impl FakeTelegram {
     }
 
     /// A photo (three sizes; the largest holds `bytes`) with an optional caption.
-    pub fn send_photo(&self, chat: TgChat, from: &TgUser, caption: Option<&str>, bytes: Vec<u8>) -> i32 {
+    pub fn send_photo(
+        &self,
+        chat: TgChat,
+        from: &TgUser,
+        caption: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> i32 {
         let size = bytes.len() as u64;
         self.photo(chat, from, caption, size, Some(Bytes::from(bytes)))
     }
 
     /// A photo whose largest size reports `size` bytes (over 20 MB: getFile refuses it).
-    pub fn send_big_photo(&self, chat: TgChat, from: &TgUser, caption: Option<&str>, size: u64) -> i32 {
+    pub fn send_big_photo(
+        &self,
+        chat: TgChat,
+        from: &TgUser,
+        caption: Option<&str>,
+        size: u64,
+    ) -> i32 {
         self.photo(chat, from, caption, size, None)
     }
 
-    fn photo(&self, chat: TgChat, from: &TgUser, caption: Option<&str>, size: u64, bytes: Option<Bytes>) -> i32 {
+    fn photo(
+        &self,
+        chat: TgChat,
+        from: &TgUser,
+        caption: Option<&str>,
+        size: u64,
+        bytes: Option<Bytes>,
+    ) -> i32 {
         self.user_message(chat, from, |st, msg| {
             let (sizes, largest) = st.register_photo(size, bytes);
             msg.media = Some(("photo", sizes, largest));
@@ -1016,7 +1175,10 @@ impl FakeTelegram {
         bytes: Vec<u8>,
     ) -> i32 {
         self.user_message(chat, from, |st, msg| {
-            let ext = file_name.rsplit_once('.').map_or("bin", |(_, e)| e).to_owned();
+            let ext = file_name
+                .rsplit_once('.')
+                .map_or("bin", |(_, e)| e)
+                .to_owned();
             let size = bytes.len() as u64;
             let file_id = st.register_file("documents", &ext, size, Some(Bytes::from(bytes)));
             let mut document = st.file_meta(&file_id);
@@ -1063,7 +1225,12 @@ impl FakeTelegram {
     /// The calls to one method (any case: "sendMessage", "SendMessage", "sendmessage").
     pub fn calls_to(&self, method: &str) -> Vec<TgCall> {
         let method = method.to_ascii_lowercase();
-        self.state().calls.iter().filter(|c| c.method == method).cloned().collect()
+        self.state()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
     }
 
     /// Updates queued and not yet confirmed by a getUpdates offset.
@@ -1073,7 +1240,12 @@ impl FakeTelegram {
 
     /// Waits until `pred` holds, re-checking on every state change. Panics after `deadline`
     /// with `what` and a dump of every call.
-    pub async fn wait_for(&self, what: &str, deadline: Duration, pred: impl Fn(&FakeTelegram) -> bool) {
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        deadline: Duration,
+        pred: impl Fn(&FakeTelegram) -> bool,
+    ) {
         let mut changes = self.inner.changed.subscribe();
         let waiting = async {
             loop {
@@ -1086,7 +1258,10 @@ impl FakeTelegram {
             }
         };
         if tokio::time::timeout(deadline, waiting).await.is_err() {
-            panic!("timed out after {deadline:?} waiting for {what}\n{}", self.dump());
+            panic!(
+                "timed out after {deadline:?} waiting for {what}\n{}",
+                self.dump()
+            );
         }
     }
 
@@ -1122,7 +1297,11 @@ impl FakeTelegram {
                     out,
                     "  [{}] {who}{}{} reply_to={:?} edits={} markup={} {body:?}",
                     m.id,
-                    if media.is_empty() { String::new() } else { format!(" {media}") },
+                    if media.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {media}")
+                    },
                     if m.deleted { " DELETED" } else { "" },
                     m.reply_to,
                     m.edits,
@@ -1130,7 +1309,12 @@ impl FakeTelegram {
                 );
             }
         }
-        let _ = writeln!(out, "--- {} pending updates, {} withheld ---", st.updates.len(), st.withheld_updates.len());
+        let _ = writeln!(
+            out,
+            "--- {} pending updates, {} withheld ---",
+            st.updates.len(),
+            st.withheld_updates.len()
+        );
         for (why, update) in &st.withheld_updates {
             let _ = writeln!(out, "  withheld ({why}): {update}");
         }
@@ -1140,7 +1324,9 @@ impl FakeTelegram {
     /// The bot's messages in `chat`, oldest first, as they stand now.
     pub fn bot_messages(&self, chat: TgChat) -> Vec<BotMessage> {
         let st = self.state();
-        let Some(chat) = st.chats.get(&chat.id()) else { return Vec::new() };
+        let Some(chat) = st.chats.get(&chat.id()) else {
+            return Vec::new();
+        };
         chat.messages
             .iter()
             .filter(|m| m.from_bot)
@@ -1155,7 +1341,9 @@ impl FakeTelegram {
                     caption: m.caption.clone(),
                     reply_to: m.reply_to,
                     deleted: m.deleted,
-                    video_file_id: file_id.clone().filter(|_| media_kind.as_deref() == Some("video")),
+                    video_file_id: file_id
+                        .clone()
+                        .filter(|_| media_kind.as_deref() == Some("video")),
                     reply_markup: m.reply_markup.clone(),
                     edits: m.edits,
                     media_kind,
@@ -1167,12 +1355,18 @@ impl FakeTelegram {
 
     /// Whether message `message_id` in `chat` was deleted (false if it never existed).
     pub fn is_deleted(&self, chat: TgChat, message_id: i32) -> bool {
-        self.state().message(chat.id(), message_id).is_some_and(|m| m.deleted)
+        self.state()
+            .message(chat.id(), message_id)
+            .is_some_and(|m| m.deleted)
     }
 
     /// The next call to `method` (any case) fails with `fault`; queue several for several calls.
     pub fn fail_next(&self, method: &str, fault: TgFault) {
-        self.state().faults.entry(method.to_ascii_lowercase()).or_default().push_back(fault);
+        self.state()
+            .faults
+            .entry(method.to_ascii_lowercase())
+            .or_default()
+            .push_back(fault);
     }
 
     /// From now on `percent`% of send*/edit* calls fail with `RetryAfter(1)`. Only 429 is used:
@@ -1190,7 +1384,14 @@ impl FakeTelegram {
     fn record(&self, method: String, params: Value, files: Vec<(String, String, usize)>) -> usize {
         let idx = {
             let mut st = self.state();
-            st.calls.push(TgCall { method, params, files, at: Instant::now(), error: None, fault: None });
+            st.calls.push(TgCall {
+                method,
+                params,
+                files,
+                at: Instant::now(),
+                error: None,
+                fault: None,
+            });
             st.calls.len() - 1
         };
         self.notify();
@@ -1221,12 +1422,20 @@ impl FakeTelegram {
         let generation = {
             let mut st = self.state();
             if let Some(allowed) = p.get("allowed_updates").and_then(Value::as_array) {
-                let allowed: Vec<String> = allowed.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
-                st.allowed_updates = if allowed.is_empty() { None } else { Some(allowed) };
+                let allowed: Vec<String> = allowed
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                st.allowed_updates = if allowed.is_empty() {
+                    None
+                } else {
+                    Some(allowed)
+                };
             }
             // Confirm: positive offsets drop older updates; negative keep the last -offset.
             if offset > 0 {
-                st.updates.retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                st.updates
+                    .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
             } else if offset < 0 {
                 let keep = offset.unsigned_abs() as usize;
                 while st.updates.len() > keep {
@@ -1250,16 +1459,21 @@ impl FakeTelegram {
                 }
                 // Updates of kinds the bot did not ask for are never delivered.
                 if let Some(allowed) = st.allowed_updates.clone() {
-                    let (keep, drop): (VecDeque<Value>, VecDeque<Value>) = st.updates.drain(..).partition(|u| {
-                        u.as_object().is_some_and(|o| o.keys().any(|k| allowed.contains(k)))
-                    });
+                    let (keep, drop): (VecDeque<Value>, VecDeque<Value>) =
+                        st.updates.drain(..).partition(|u| {
+                            u.as_object()
+                                .is_some_and(|o| o.keys().any(|k| allowed.contains(k)))
+                        });
                     st.updates = keep;
                     for update in drop {
-                        st.withheld_updates.push(("not in allowed_updates".to_owned(), update));
+                        st.withheld_updates
+                            .push(("not in allowed_updates".to_owned(), update));
                     }
                 }
                 if !st.updates.is_empty() || tokio::time::Instant::now() >= deadline {
-                    return Ok(Value::Array(st.updates.iter().take(limit).cloned().collect()));
+                    return Ok(Value::Array(
+                        st.updates.iter().take(limit).cloned().collect(),
+                    ));
                 }
             }
             tokio::select! {
@@ -1270,28 +1484,48 @@ impl FakeTelegram {
     }
 }
 
-fn check_token(bot: &str) -> Result<(), Response> {
-    if bot.strip_prefix("bot") == Some(BOT_TOKEN) {
-        Ok(())
-    } else {
-        Err(ApiErr { status: StatusCode::UNAUTHORIZED, description: "Unauthorized".to_owned(), parameters: None }
-            .into_response())
-    }
+/// 401 Unauthorized unless the path segment is `bot<BOT_TOKEN>`.
+fn unauthorized(bot: &str) -> Option<Response> {
+    (bot.strip_prefix("bot") != Some(BOT_TOKEN)).then(|| {
+        ApiErr {
+            status: StatusCode::UNAUTHORIZED,
+            description: "Unauthorized".to_owned(),
+            parameters: None,
+        }
+        .into_response()
+    })
 }
 
 /// Reads the parameters and file parts of a request, whatever its encoding.
 async fn read_params(req: Request) -> Result<(Map<String, Value>, Vec<Upload>), ApiErr> {
     let bad = |e: String| ApiErr::bad_request(&format!("can't parse request: {e}"));
     if req.method() == Method::GET {
-        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(req.uri()).map_err(|e| bad(e.to_string()))?;
-        return Ok((pairs.into_iter().map(|(k, v)| (k.clone(), decode_text_value(&k, &v))).collect(), Vec::new()));
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(req.uri())
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok((
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.clone(), decode_text_value(&k, &v)))
+                .collect(),
+            Vec::new(),
+        ));
     }
-    let content_type =
-        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(req, &()).await.map_err(|e| bad(e.to_string()))?;
+        let mut multipart = Multipart::from_request(req, &())
+            .await
+            .map_err(|e| bad(e.to_string()))?;
         let mut parts = Vec::new();
-        while let Some(field) = multipart.next_field().await.map_err(|e| bad(e.to_string()))? {
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| bad(e.to_string()))?
+        {
             let name = field.name().unwrap_or_default().to_owned();
             let file_name = field.file_name().map(str::to_owned);
             let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
@@ -1311,7 +1545,11 @@ async fn read_params(req: Request) -> Result<(Map<String, Value>, Vec<Upload>), 
         for (name, file_name, bytes) in parts {
             if file_name.is_some() || attached.contains_key(&name) {
                 let field = attached.get(&name).cloned().unwrap_or(name);
-                uploads.push(Upload { field, file_name: file_name.unwrap_or_default(), bytes });
+                uploads.push(Upload {
+                    field,
+                    file_name: file_name.unwrap_or_default(),
+                    bytes,
+                });
             } else {
                 let value = String::from_utf8_lossy(&bytes);
                 params.insert(name.clone(), decode_text_value(&name, &value));
@@ -1320,14 +1558,25 @@ async fn read_params(req: Request) -> Result<(Map<String, Value>, Vec<Upload>), 
         return Ok((params, uploads));
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, &()).await.map_err(|e| bad(e.to_string()))?;
-        return Ok((pairs.into_iter().map(|(k, v)| (k.clone(), decode_text_value(&k, &v))).collect(), Vec::new()));
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, &())
+            .await
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok((
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.clone(), decode_text_value(&k, &v)))
+                .collect(),
+            Vec::new(),
+        ));
     }
-    let body = Bytes::from_request(req, &()).await.map_err(|e| bad(e.to_string()))?;
+    let body = Bytes::from_request(req, &())
+        .await
+        .map_err(|e| bad(e.to_string()))?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok((Map::new(), Vec::new()));
     }
-    let mut params: Map<String, Value> = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    let mut params: Map<String, Value> =
+        serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
     normalize_json_params(&mut params);
     Ok((params, Vec::new()))
 }
@@ -1337,15 +1586,18 @@ async fn handle_method(
     Path((bot, method)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    if let Err(unauthorized) = check_token(&bot) {
-        return unauthorized;
+    if let Some(response) = unauthorized(&bot) {
+        return response;
     }
     let method = method.to_ascii_lowercase();
     let (params, uploads) = match read_params(req).await {
         Ok(parsed) => parsed,
         Err(err) => return err.into_response(),
     };
-    let files = uploads.iter().map(|u| (u.field.clone(), u.file_name.clone(), u.bytes.len())).collect();
+    let files = uploads
+        .iter()
+        .map(|u| (u.field.clone(), u.file_name.clone(), u.bytes.len()))
+        .collect();
     let idx = fake.record(method.clone(), Value::Object(params.clone()), files);
 
     let fault = fake.state().pop_fault(&method);
@@ -1371,14 +1623,21 @@ async fn handle_download(
     State(fake): State<FakeTelegram>,
     Path((bot, path)): Path<(String, String)>,
 ) -> Response {
-    if let Err(unauthorized) = check_token(&bot) {
-        return unauthorized;
+    if let Some(response) = unauthorized(&bot) {
+        return response;
     }
     // axum has already percent-decoded `photos%2Ffile_1.jpg` into `photos/file_1.jpg`.
-    let idx = fake.record("download".to_owned(), json!({ "file_path": path }), Vec::new());
+    let idx = fake.record(
+        "download".to_owned(),
+        json!({ "file_path": path }),
+        Vec::new(),
+    );
     let bytes = {
         let st = fake.state();
-        st.files.values().find(|f| f.path == path).and_then(|f| f.bytes.clone())
+        st.files
+            .values()
+            .find(|f| f.path == path)
+            .and_then(|f| f.bytes.clone())
     };
     match bytes {
         Some(bytes) => {
@@ -1386,7 +1645,11 @@ async fn handle_download(
             ([(header::CONTENT_TYPE, mime_for(&path))], bytes).into_response()
         }
         None => {
-            let err = ApiErr { status: StatusCode::NOT_FOUND, description: "Not Found".to_owned(), parameters: None };
+            let err = ApiErr {
+                status: StatusCode::NOT_FOUND,
+                description: "Not Found".to_owned(),
+                parameters: None,
+            };
             fake.finish(idx, Err(err))
         }
     }

@@ -660,3 +660,37 @@ async fn command_and_chat_action_methods_parse() {
         "upload_video"
     );
 }
+
+#[tokio::test]
+async fn url_encoded_and_get_requests_are_understood_too() {
+    let fake = FakeTelegram::start().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}bot{BOT_TOKEN}/sendMessage", fake.api_url());
+    let keyboard = r#"{"inline_keyboard":[[{"text":"A","callback_data":"a"}]]}"#;
+    let body: serde_json::Value = client
+        .post(&url)
+        .form(&[("chat_id", "5"), ("text", "hi"), ("reply_markup", keyboard)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["result"]["text"], "hi", "{body}");
+    let call = &fake.calls_to("sendmessage")[0];
+    assert_eq!(call.params["chat_id"], 5);
+    assert_eq!(
+        call.params["reply_markup"]["inline_keyboard"][0][0]["text"],
+        "A"
+    );
+
+    let me: serde_json::Value = client
+        .get(format!("{}bot{BOT_TOKEN}/getMe", fake.api_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["result"]["username"], BOT_USERNAME);
+}

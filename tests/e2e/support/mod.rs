@@ -1,1 +1,3 @@
 //! Test fakes and helpers shared by every e2e test.
+
+pub mod fake_pixverse;

@@ -247,9 +247,8 @@ async fn ids_above_two_to_the_53_survive_the_round_trip() {
         .unwrap();
     assert!(id > 1 << 53);
     assert_eq!(id, fake.videos()[0].id);
-    assert_eq!(
-        id as f64 as i64 == id,
-        false,
+    assert_ne!(
+        id as f64 as i64, id,
         "the fake's ids must not survive a float"
     );
     let statuses = client.statuses(&api_key(), &[id]).await.unwrap();

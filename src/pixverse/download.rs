@@ -11,7 +11,7 @@ impl PixverseClient {
     /// Streams the video into memory, giving up as soon as it exceeds `max_bytes` (before
     /// reading anything when `Content-Length` already says so). No credential is sent: the
     /// URL is PixVerse's media host.
-    #[tracing::instrument(skip_all, fields(max_bytes))]
+    #[tracing::instrument(skip_all, fields(max_bytes = max_bytes))]
     pub async fn download_video(
         &self,
         url: &str,

@@ -29,7 +29,7 @@ struct OssCredentials {
 
 impl PixverseClient {
     /// Uploads an image for i2v. `ext` is `jpg`, `jpeg`, `png` or `webp`.
-    #[tracing::instrument(skip_all, fields(surface = cred.surface(), bytes = bytes.len(), ext))]
+    #[tracing::instrument(skip_all, fields(surface = cred.surface(), bytes = bytes.len(), ext = ext))]
     pub async fn upload_image(
         &self,
         cred: &Credential,

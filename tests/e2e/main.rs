@@ -1,3 +1,7 @@
 //! End-to-end tests: fake Telegram + fake PixVerse on loopback, the real App.
-mod fake_telegram_conformance;
 mod support;
+
+mod bad_input;
+mod core_flows;
+mod fake_telegram_conformance;
+mod pixverse_client;

@@ -1,3 +1,5 @@
 //! Test fakes and helpers shared by every e2e test.
 
+pub mod app;
+pub mod fake_pixverse;
 pub mod fake_telegram;

@@ -1,0 +1,724 @@
+//! A fake PixVerse (both APIs, the OSS bucket and the media host) on 127.0.0.1:0. It answers as
+//! /work/shared/pixverse-api.md says the real one does, and records every protocol violation it
+//! sees (tests assert `violations()` is empty). Faults can be queued or sprinkled at random.
+//!
+//! Every request goes through one handler: record it, check its trace id, maybe inject a fault,
+//! then route it (platform.rs, web.rs, oss.rs) with the state locked. Routes are synchronous
+//! functions over the state, so no lock is held across an await.
+
+// Each test uses a part of this helper; the rest would warn as dead code.
+#![allow(dead_code)]
+
+mod checks;
+mod oss;
+mod platform;
+mod web;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use rand::Rng as _;
+use serde_json::{Value, json};
+
+/// Video ids start above 2^53 so that a client parsing them as floats gets them wrong.
+const FIRST_VIDEO_ID: i64 = 300_000_000_000_000_001;
+const FIRST_IMAGE_ID: i64 = 400_000_000_000_000_001;
+const FIRST_ACCOUNT_ID: i64 = 500_000_000_000_000_001;
+const DEFAULT_CREDITS: i64 = 10_000;
+/// What one video costs; an account with any credits left may still start one.
+const VIDEO_COST: i64 = 10;
+/// Status of a video still being made.
+const GENERATING: i64 = 5;
+
+/// A one-shot (or random) misbehaviour of the fake.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FakeFault {
+    /// HTTP 200 with this `ErrCode`.
+    ErrCode(i64),
+    /// This HTTP status with a non-JSON body.
+    Http(u16),
+    /// This status with `Retry-After: <seconds>`.
+    HttpRetryAfter(u16, u64),
+    /// HTTP 200 with an HTML body.
+    Garbage,
+    /// Sleep, then answer normally.
+    Stall(Duration),
+    /// Drop the connection mid-answer.
+    Reset,
+}
+
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub trace_id: Option<String>,
+    /// The JSON body, or `Null` for anything else.
+    pub body: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeVideo {
+    pub id: i64,
+    pub prompt: String,
+    pub model: String,
+    /// The API key or the web username that made it.
+    pub account: String,
+    /// "t2v" or "i2v".
+    pub kind: String,
+    /// `img_id` (as text) or the OSS path of the source image.
+    pub image: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct FakePixverse {
+    url: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// An answer, kept whole so a reused trace id can be answered with it again.
+#[derive(Clone, Debug)]
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Bytes,
+    reset: bool,
+}
+
+impl Answer {
+    fn ok(resp: Value) -> Self {
+        Self::json(json!({ "ErrCode": 0, "ErrMsg": "success", "Resp": resp }))
+    }
+
+    fn err(code: i64, message: &str) -> Self {
+        Self::json(json!({ "ErrCode": code, "ErrMsg": message, "Resp": {} }))
+    }
+
+    fn json(body: Value) -> Self {
+        Self::raw(200, "application/json", body.to_string())
+    }
+
+    fn raw(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body: body.into(),
+            reset: false,
+        }
+    }
+
+    fn not_found() -> Self {
+        Self::raw(404, "text/plain", "404 page not found")
+    }
+
+    fn into_response(self) -> Response {
+        let body = if self.reset {
+            Body::from_stream(futures_util::stream::once(async {
+                Err::<Bytes, _>(std::io::Error::other("connection reset by the fake"))
+            }))
+        } else {
+            Body::from(self.body)
+        };
+        let mut builder = Response::builder()
+            .status(self.status)
+            .header(header::CONTENT_TYPE, self.content_type);
+        for (name, value) in self.headers {
+            builder = builder.header(name, value);
+        }
+        builder.body(body).expect("a valid response")
+    }
+}
+
+struct Account {
+    id: i64,
+    credits: i64,
+}
+
+struct WebUser {
+    password: String,
+    /// The one live session; logging in again logs the previous token out (10005).
+    token: Option<String>,
+}
+
+struct OssGrant {
+    secret: String,
+    token: String,
+}
+
+struct Video {
+    public: FakeVideo,
+    status: i64,
+    polls_left: u32,
+    final_status: i64,
+    created_at: i64,
+}
+
+/// The uploaded web image an i2v may reference.
+struct WebImage {
+    account: String,
+    url: String,
+}
+
+struct State {
+    base_url: String,
+    accounts: HashMap<String, Account>,
+    api_keys: HashSet<String>,
+    users: HashMap<String, WebUser>,
+    /// Every token ever issued, to its user: an old one answers 10005, an unknown one 10002.
+    tokens: HashMap<String, String>,
+    oss_grants: HashMap<String, OssGrant>,
+    /// OSS object key -> size.
+    objects: HashMap<String, usize>,
+    web_images: HashMap<String, WebImage>,
+    platform_images: HashMap<i64, String>,
+    uploaded: Vec<(String, usize)>,
+    videos: Vec<Video>,
+    next_video_id: i64,
+    next_image_id: i64,
+    next_account_id: i64,
+    next_grant: u64,
+    generation_polls: u32,
+    final_status: i64,
+    video_size: usize,
+    concurrency: usize,
+    fault_rate: u8,
+    faults: VecDeque<(String, FakeFault)>,
+    requests: Vec<RecordedRequest>,
+    violations: Vec<String>,
+    /// Trace id -> the answer given (None while in flight or when a fault answered).
+    traces: HashMap<String, Option<Answer>>,
+}
+
+impl FakePixverse {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake PixVerse");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let fake = Self {
+            url: url.clone(),
+            state: Arc::new(Mutex::new(State {
+                base_url: url,
+                accounts: HashMap::new(),
+                api_keys: HashSet::new(),
+                users: HashMap::new(),
+                tokens: HashMap::new(),
+                oss_grants: HashMap::new(),
+                objects: HashMap::new(),
+                web_images: HashMap::new(),
+                platform_images: HashMap::new(),
+                uploaded: Vec::new(),
+                videos: Vec::new(),
+                next_video_id: FIRST_VIDEO_ID,
+                next_image_id: FIRST_IMAGE_ID,
+                next_account_id: FIRST_ACCOUNT_ID,
+                next_grant: 1,
+                generation_polls: 1,
+                final_status: 1,
+                video_size: 64 * 1024,
+                concurrency: 5,
+                fault_rate: 0,
+                faults: VecDeque::new(),
+                requests: Vec::new(),
+                violations: Vec::new(),
+                traces: HashMap::new(),
+            })),
+        };
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(fake.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("serve the fake PixVerse")
+        });
+        fake
+    }
+
+    /// `PIXVERSE_API_URL`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// `PIXVERSE_UPLOAD_URL`: the OSS bucket, on the same server.
+    pub fn upload_url(&self) -> String {
+        format!("{}/oss", self.url)
+    }
+
+    pub fn add_api_key(&self, key: &str) {
+        let mut s = self.lock();
+        s.api_keys.insert(key.to_owned());
+        s.ensure_account(key);
+    }
+
+    pub fn add_web_account(&self, username: &str, password: &str) {
+        let mut s = self.lock();
+        s.users.insert(
+            username.to_owned(),
+            WebUser {
+                password: password.to_owned(),
+                token: None,
+            },
+        );
+        s.ensure_account(username);
+    }
+
+    pub fn set_generation_polls(&self, n: u32) {
+        self.lock().generation_polls = n;
+    }
+
+    pub fn set_final_status(&self, status: i64) {
+        self.lock().final_status = status;
+    }
+
+    pub fn fail_next(&self, path_suffix: &str, outcome: FakeFault) {
+        self.lock()
+            .faults
+            .push_back((path_suffix.to_owned(), outcome));
+    }
+
+    pub fn set_fault_rate(&self, percent: u8) {
+        self.lock().fault_rate = percent.min(100);
+    }
+
+    pub fn set_video_size(&self, bytes: usize) {
+        self.lock().video_size = bytes;
+    }
+
+    /// How many videos one account may have generating at once (5 unless set).
+    pub fn set_concurrency_limit(&self, n: usize) {
+        self.lock().concurrency = n;
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    pub fn count(&self, path_suffix: &str) -> usize {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.path.ends_with(path_suffix))
+            .count()
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        self.lock().violations.clone()
+    }
+
+    pub fn videos(&self) -> Vec<FakeVideo> {
+        self.lock()
+            .videos
+            .iter()
+            .map(|v| v.public.clone())
+            .collect()
+    }
+
+    pub fn uploaded_images(&self) -> Vec<(String, usize)> {
+        self.lock().uploaded.clone()
+    }
+
+    pub fn set_credits(&self, account: &str, credits: i64) {
+        let mut s = self.lock();
+        s.ensure_account(account);
+        s.accounts.get_mut(account).expect("just ensured").credits = credits;
+    }
+
+    pub fn credits(&self, account: &str) -> Option<i64> {
+        self.lock().accounts.get(account).map(|a| a.credits)
+    }
+
+    /// The bytes `GET /media/<id>.mp4` serves at the current video size.
+    pub fn video_bytes(&self, id: i64) -> Vec<u8> {
+        video_bytes(id, self.lock().video_size)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not hide every later assertion behind a poison error.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A plausible MP4 start, then a pattern that depends on the id.
+fn video_bytes(id: i64, size: usize) -> Vec<u8> {
+    let mut bytes = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
+    bytes.extend((0..size).map(|i| (i as i64).wrapping_mul(31).wrapping_add(id) as u8));
+    bytes.truncate(size);
+    bytes
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+/// The one handler: record, check the trace id, inject faults, then route.
+async fn handle(
+    axum::extract::State(fake): axum::extract::State<FakePixverse>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let headers = parts.headers;
+    let is_api = path.starts_with("/openapi/") || path.starts_with("/creative_platform/");
+    let trace_id = header_str(&headers, "ai-trace-id").map(str::to_owned);
+
+    let fault = {
+        let mut s = fake.lock();
+        s.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path: path.clone(),
+            trace_id: trace_id.clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        });
+        if let Some(previous) = s.check_trace_id(&method, &path, trace_id.as_deref(), is_api) {
+            return previous.into_response();
+        }
+        s.take_fault(&path)
+    };
+    match fault {
+        Some(FakeFault::Stall(pause)) => tokio::time::sleep(pause).await,
+        Some(fault) => return fault_answer(fault, &path).into_response(),
+        None => {}
+    }
+
+    // Multipart needs an async parse, so the image is extracted before the state is locked.
+    let image = if path == "/openapi/v2/image/upload" {
+        Some(read_image_field(&headers, bytes.clone()).await)
+    } else {
+        None
+    };
+    let answer = {
+        let mut s = fake.lock();
+        let request = Incoming {
+            method: &method,
+            path: &path,
+            headers: &headers,
+            body: &bytes,
+        };
+        let answer = s.route(&request, image);
+        if let (true, Some(trace_id)) = (is_api, trace_id) {
+            s.traces.insert(trace_id, Some(answer.clone()));
+        }
+        answer
+    };
+    answer.into_response()
+}
+
+/// An image part from a multipart body: (file name, content type, bytes), or why it is missing.
+type ImageField = Result<(String, String, Bytes), String>;
+
+async fn read_image_field(headers: &HeaderMap, body: Bytes) -> ImageField {
+    let content_type = header_str(headers, "content-type")
+        .unwrap_or_default()
+        .to_owned();
+    let request = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("a valid request");
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| format!("not multipart/form-data: {e}"))?;
+    while let Some(field) = form.next_field().await.map_err(|e| e.to_string())? {
+        if field.name() == Some("image") {
+            let name = field.file_name().unwrap_or_default().to_owned();
+            let content_type = field.content_type().unwrap_or_default().to_owned();
+            let bytes = field.bytes().await.map_err(|e| e.to_string())?;
+            return Ok((name, content_type, bytes));
+        }
+    }
+    Err("no multipart field named image".into())
+}
+
+/// The parts of a request the routes look at.
+struct Incoming<'a> {
+    method: &'a Method,
+    path: &'a str,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+}
+
+impl Incoming<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        header_str(self.headers, name)
+    }
+
+    /// The body as a JSON object; a non-object is a violation (and a 400011 answer).
+    fn json_object(&self, s: &mut State) -> Result<serde_json::Map<String, Value>, Answer> {
+        if !self
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("application/json")
+        {
+            s.violation(self, "a JSON body without Content-Type: application/json");
+        }
+        match serde_json::from_slice(self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => {
+                s.violation(self, "the body is not a JSON object");
+                Err(Answer::err(400011, "invalid request body"))
+            }
+        }
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn fault_answer(fault: FakeFault, path: &str) -> Answer {
+    match fault {
+        FakeFault::ErrCode(code) => Answer::err(code, &format!("injected error {code}")),
+        FakeFault::Http(status) => Answer::raw(status, "text/html", error_page(status)),
+        FakeFault::HttpRetryAfter(status, seconds) => {
+            let mut answer = Answer::raw(status, "text/html", error_page(status));
+            answer.headers.push(("retry-after", seconds.to_string()));
+            answer
+        }
+        FakeFault::Garbage => Answer::raw(
+            200,
+            "text/html",
+            "<html><body>upstream hiccup</body></html>",
+        ),
+        FakeFault::Reset => Answer {
+            reset: true,
+            ..Answer::raw(200, "application/json", "")
+        },
+        FakeFault::Stall(_) => unreachable!("a stall answers normally: {path}"),
+    }
+}
+
+fn error_page(status: u16) -> String {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    format!(
+        "<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1></body></html>"
+    )
+}
+
+impl State {
+    fn ensure_account(&mut self, name: &str) {
+        if !self.accounts.contains_key(name) {
+            let id = self.next_account_id;
+            self.next_account_id += 1;
+            self.accounts.insert(
+                name.to_owned(),
+                Account {
+                    id,
+                    credits: DEFAULT_CREDITS,
+                },
+            );
+        }
+    }
+
+    fn violation(&mut self, request: &Incoming<'_>, what: &str) {
+        self.violations
+            .push(format!("{} {}: {what}", request.method, request.path));
+    }
+
+    /// Records missing, malformed or reused trace ids. A reused id on the API gets the answer
+    /// it got the first time, as the real PixVerse does.
+    fn check_trace_id(
+        &mut self,
+        method: &Method,
+        path: &str,
+        trace_id: Option<&str>,
+        is_api: bool,
+    ) -> Option<Answer> {
+        let at = format!("{method} {path}");
+        let Some(trace_id) = trace_id else {
+            if is_api {
+                self.violations.push(format!("{at}: no Ai-trace-id"));
+            }
+            return None;
+        };
+        let is_v4 = uuid::Uuid::parse_str(trace_id).is_ok_and(|u| u.get_version_num() == 4);
+        if !is_v4 {
+            self.violations
+                .push(format!("{at}: Ai-trace-id {trace_id:?} is not a UUID v4"));
+        }
+        match self.traces.get(trace_id) {
+            Some(previous) => {
+                self.violations
+                    .push(format!("{at}: reused Ai-trace-id {trace_id}"));
+                previous.clone().filter(|_| is_api)
+            }
+            None => {
+                self.traces.insert(trace_id.to_owned(), None);
+                None
+            }
+        }
+    }
+
+    fn take_fault(&mut self, path: &str) -> Option<FakeFault> {
+        if let Some(i) = self
+            .faults
+            .iter()
+            .position(|(suffix, _)| path.ends_with(suffix.as_str()))
+        {
+            return self.faults.remove(i).map(|(_, fault)| fault);
+        }
+        let mut rng = rand::thread_rng();
+        if self.fault_rate == 0 || rng.gen_range(0..100) >= self.fault_rate {
+            return None;
+        }
+        // The media host and OSS fail like web servers, never with PixVerse's JSON.
+        let choices: &[FakeFault] = if path.starts_with("/media/") || path.starts_with("/oss/") {
+            &[FakeFault::Http(503), FakeFault::Reset]
+        } else {
+            &[
+                FakeFault::Http(502),
+                FakeFault::Http(503),
+                FakeFault::HttpRetryAfter(429, 1),
+                FakeFault::ErrCode(500069),
+                FakeFault::Garbage,
+                FakeFault::Reset,
+            ]
+        };
+        Some(choices[rng.gen_range(0..choices.len())].clone())
+    }
+
+    fn route(&mut self, request: &Incoming<'_>, image: Option<ImageField>) -> Answer {
+        let path = request.path;
+        if let Some(rest) = path.strip_prefix("/openapi/v2/") {
+            return platform::route(self, request, rest, image);
+        }
+        if let Some(rest) = path.strip_prefix("/creative_platform/") {
+            if request.header("x-platform") != Some("Web") {
+                self.violation(request, "web call without X-Platform: Web");
+            }
+            return web::route(self, request, rest);
+        }
+        if let Some(key) = path.strip_prefix("/oss/") {
+            return oss::put(self, request, key);
+        }
+        if let Some(file) = path.strip_prefix("/media/") {
+            return self.serve_media(request, file);
+        }
+        Answer::not_found()
+    }
+
+    fn serve_media(&mut self, request: &Incoming<'_>, file: &str) -> Answer {
+        let id = file
+            .strip_suffix(".mp4")
+            .and_then(|id| id.parse::<i64>().ok());
+        let ready = id.is_some_and(|id| {
+            self.videos
+                .iter()
+                .any(|v| v.public.id == id && v.status == 1)
+        });
+        match (request.method, id) {
+            (&Method::GET, Some(id)) if ready => {
+                Answer::raw(200, "video/mp4", video_bytes(id, self.video_size))
+            }
+            _ => Answer::not_found(),
+        }
+    }
+
+    /// Starts a video after the surface-specific checks passed. Credits first, then the
+    /// account's concurrency, as PixVerse reports them.
+    fn start_video(
+        &mut self,
+        account: &str,
+        web: bool,
+        params: checks::Generation,
+        image: Option<String>,
+    ) -> Answer {
+        let credits = self.accounts.get(account).map_or(0, |a| a.credits);
+        if credits <= 0 {
+            return if web {
+                Answer::err(500043, "insufficient credits")
+            } else {
+                Answer::err(500090, "insufficient balance")
+            };
+        }
+        let running = self
+            .videos
+            .iter()
+            .filter(|v| v.public.account == account && v.status == GENERATING)
+            .count();
+        if running >= self.concurrency {
+            return Answer::err(500044, "concurrent generation limit reached");
+        }
+        if let Some(a) = self.accounts.get_mut(account) {
+            a.credits = (a.credits - VIDEO_COST).max(0);
+        }
+        let id = self.next_video_id;
+        self.next_video_id += 1;
+        self.videos.push(Video {
+            public: FakeVideo {
+                id,
+                prompt: params.prompt,
+                model: params.model,
+                account: account.to_owned(),
+                kind: if image.is_some() { "i2v" } else { "t2v" }.to_owned(),
+                image,
+            },
+            status: GENERATING,
+            polls_left: self.generation_polls,
+            final_status: self.final_status,
+            created_at: now(),
+        });
+        if web {
+            Answer::ok(
+                json!({ "video_id": id, "video_ids": [id], "success_count": 1, "total_count": 1 }),
+            )
+        } else {
+            Answer::ok(json!({ "video_id": id, "credits": VIDEO_COST }))
+        }
+    }
+
+    /// One status observation of a video: it reports 5 for `polls_left` observations, then its
+    /// final status. Moderated videos are refunded, as PixVerse does.
+    fn observe(&mut self, index: usize) -> Value {
+        let video = &mut self.videos[index];
+        if video.status == GENERATING {
+            if video.polls_left == 0 {
+                video.status = video.final_status;
+                if video.status == 7 {
+                    let account = video.public.account.clone();
+                    if let Some(a) = self.accounts.get_mut(&account) {
+                        a.credits += VIDEO_COST;
+                    }
+                }
+            } else {
+                video.polls_left -= 1;
+            }
+        }
+        let video = &self.videos[index];
+        let url = if video.status == 1 {
+            format!("{}/media/{}.mp4", self.base_url, video.public.id)
+        } else {
+            String::new()
+        };
+        json!({
+            "id": video.public.id,
+            "video_id": video.public.id,
+            "status": video.status,
+            "video_status": video.status,
+            "url": url,
+            "prompt": video.public.prompt,
+            "first_frame": "",
+            "create_time": video.created_at,
+            "modify_time": now(),
+            "outputWidth": 1280,
+            "outputHeight": 720,
+            "size": if video.status == 1 { self.video_size } else { 0 },
+            "credits": VIDEO_COST,
+        })
+    }
+}

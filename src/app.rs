@@ -6,11 +6,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use teloxide::{
-    dispatching::Dispatcher,
-    dptree,
-    error_handlers::LoggingErrorHandler,
-    prelude::*,
-    types::BotCommand,
+    dispatching::Dispatcher, dptree, error_handlers::LoggingErrorHandler, prelude::*, types::BotCommand,
     update_listeners::Polling,
 };
 use tokio::sync::{Notify, watch};
@@ -81,7 +77,13 @@ impl App {
             operator_key: config.pixverse_api_key.clone(),
             admin_ids: config.admin_ids.clone(),
         });
-        Ok(App { config, storage, bot, worker, context })
+        Ok(App {
+            config,
+            storage,
+            bot,
+            worker,
+            context,
+        })
     }
 
     pub fn storage(&self) -> &Storage {
@@ -90,7 +92,13 @@ impl App {
 
     /// Runs the bot and the worker until `shutdown` resolves or the bot cannot start.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let App { config, storage, bot, worker, context } = self;
+        let App {
+            config,
+            storage,
+            bot,
+            worker,
+            context,
+        } = self;
         let (stop_worker, worker_stopped) = watch::channel(false);
         let worker = tokio::spawn(worker.run(worker_stopped));
 
@@ -101,12 +109,17 @@ impl App {
             .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
             .build();
         let dispatcher_token = dispatcher.shutdown_token();
-        let listener = Polling::builder(bot.clone()).timeout(config.telegram_poll_timeout).build();
+        let listener = Polling::builder(bot.clone())
+            .timeout(config.telegram_poll_timeout)
+            .build();
         let menu_bot = bot.clone();
         let mut dispatching = tokio::spawn(async move {
             register_commands(&menu_bot).await;
             dispatcher
-                .try_dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("getUpdates failed"))
+                .try_dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("getUpdates failed"),
+                )
                 .await
         });
 
@@ -116,7 +129,7 @@ impl App {
             finished = &mut dispatching => match finished {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(anyhow::anyhow!(
-                    "Telegram refused to start the bot ({e}); check TELOXIDE_TOKEN and TELOXIDE_API_URL"
+                    "could not start the bot: Telegram was unreachable or rejected the token ({e}); check TELOXIDE_TOKEN and TELOXIDE_API_URL"
                 )),
                 Err(e) => Err(anyhow::anyhow!("the dispatcher panicked: {e}")),
             },

@@ -37,7 +37,10 @@ mod tests {
     #[test]
     fn commands_parse_with_and_without_the_bot_name() {
         assert_eq!(parse("/t2v a fox"), Some(Command::T2v("a fox".into())));
-        assert_eq!(parse("/t2v@pixverse_test_bot a fox"), Some(Command::T2v("a fox".into())));
+        assert_eq!(
+            parse("/t2v@pixverse_test_bot a fox"),
+            Some(Command::T2v("a fox".into()))
+        );
         assert_eq!(parse("/t2v@other_bot a fox"), None);
         assert_eq!(parse("/t2v"), Some(Command::T2v(String::new())));
         assert_eq!(parse("/start ref-42"), Some(Command::Start("ref-42".into())));

@@ -35,7 +35,9 @@ pub type HandlerResult = anyhow::Result<()>;
 impl BotContext {
     /// Records the sender and returns the texts in their language.
     pub async fn remember_sender(&self, msg: &Message) -> &'static dyn Texts {
-        let Some(user) = msg.from.as_ref() else { return texts(Lang::En) };
+        let Some(user) = msg.from.as_ref() else {
+            return texts(Lang::En);
+        };
         let seen = SeenUser {
             id: user.id.0 as i64,
             username: user.username.as_deref(),

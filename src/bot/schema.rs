@@ -30,15 +30,25 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .filter(|msg: Message| msg.from.is_some())
         .branch(commands)
         .branch(dptree::filter(is_unknown_command).endpoint(start::unknown_command))
-        .branch(dptree::filter(|msg: Message| msg.photo().is_some() || msg.document().is_some()).endpoint(generate::media))
-        .branch(dptree::filter(|msg: Message| msg.chat.is_private() && msg.text().is_some()).endpoint(start::text_hint))
+        .branch(
+            dptree::filter(|msg: Message| msg.photo().is_some() || msg.document().is_some())
+                .endpoint(generate::media),
+        )
+        .branch(
+            dptree::filter(|msg: Message| msg.chat.is_private() && msg.text().is_some())
+                .endpoint(start::text_hint),
+        )
 }
 
 /// A `/word` we do not know, addressed to us: anything in a private chat, `/word@us` in a group
 /// (a bare `/word` in a group may be meant for another bot).
 fn is_unknown_command(msg: Message, me: Me) -> bool {
-    let Some(text) = msg.text().or(msg.caption()) else { return false };
-    let Some(command) = text.split_whitespace().next().filter(|w| w.starts_with('/')) else { return false };
+    let Some(text) = msg.text().or(msg.caption()) else {
+        return false;
+    };
+    let Some(command) = text.split_whitespace().next().filter(|w| w.starts_with('/')) else {
+        return false;
+    };
     match command.split_once('@') {
         Some((_, to)) => to.eq_ignore_ascii_case(me.username()),
         None => msg.chat.is_private(),

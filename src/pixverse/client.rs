@@ -40,9 +40,7 @@ impl PixverseClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("pixverse-bot/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| {
-                PixverseError::InvalidInput(format!("cannot build the HTTP client: {e}"))
-            })?;
+            .map_err(|e| PixverseError::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
             api_url: base_url(api_url)?,
@@ -65,15 +63,10 @@ impl PixverseClient {
     /// Logs into the web app. Never retried: each login signs the account's other session out.
     /// The password travels only in the JSON body.
     #[tracing::instrument(skip_all)]
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &SecretString,
-    ) -> Result<WebLogin, PixverseError> {
+    pub async fn login(&self, username: &str, password: &SecretString) -> Result<WebLogin, PixverseError> {
         const PATH: &str = "/creative_platform/login";
         let resp: LoginResp = run(PATH, Retry::Never, || async {
-            let body =
-                serde_json::json!({ "Username": username, "Password": password.expose_secret() });
+            let body = serde_json::json!({ "Username": username, "Password": password.expose_secret() });
             call_json(self.api_request(Method::POST, PATH, None)?.json(&body)).await
         })
         .await?;
@@ -95,11 +88,7 @@ impl PixverseClient {
     /// Starts a generation and returns its video id. Never retried here: a lost answer may
     /// still have started (and charged) a video, so the worker decides.
     #[tracing::instrument(skip_all, fields(surface = cred.surface(), model = %req.model, i2v = req.image.is_some()))]
-    pub async fn generate(
-        &self,
-        cred: &Credential,
-        req: &GenerationRequest,
-    ) -> Result<i64, PixverseError> {
+    pub async fn generate(&self, cred: &Credential, req: &GenerationRequest) -> Result<i64, PixverseError> {
         let (path, body) = generation_call(cred, req)?;
         let resp: GenerateResp = run(path, Retry::Never, || async {
             let mut request = self.api_request(Method::POST, path, Some(cred))?;
@@ -177,11 +166,7 @@ impl PixverseClient {
             "offset": 0, "limit": LISTING_LIMIT, "filter": {}, "web_offset": 0, "app_offset": 0
         });
         let resp: ListResp = run(PATH, Retry::Idempotent, || async {
-            call_json(
-                self.api_request(Method::POST, PATH, Some(cred))?
-                    .json(&body),
-            )
-            .await
+            call_json(self.api_request(Method::POST, PATH, Some(cred))?.json(&body)).await
         })
         .await?;
         Ok(resp
@@ -190,10 +175,7 @@ impl PixverseClient {
             .into_iter()
             .filter_map(|item| {
                 let id = item.video_id.filter(|id| wanted.contains(id))?;
-                Some((
-                    id,
-                    VideoStatus::from_code(item.video_status, item.url.as_deref()),
-                ))
+                Some((id, VideoStatus::from_code(item.video_status, item.url.as_deref())))
             })
             .collect())
     }
@@ -269,8 +251,7 @@ fn generation_call<'a>(
         (Some(_), _) => {
             return Err(PixverseError::Api {
                 code: 400032,
-                message: "the image was uploaded with another kind of credential; upload it again"
-                    .into(),
+                message: "the image was uploaded with another kind of credential; upload it again".into(),
             });
         }
     };
@@ -346,18 +327,12 @@ mod tests {
     fn an_image_from_the_other_surface_asks_for_a_re_upload() {
         let web = Credential::WebToken("t".into());
         let req = request(Some(UploadedImage::Platform { img_id: 1 }));
-        assert_eq!(
-            generation_call(&web, &req).unwrap_err().code(),
-            Some(400032)
-        );
+        assert_eq!(generation_call(&web, &req).unwrap_err().code(), Some(400032));
     }
 
     #[test]
     fn base_urls_lose_their_trailing_slash() {
-        assert_eq!(
-            base_url("http://127.0.0.1:9/").unwrap(),
-            "http://127.0.0.1:9"
-        );
+        assert_eq!(base_url("http://127.0.0.1:9/").unwrap(), "http://127.0.0.1:9");
         assert!(base_url("ftp://x").is_err());
         assert!(base_url("not a url").is_err());
     }

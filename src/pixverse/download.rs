@@ -12,13 +12,8 @@ impl PixverseClient {
     /// reading anything when `Content-Length` already says so). No credential is sent: the
     /// URL is PixVerse's media host.
     #[tracing::instrument(skip_all, fields(max_bytes = max_bytes))]
-    pub async fn download_video(
-        &self,
-        url: &str,
-        max_bytes: u64,
-    ) -> Result<DownloadedVideo, PixverseError> {
-        let url =
-            Url::parse(url).map_err(|e| PixverseError::InvalidInput(format!("video URL: {e}")))?;
+    pub async fn download_video(&self, url: &str, max_bytes: u64) -> Result<DownloadedVideo, PixverseError> {
+        let url = Url::parse(url).map_err(|e| PixverseError::InvalidInput(format!("video URL: {e}")))?;
         // Logged by path only: a signed media URL carries its signature in the query.
         let log_path = format!("media:{}", url.path());
         run(&log_path, Retry::Idempotent, || {
@@ -27,11 +22,7 @@ impl PixverseClient {
         .await
     }
 
-    async fn download_once(
-        &self,
-        url: Url,
-        max_bytes: u64,
-    ) -> Result<DownloadedVideo, PixverseError> {
+    async fn download_once(&self, url: Url, max_bytes: u64) -> Result<DownloadedVideo, PixverseError> {
         let response = self
             .http()
             .get(url)

@@ -28,8 +28,7 @@ mod tests {
     #[test]
     fn reads_expire_time_from_the_payload() {
         // base64url of {"AccountId":42,"ExpireTime":1767225600}, with its padding left on.
-        let token =
-            "eyJhbGciOiJIUzI1NiJ9.eyJBY2NvdW50SWQiOjQyLCJFeHBpcmVUaW1lIjoxNzY3MjI1NjAwfQ==.sig";
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJBY2NvdW50SWQiOjQyLCJFeHBpcmVUaW1lIjoxNzY3MjI1NjAwfQ==.sig";
         assert_eq!(expire_time(token), Some(1_767_225_600));
     }
 

@@ -16,6 +16,4 @@ mod wire;
 pub use client::PixverseClient;
 pub use credential::Credential;
 pub use error::{ErrorKind, PixverseError, kind_of_code};
-pub use types::{
-    Balance, DownloadedVideo, GenerationRequest, UploadedImage, VideoStatus, WebLogin,
-};
+pub use types::{Balance, DownloadedVideo, GenerationRequest, UploadedImage, VideoStatus, WebLogin};

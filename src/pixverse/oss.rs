@@ -50,13 +50,9 @@ pub fn string_to_sign(req: &SignedRequest<'_>) -> String {
 }
 
 /// The `Authorization` header value.
-pub fn authorization(
-    access_key_id: &str,
-    access_key_secret: &str,
-    req: &SignedRequest<'_>,
-) -> String {
-    let mut mac = Hmac::<Sha1>::new_from_slice(access_key_secret.as_bytes())
-        .expect("HMAC accepts a key of any length");
+pub fn authorization(access_key_id: &str, access_key_secret: &str, req: &SignedRequest<'_>) -> String {
+    let mut mac =
+        Hmac::<Sha1>::new_from_slice(access_key_secret.as_bytes()).expect("HMAC accepts a key of any length");
     mac.update(string_to_sign(req).as_bytes());
     let signature = STANDARD.encode(mac.finalize().into_bytes());
     format!("OSS {access_key_id}:{signature}")
@@ -84,10 +80,7 @@ mod tests {
             content_type: "image/jpeg",
             date: "Sun, 23 Nov 2025 11:56:00 GMT",
             // Mixed case and unsorted on purpose: canonicalisation lower-cases and sorts.
-            oss_headers: &[
-                ("X-OSS-Security-Token", "sts-token-123"),
-                ("x-oss-meta-a", " 1"),
-            ],
+            oss_headers: &[("X-OSS-Security-Token", "sts-token-123"), ("x-oss-meta-a", " 1")],
             resource: "/pixverse-fe-upload/upload/0b3c.jpg",
         };
         assert_eq!(

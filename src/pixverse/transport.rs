@@ -43,8 +43,7 @@ pub(super) fn trace_id() -> String {
 
 /// A header value carrying a secret: marked sensitive so reqwest's own Debug output hides it.
 pub(super) fn secret_header(secret: &str) -> Result<HeaderValue, PixverseError> {
-    let mut value =
-        HeaderValue::from_str(secret).map_err(|_| PixverseError::MalformedCredential)?;
+    let mut value = HeaderValue::from_str(secret).map_err(|_| PixverseError::MalformedCredential)?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -64,9 +63,7 @@ impl PixverseClient {
         Ok(match cred {
             None if path.starts_with("/creative_platform/") => builder.header("X-Platform", "Web"),
             None => builder,
-            Some(Credential::ApiKey(key)) => {
-                builder.header("API-KEY", secret_header(key.expose_secret())?)
-            }
+            Some(Credential::ApiKey(key)) => builder.header("API-KEY", secret_header(key.expose_secret())?),
             Some(Credential::WebToken(token)) => builder
                 .header("Token", secret_header(token.expose_secret())?)
                 .header("X-Platform", "Web"),
@@ -75,9 +72,7 @@ impl PixverseClient {
 }
 
 /// Sends an API request and returns its `Resp`, decoded, once `ErrCode` says success.
-pub(super) async fn call_json<T: DeserializeOwned>(
-    request: RequestBuilder,
-) -> Result<T, PixverseError> {
+pub(super) async fn call_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, PixverseError> {
     let body = send(request, MAX_JSON_BYTES).await?;
     decode_envelope(&body)
 }
@@ -111,10 +106,7 @@ pub(super) async fn check_status(response: Response) -> Result<Response, Pixvers
 }
 
 /// Reads the body chunk by chunk; `None` as soon as it grows past `max` bytes.
-pub(super) async fn read_limited(
-    mut response: Response,
-    max: u64,
-) -> Result<Option<Bytes>, PixverseError> {
+pub(super) async fn read_limited(mut response: Response, max: u64) -> Result<Option<Bytes>, PixverseError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await.map_err(network)? {
         if (body.len() + chunk.len()) as u64 > max {
@@ -192,17 +184,12 @@ pub(super) fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<T, Pix
         }
         None => return Err(PixverseError::Decode("the answer has no ErrCode".into())),
     }
-    serde_json::from_value(envelope.resp)
-        .map_err(|e| PixverseError::Decode(format!("unexpected Resp: {e}")))
+    serde_json::from_value(envelope.resp).map_err(|e| PixverseError::Decode(format!("unexpected Resp: {e}")))
 }
 
 /// Runs `attempt` once, or for an idempotent call up to twice more after a transient failure.
 /// Logs each attempt's outcome with the path only: never headers, bodies or query strings.
-pub(super) async fn run<T, F, Fut>(
-    path: &str,
-    retry: Retry,
-    mut attempt: F,
-) -> Result<T, PixverseError>
+pub(super) async fn run<T, F, Fut>(path: &str, retry: Retry, mut attempt: F) -> Result<T, PixverseError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, PixverseError>>,
@@ -251,10 +238,8 @@ mod tests {
 
     #[test]
     fn error_codes_are_checked_before_resp() {
-        let err = decode_envelope::<serde_json::Value>(
-            br#"{"ErrCode":500044,"ErrMsg":"busy","Resp":null}"#,
-        )
-        .unwrap_err();
+        let err = decode_envelope::<serde_json::Value>(br#"{"ErrCode":500044,"ErrMsg":"busy","Resp":null}"#)
+            .unwrap_err();
         assert_eq!(err.code(), Some(500044));
         let err = decode_envelope::<serde_json::Value>(b"<html>").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Transient);
@@ -286,10 +271,7 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(
-            result.unwrap_err().retry_after(),
-            Some(Duration::from_secs(30))
-        );
+        assert_eq!(result.unwrap_err().retry_after(), Some(Duration::from_secs(30)));
         assert_eq!(calls, 1);
     }
 }

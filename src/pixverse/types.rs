@@ -60,9 +60,7 @@ impl VideoStatus {
     /// running, so the task's own deadline decides. A "success" without a URL is not usable yet.
     pub fn from_code(status: Option<i64>, url: Option<&str>) -> Self {
         match (status, url.map(str::trim).filter(|u| !u.is_empty())) {
-            (Some(1), Some(url)) => Self::Succeeded {
-                url: url.to_owned(),
-            },
+            (Some(1), Some(url)) => Self::Succeeded { url: url.to_owned() },
             (Some(7), _) => Self::Moderated,
             (Some(8), _) => Self::Failed,
             (Some(6), _) => Self::Deleted,
@@ -102,23 +100,11 @@ mod tests {
                 url: "https://m/x.mp4".into()
             }
         );
-        assert_eq!(
-            VideoStatus::from_code(Some(1), Some("")),
-            VideoStatus::Generating
-        );
-        assert_eq!(
-            VideoStatus::from_code(Some(5), None),
-            VideoStatus::Generating
-        );
-        assert_eq!(
-            VideoStatus::from_code(Some(9), None),
-            VideoStatus::Generating
-        );
+        assert_eq!(VideoStatus::from_code(Some(1), Some("")), VideoStatus::Generating);
+        assert_eq!(VideoStatus::from_code(Some(5), None), VideoStatus::Generating);
+        assert_eq!(VideoStatus::from_code(Some(9), None), VideoStatus::Generating);
         assert_eq!(VideoStatus::from_code(None, None), VideoStatus::Generating);
-        assert_eq!(
-            VideoStatus::from_code(Some(7), None),
-            VideoStatus::Moderated
-        );
+        assert_eq!(VideoStatus::from_code(Some(7), None), VideoStatus::Moderated);
         assert_eq!(VideoStatus::from_code(Some(8), None), VideoStatus::Failed);
         assert_eq!(VideoStatus::from_code(Some(6), None), VideoStatus::Deleted);
     }

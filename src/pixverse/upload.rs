@@ -60,11 +60,7 @@ impl PixverseClient {
                 .mime_str(content_type)
                 .map_err(|e| PixverseError::InvalidInput(format!("content type: {e}")))?;
             let form = Form::new().part("image", part);
-            call_json(
-                self.api_request(Method::POST, PATH, Some(cred))?
-                    .multipart(form),
-            )
-            .await
+            call_json(self.api_request(Method::POST, PATH, Some(cred))?.multipart(form)).await
         })
         .await?;
         let img_id = resp
@@ -91,22 +87,15 @@ impl PixverseClient {
         .await?;
 
         const PATH: &str = "/creative_platform/media/batch_upload_media";
-        let body =
-            serde_json::json!({ "images": [{ "name": name, "size": bytes.len(), "path": key }] });
+        let body = serde_json::json!({ "images": [{ "name": name, "size": bytes.len(), "path": key }] });
         let resp: BatchUploadResp = run(PATH, Retry::Idempotent, || async {
-            call_json(
-                self.api_request(Method::POST, PATH, Some(cred))?
-                    .json(&body),
-            )
-            .await
+            call_json(self.api_request(Method::POST, PATH, Some(cred))?.json(&body)).await
         })
         .await?;
         let item = resp
             .result
             .and_then(|items| items.into_iter().next())
-            .ok_or_else(|| {
-                PixverseError::Decode("batch_upload_media answer has no result".into())
-            })?;
+            .ok_or_else(|| PixverseError::Decode("batch_upload_media answer has no result".into()))?;
         let url = item
             .url
             .ok_or_else(|| PixverseError::Decode("batch_upload_media answer has no url".into()))?;

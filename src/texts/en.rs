@@ -141,11 +141,20 @@ impl Texts for En {
         match error {
             ParamError::UnknownFlag(flag) => format!("I don't know the flag {flag}.\n\n{FLAGS}"),
             ParamError::MissingValue { flag } => format!("The flag {flag} needs a value.\n\n{FLAGS}"),
-            ParamError::InvalidValue { flag, value, accepted } => {
+            ParamError::InvalidValue {
+                flag,
+                value,
+                accepted,
+            } => {
                 format!("{value} is not a valid value for {flag}. Accepted: {accepted}.")
             }
             ParamError::Combination(problem) => match problem {
-                ParamProblem::Duration { model, quality, duration, accepted } => format!(
+                ParamProblem::Duration {
+                    model,
+                    quality,
+                    duration,
+                    accepted,
+                } => format!(
                     "{} at {} cannot make {duration} s videos. Choose one of: {} s.",
                     model.as_str(),
                     quality.as_str(),
@@ -157,10 +166,14 @@ impl Texts for En {
                     aspect_ratio.as_str()
                 ),
                 ParamProblem::FastMotion => {
-                    "Fast motion works only with 5-second videos below 1080p. Drop --fast or change --d/--q.".into()
+                    "Fast motion works only with 5-second videos below 1080p. Drop --fast or change --d/--q."
+                        .into()
                 }
                 ParamProblem::Audio { model } => {
-                    format!("{} cannot generate sound; audio needs v5.5 or later.", model.as_str())
+                    format!(
+                        "{} cannot generate sound; audio needs v5.5 or later.",
+                        model.as_str()
+                    )
                 }
             },
         }
@@ -249,7 +262,10 @@ impl Texts for En {
     }
 
     fn video_link(&self, prompt: &str, url: &str) -> String {
-        format!("🎬 {}\n\nThe video is too large to send here; download it: {url}", shorten(prompt, 900))
+        format!(
+            "🎬 {}\n\nThe video is too large to send here; download it: {url}",
+            shorten(prompt, 900)
+        )
     }
 
     fn status(&self, in_flight: &[TaskLine<'_>], finished: &[TaskLine<'_>]) -> String {
@@ -262,13 +278,25 @@ impl Texts for En {
         } else {
             out.push_str("In progress:\n");
             for line in in_flight {
-                out.push_str(&format!("#{} {} — {} — {}\n", line.id, state_word(line.state), shorten(line.prompt, 60), ago(line.age)));
+                out.push_str(&format!(
+                    "#{} {} — {} — {}\n",
+                    line.id,
+                    state_word(line.state),
+                    shorten(line.prompt, 60),
+                    ago(line.age)
+                ));
             }
         }
         if !finished.is_empty() {
             out.push_str("\nRecently finished:\n");
             for line in finished {
-                out.push_str(&format!("#{} {} — {} — {}\n", line.id, state_word(line.state), shorten(line.prompt, 60), ago(line.age)));
+                out.push_str(&format!(
+                    "#{} {} — {} — {}\n",
+                    line.id,
+                    state_word(line.state),
+                    shorten(line.prompt, 60),
+                    ago(line.age)
+                ));
             }
         }
         out

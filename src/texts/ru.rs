@@ -109,7 +109,8 @@ impl Texts for Ru {
     }
 
     fn apikey_invalid(&self) -> String {
-        "❌ PixVerse не принял этот API-ключ. Проверьте его на platform.pixverse.ai и попробуйте снова.".into()
+        "❌ PixVerse не принял этот API-ключ. Проверьте его на platform.pixverse.ai и попробуйте снова."
+            .into()
     }
 
     fn pixverse_unreachable(&self) -> String {
@@ -184,7 +185,8 @@ impl Texts for Ru {
     }
 
     fn reconnect_account(&self) -> String {
-        "Вход в PixVerse истёк или был выполнен в другом месте. Повторите /login (или используйте /apikey).".into()
+        "Вход в PixVerse истёк или был выполнен в другом месте. Повторите /login (или используйте /apikey)."
+            .into()
     }
 
     fn queued(&self) -> String {
@@ -243,7 +245,10 @@ impl Texts for Ru {
     }
 
     fn video_link(&self, prompt: &str, url: &str) -> String {
-        format!("🎬 {}\n\nВидео слишком большое для отправки сюда; скачайте его: {url}", shorten(prompt, 900))
+        format!(
+            "🎬 {}\n\nВидео слишком большое для отправки сюда; скачайте его: {url}",
+            shorten(prompt, 900)
+        )
     }
 
     fn status(&self, in_flight: &[TaskLine<'_>], finished: &[TaskLine<'_>]) -> String {
@@ -256,13 +261,25 @@ impl Texts for Ru {
         } else {
             out.push_str("В работе:\n");
             for line in in_flight {
-                out.push_str(&format!("#{} {} — {} — {}\n", line.id, state_word(line.state), shorten(line.prompt, 60), ago(line.age)));
+                out.push_str(&format!(
+                    "#{} {} — {} — {}\n",
+                    line.id,
+                    state_word(line.state),
+                    shorten(line.prompt, 60),
+                    ago(line.age)
+                ));
             }
         }
         if !finished.is_empty() {
             out.push_str("\nНедавно завершённые:\n");
             for line in finished {
-                out.push_str(&format!("#{} {} — {} — {}\n", line.id, state_word(line.state), shorten(line.prompt, 60), ago(line.age)));
+                out.push_str(&format!(
+                    "#{} {} — {} — {}\n",
+                    line.id,
+                    state_word(line.state),
+                    shorten(line.prompt, 60),
+                    ago(line.age)
+                ));
             }
         }
         out

@@ -6,11 +6,7 @@ use teloxide::{
     types::{ChatAction, InputFile, MessageId, ReplyParameters},
 };
 
-use crate::{
-    domain::TaskState,
-    pixverse::DownloadedVideo,
-    storage::TaskRow,
-};
+use crate::{domain::TaskState, pixverse::DownloadedVideo, storage::TaskRow};
 
 use super::{Worker, progress::elapsed};
 
@@ -33,14 +29,24 @@ impl Worker {
             Ok(DownloadedVideo::Bytes(bytes)) => bytes,
             Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(&task, &url).await,
             Err(error) => {
-                return self.retry_later(&task, TaskState::Delivering, &error.to_string(), error.retry_after()).await;
+                return self
+                    .retry_later(
+                        &task,
+                        TaskState::Delivering,
+                        &error.to_string(),
+                        error.retry_after(),
+                    )
+                    .await;
             }
         };
         let _ = self.bot.send_chat_action(chat, ChatAction::UploadVideo).await;
         let params = task.params()?;
         let sent = self
             .upload_bot
-            .send_video(chat, InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id)))
+            .send_video(
+                chat,
+                InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id)),
+            )
             .caption(texts.caption(&task.prompt, &params))
             .supports_streaming(true)
             .reply_parameters(self.reply_to(&task))
@@ -50,7 +56,8 @@ impl Worker {
                 let file_id = message.video().map(|v| v.file.id.0.clone());
                 self.storage.mark_delivered(task.id, file_id.as_deref()).await?;
                 tracing::info!(task_id = task.id, "video delivered");
-                self.edit_progress(&task, texts.delivered(elapsed(&task)), true).await;
+                self.edit_progress(&task, texts.delivered(elapsed(&task)), true)
+                    .await;
                 Ok(())
             }
             Err(error) => match self.telegram_failure(&task, error).await? {
@@ -71,12 +78,14 @@ impl Worker {
         match sent {
             Ok(_) => {
                 self.storage.mark_delivered(task.id, None).await?;
-                self.edit_progress(task, texts.delivered(elapsed(task)), true).await;
+                self.edit_progress(task, texts.delivered(elapsed(task)), true)
+                    .await;
                 Ok(())
             }
             Err(error) => match self.telegram_failure(task, error).await? {
                 SendFailure::Refused => {
-                    self.retry_later(task, TaskState::Delivering, "telegram refused the link", None).await
+                    self.retry_later(task, TaskState::Delivering, "telegram refused the link", None)
+                        .await
                 }
                 SendFailure::Handled => Ok(()),
             },
@@ -88,7 +97,13 @@ impl Worker {
         tracing::warn!(task_id = task.id, error = %error, "delivery to Telegram failed");
         Ok(match error {
             RequestError::RetryAfter(wait) => {
-                self.retry_later(task, TaskState::Delivering, "telegram rate limit", Some(wait.duration())).await?;
+                self.retry_later(
+                    task,
+                    TaskState::Delivering,
+                    "telegram rate limit",
+                    Some(wait.duration()),
+                )
+                .await?;
                 SendFailure::Handled
             }
             RequestError::Api(
@@ -106,7 +121,8 @@ impl Worker {
             // Telegram refused this content for good (too big, bad format).
             RequestError::Api(_) => SendFailure::Refused,
             other => {
-                self.retry_later(task, TaskState::Delivering, &other.to_string(), None).await?;
+                self.retry_later(task, TaskState::Delivering, &other.to_string(), None)
+                    .await?;
                 SendFailure::Handled
             }
         })

@@ -33,8 +33,16 @@ impl Worker {
         match error.kind() {
             ErrorKind::Busy => {
                 // Not an error for the user: the account's concurrent slots are full. Stay queued.
-                let next = now_ms() + self.settings.poll_interval.max(Duration::from_secs(1)).as_millis() as i64 * 2;
-                self.storage.reschedule_task(task.id, retry_state, next, false, Some(&message)).await?;
+                let next = now_ms()
+                    + self
+                        .settings
+                        .poll_interval
+                        .max(Duration::from_secs(1))
+                        .as_millis() as i64
+                        * 2;
+                self.storage
+                    .reschedule_task(task.id, retry_state, next, false, Some(&message))
+                    .await?;
                 let texts = self.texts_for(task.user_id).await;
                 self.edit_progress(task, texts.waiting_for_slot(), true).await;
                 Ok(())
@@ -43,16 +51,27 @@ impl Worker {
                 if error.code() == Some(INVALID_IMAGE_ID) {
                     self.storage.store_image_ref(task.id, None).await?;
                 }
-                self.retry_later(task, retry_state, &message, error.retry_after()).await
+                self.retry_later(task, retry_state, &message, error.retry_after())
+                    .await
             }
             ErrorKind::CredentialInvalid => {
                 if let (true, Some(id)) = (own_credential, task.credential_id) {
                     self.storage.mark_credential_invalid(id).await?;
                 }
-                self.fail(task, FailureReason::CredentialInvalid { own: own_credential }, &message).await
+                self.fail(
+                    task,
+                    FailureReason::CredentialInvalid { own: own_credential },
+                    &message,
+                )
+                .await
             }
             ErrorKind::OutOfCredits => {
-                self.fail(task, FailureReason::OutOfCredits { own: own_credential }, &message).await
+                self.fail(
+                    task,
+                    FailureReason::OutOfCredits { own: own_credential },
+                    &message,
+                )
+                .await
             }
             ErrorKind::Moderation => self.fail(task, FailureReason::Moderation, &message).await,
             ErrorKind::BadRequest => {
@@ -78,14 +97,25 @@ impl Worker {
         }
         let delay = self.backoff(task.attempts, retry_after);
         self.storage
-            .reschedule_task(task.id, retry_state, now_ms() + delay.as_millis() as i64, true, Some(error))
+            .reschedule_task(
+                task.id,
+                retry_state,
+                now_ms() + delay.as_millis() as i64,
+                true,
+                Some(error),
+            )
             .await?;
         Ok(())
     }
 
     /// Ends the task without a video and tells the user why, on the progress message if there is
     /// one. Crash story: the state is stored first; dying before the message only loses the notice.
-    pub(super) async fn fail(&self, task: &TaskRow, reason: FailureReason, error: &str) -> anyhow::Result<()> {
+    pub(super) async fn fail(
+        &self,
+        task: &TaskRow,
+        reason: FailureReason,
+        error: &str,
+    ) -> anyhow::Result<()> {
         tracing::info!(task_id = task.id, ?reason, "task failed");
         self.storage.mark_failed(task.id, error).await?;
         let texts = self.texts_for(task.user_id).await;

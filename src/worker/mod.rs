@@ -71,7 +71,15 @@ impl Worker {
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Worker {
-        Worker { storage, pixverse, bot, upload_bot, operator_key, settings, wake }
+        Worker {
+            storage,
+            pixverse,
+            bot,
+            upload_bot,
+            operator_key,
+            settings,
+            wake,
+        }
     }
 
     /// Runs rounds until `shutdown` turns true. A round in progress gets a few seconds to finish
@@ -111,8 +119,13 @@ impl Worker {
     /// without sleeping.
     pub async fn try_run_once(&self) -> anyhow::Result<Outcome> {
         let limit = (self.settings.concurrency * 16) as i64;
-        let claimed = self.storage.claim_due_tasks(limit, self.settings.lease.as_millis() as i64).await?;
-        let outcome = Outcome { claimed: claimed.len() };
+        let claimed = self
+            .storage
+            .claim_due_tasks(limit, self.settings.lease.as_millis() as i64)
+            .await?;
+        let outcome = Outcome {
+            claimed: claimed.len(),
+        };
 
         let mut steps = Vec::new();
         let mut polls: BTreeMap<Option<i64>, Vec<TaskRow>> = BTreeMap::new();
@@ -156,12 +169,21 @@ impl Worker {
 
     /// The texts in the language of the task's owner.
     async fn texts_for(&self, user_id: i64) -> &'static dyn Texts {
-        let language = self.storage.user(user_id).await.ok().flatten().and_then(|u| u.language);
+        let language = self
+            .storage
+            .user(user_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|u| u.language);
         texts(Lang::from_code(language.as_deref()))
     }
 
     /// The credential a task generates with, and whether it is the user's own.
-    async fn credential_for(&self, task: &TaskRow) -> anyhow::Result<Result<(pixverse::Credential, bool), FailureReason>> {
+    async fn credential_for(
+        &self,
+        task: &TaskRow,
+    ) -> anyhow::Result<Result<(pixverse::Credential, bool), FailureReason>> {
         let Some(id) = task.credential_id else {
             return Ok(match &self.operator_key {
                 Some(key) => Ok((pixverse::Credential::ApiKey(key.clone()), false)),
@@ -183,7 +205,9 @@ impl Worker {
     /// sooner than PixVerse's Retry-After.
     fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
         let base = self.settings.poll_interval.min(Duration::from_secs(5));
-        let exp = base.saturating_mul(1 << attempts.clamp(0, 8)).min(Duration::from_secs(300));
+        let exp = base
+            .saturating_mul(1 << attempts.clamp(0, 8))
+            .min(Duration::from_secs(300));
         // "Equal jitter": half fixed, half random, so retries of many tasks spread out.
         let jitter = rand::random::<f64>();
         let delay = exp.mul_f64(0.5 + 0.5 * jitter);

@@ -29,7 +29,8 @@ impl Worker {
             Ok(statuses) => statuses,
             Err(error) => {
                 for task in &tasks {
-                    self.handle_pixverse_error(task, &error, TaskState::Generating, own).await?;
+                    self.handle_pixverse_error(task, &error, TaskState::Generating, own)
+                        .await?;
                 }
                 return Ok(());
             }
@@ -45,19 +46,26 @@ impl Worker {
                     task.video_url = Some(url);
                     self.deliver(task).await?;
                 }
-                Some(VideoStatus::Moderated) => self.fail(&task, FailureReason::Moderation, "moderated").await?,
+                Some(VideoStatus::Moderated) => {
+                    self.fail(&task, FailureReason::Moderation, "moderated").await?
+                }
                 Some(VideoStatus::Failed | VideoStatus::Deleted) => {
-                    self.fail(&task, FailureReason::GenerationFailed, "generation failed").await?
+                    self.fail(&task, FailureReason::GenerationFailed, "generation failed")
+                        .await?
                 }
                 // Still running (a web listing may also not show a very fresh video yet).
                 Some(VideoStatus::Generating) | None if self.past_deadline(&task) => {
-                    self.fail(&task, FailureReason::TimedOut, "deadline passed while generating").await?
+                    self.fail(&task, FailureReason::TimedOut, "deadline passed while generating")
+                        .await?
                 }
                 Some(VideoStatus::Generating) | None => {
                     let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
-                    self.storage.reschedule_task(task.id, TaskState::Generating, next, false, None).await?;
+                    self.storage
+                        .reschedule_task(task.id, TaskState::Generating, next, false, None)
+                        .await?;
                     let texts = self.texts_for(task.user_id).await;
-                    self.edit_progress(&task, texts.generating(elapsed(&task)), false).await;
+                    self.edit_progress(&task, texts.generating(elapsed(&task)), false)
+                        .await;
                 }
             }
         }

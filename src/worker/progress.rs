@@ -16,11 +16,16 @@ impl Worker {
     /// Edits the progress message to `text`. Unless `force`, at most once per edit interval per
     /// task (twice that in groups, where many people share Telegram's per-chat limits).
     pub(super) async fn edit_progress(&self, task: &TaskRow, text: String, force: bool) {
-        let Some(message_id) = task.progress_message_id else { return };
+        let Some(message_id) = task.progress_message_id else {
+            return;
+        };
         if !force && !self.progress_edit_due(task) {
             return;
         }
-        let result = self.bot.edit_message_text(ChatId(task.chat_id), MessageId(message_id as i32), text).await;
+        let result = self
+            .bot
+            .edit_message_text(ChatId(task.chat_id), MessageId(message_id as i32), text)
+            .await;
         match result {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
             Err(e) => tracing::debug!(task_id = task.id, error = %e, "progress edit failed"),
@@ -49,7 +54,9 @@ impl Worker {
         let sent = self
             .bot
             .send_message(ChatId(task.chat_id), text)
-            .reply_parameters(ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply())
+            .reply_parameters(
+                ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
+            )
             .await;
         if let Err(e) = sent {
             tracing::warn!(task_id = task.id, error = %e, "could not tell the user");

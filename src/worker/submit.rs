@@ -18,11 +18,15 @@ impl Worker {
         if task.video_id.is_some() {
             // Never submit twice: PixVerse already has it. (Only reachable through a stale state.)
             let next = now_ms();
-            self.storage.reschedule_task(task.id, TaskState::Generating, next, false, None).await?;
+            self.storage
+                .reschedule_task(task.id, TaskState::Generating, next, false, None)
+                .await?;
             return Ok(());
         }
         if self.past_deadline(&task) {
-            return self.fail(&task, FailureReason::TimedOut, "deadline passed before submit").await;
+            return self
+                .fail(&task, FailureReason::TimedOut, "deadline passed before submit")
+                .await;
         }
         let (credential, own) = match self.credential_for(&task).await? {
             Ok(found) => found,
@@ -40,13 +44,17 @@ impl Worker {
             TaskKind::I2v => match self.uploaded_image(&task, &credential).await? {
                 Ok(image) => Some(image),
                 Err(Upload::PhotoUnavailable) => {
-                    return self.fail(&task, FailureReason::PhotoUnavailable, "photo unavailable").await;
+                    return self
+                        .fail(&task, FailureReason::PhotoUnavailable, "photo unavailable")
+                        .await;
                 }
                 Err(Upload::TelegramDown(error)) => {
                     return self.retry_later(&task, TaskState::Queued, &error, None).await;
                 }
                 Err(Upload::Pixverse(error)) => {
-                    return self.handle_pixverse_error(&task, &error, TaskState::Queued, own).await;
+                    return self
+                        .handle_pixverse_error(&task, &error, TaskState::Queued, own)
+                        .await;
                 }
             },
         };
@@ -57,10 +65,14 @@ impl Worker {
                 self.storage.mark_generating(task.id, video_id, next_poll).await?;
                 tracing::info!(task_id = task.id, video_id, "submitted to PixVerse");
                 let texts = self.texts_for(task.user_id).await;
-                self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), true).await;
+                self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), true)
+                    .await;
                 Ok(())
             }
-            Err(error) => self.handle_pixverse_error(&task, &error, TaskState::Queued, own).await,
+            Err(error) => {
+                self.handle_pixverse_error(&task, &error, TaskState::Queued, own)
+                    .await
+            }
         }
     }
 
@@ -74,7 +86,9 @@ impl Worker {
         if let Some(stored) = &task.image_ref {
             return Ok(Ok(serde_json::from_str(stored).context("stored image reference")?));
         }
-        let Some(file_id) = &task.image_file_id else { return Ok(Err(Upload::PhotoUnavailable)) };
+        let Some(file_id) = &task.image_file_id else {
+            return Ok(Err(Upload::PhotoUnavailable));
+        };
         let (bytes, ext) = match self.download_photo(file_id).await {
             Ok(found) => found,
             Err(teloxide::RequestError::Api(_)) => return Ok(Err(Upload::PhotoUnavailable)),
@@ -83,7 +97,9 @@ impl Worker {
         match self.pixverse.upload_image(credential, bytes, &ext).await {
             Ok(image) => {
                 // Stored so a retried submit does not upload (and pay for storage) again.
-                self.storage.store_image_ref(task.id, Some(&serde_json::to_string(&image)?)).await?;
+                self.storage
+                    .store_image_ref(task.id, Some(&serde_json::to_string(&image)?))
+                    .await?;
                 Ok(Ok(image))
             }
             Err(error) => Ok(Err(Upload::Pixverse(error))),
@@ -91,13 +107,25 @@ impl Worker {
     }
 
     async fn download_photo(&self, file_id: &str) -> Result<(Vec<u8>, String), teloxide::RequestError> {
-        let file = self.bot.get_file(teloxide::types::FileId(file_id.to_owned())).await?;
+        let file = self
+            .bot
+            .get_file(teloxide::types::FileId(file_id.to_owned()))
+            .await?;
         let mut bytes = Vec::with_capacity(file.size as usize);
-        self.bot.download_file(&file.path, &mut bytes).await.map_err(|e| match e {
-            teloxide::DownloadError::Network(e) => teloxide::RequestError::Network(e.into()),
-            teloxide::DownloadError::Io(e) => teloxide::RequestError::Io(e.into()),
-        })?;
-        let ext = match file.path.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
+        self.bot
+            .download_file(&file.path, &mut bytes)
+            .await
+            .map_err(|e| match e {
+                teloxide::DownloadError::Network(e) => teloxide::RequestError::Network(e),
+                teloxide::DownloadError::Io(e) => teloxide::RequestError::Io(e),
+            })?;
+        let ext = match file
+            .path
+            .rsplit('.')
+            .next()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("png") => "png",
             Some("webp") => "webp",
             _ => "jpg",
@@ -113,7 +141,11 @@ enum Upload {
 }
 
 /// The wire request for PixVerse from our parameters.
-fn generation_request(prompt: &str, params: &GenerationParams, image: Option<UploadedImage>) -> GenerationRequest {
+fn generation_request(
+    prompt: &str,
+    params: &GenerationParams,
+    image: Option<UploadedImage>,
+) -> GenerationRequest {
     GenerationRequest {
         prompt: prompt.to_owned(),
         model: params.model.as_str().to_owned(),

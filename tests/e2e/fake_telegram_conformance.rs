@@ -10,16 +10,14 @@ use teloxide::{
     net::Download,
     prelude::*,
     types::{
-        ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ReplyParameters,
-        Update, UpdateKind,
+        ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ReplyParameters, Update,
+        UpdateKind,
     },
     update_listeners::Polling,
     utils::command::BotCommands,
 };
 
-use crate::support::fake_telegram::{
-    BOT_TOKEN, BOT_USERNAME, FakeTelegram, TgChat, TgFault, TgUser,
-};
+use crate::support::fake_telegram::{BOT_TOKEN, BOT_USERNAME, FakeTelegram, TgChat, TgFault, TgUser};
 
 const DEADLINE: Duration = Duration::from_secs(5);
 
@@ -74,14 +72,8 @@ async fn send_message_with_reply_parameters_replies_to_the_user_message() {
         .expect("sendMessage parses");
 
     assert_eq!(sent.text(), Some("hi there"));
-    assert_eq!(
-        sent.reply_to_message().map(|m| m.id),
-        Some(MessageId(user_msg))
-    );
-    assert_eq!(
-        sent.reply_to_message().and_then(|m| m.text()),
-        Some("hello")
-    );
+    assert_eq!(sent.reply_to_message().map(|m| m.id), Some(MessageId(user_msg)));
+    assert_eq!(sent.reply_to_message().and_then(|m| m.text()), Some("hello"));
     assert_eq!(sent.from.as_ref().map(|u| u.is_bot), Some(true));
     assert!(sent.id.0 > user_msg, "message ids increase per chat");
 
@@ -237,10 +229,7 @@ async fn get_file_of_a_photo_over_20_mb_is_file_is_too_big() {
     };
     let largest = msg.photo().unwrap().last().unwrap();
 
-    let err = bot
-        .get_file(largest.file.id.clone())
-        .await
-        .expect_err("too big");
+    let err = bot.get_file(largest.file.id.clone()).await.expect_err("too big");
     // teloxide has no variant for this one.
     assert!(
         matches!(&err, RequestError::Api(ApiError::Unknown(s)) if s == "Bad Request: file is too big"),
@@ -256,8 +245,7 @@ async fn send_video_uploads_the_file_part_and_returns_a_video_message() {
 
     let chat = TgChat::Group(-1001234567890);
     let asked = fake.send_text(chat, &TgUser::new(5), "/t2v a cat");
-    let keyboard =
-        InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Again", "again:1")]]);
+    let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Again", "again:1")]]);
     let sent = bot
         .send_video(
             ChatId(-1001234567890),
@@ -271,10 +259,7 @@ async fn send_video_uploads_the_file_part_and_returns_a_video_message() {
 
     let v = sent.video().expect("video");
     assert_eq!(v.file.size as usize, video.len());
-    assert_eq!(
-        v.mime_type.as_ref().map(|m| m.essence_str()),
-        Some("video/mp4")
-    );
+    assert_eq!(v.mime_type.as_ref().map(|m| m.essence_str()), Some("video/mp4"));
     assert_eq!(sent.caption(), Some("a cat, 5 s"));
 
     let call = &fake.calls_to("sendVideo")[0];
@@ -293,10 +278,7 @@ async fn send_video_uploads_the_file_part_and_returns_a_video_message() {
         call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
         "again:1"
     );
-    assert_eq!(
-        sent.reply_to_message().map(|m| m.id),
-        Some(MessageId(asked))
-    );
+    assert_eq!(sent.reply_to_message().map(|m| m.id), Some(MessageId(asked)));
     let mine = &fake.bot_messages(chat)[0];
     assert_eq!(mine.video_file_id.as_deref(), Some(v.file.id.0.as_str()));
     assert_eq!(
@@ -315,9 +297,7 @@ async fn send_video_uploads_the_file_part_and_returns_a_video_message() {
     // The bot can fetch what it uploaded, and re-send it by file id.
     let file = bot.get_file(v.file.id.clone()).await.unwrap();
     let mut downloaded = Vec::new();
-    bot.download_file(&file.path, &mut downloaded)
-        .await
-        .unwrap();
+    bot.download_file(&file.path, &mut downloaded).await.unwrap();
     assert_eq!(downloaded, video);
     let again = bot
         .send_video(ChatId(5), InputFile::file_id(v.file.id.clone()))
@@ -388,15 +368,15 @@ enum Cmd {
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 fn schema() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync>> {
-    Update::filter_message().filter_command::<Cmd>().endpoint(
-        |bot: Bot, msg: Message, cmd: Cmd| async move {
+    Update::filter_message()
+        .filter_command::<Cmd>()
+        .endpoint(|bot: Bot, msg: Message, cmd: Cmd| async move {
             let Cmd::T2v(prompt) = cmd;
             bot.send_message(msg.chat.id, format!("queued: {prompt}"))
                 .reply_parameters(ReplyParameters::new(msg.id))
                 .await?;
             HandlerResult::Ok(())
-        },
-    )
+        })
 }
 
 #[tokio::test]
@@ -427,10 +407,7 @@ async fn a_dispatcher_answers_a_group_command_via_long_polling_and_shuts_down_qu
 
     // The dispatcher is now holding a 10 s getUpdates; shutting down must not wait for it.
     let started = Instant::now();
-    shutdown
-        .shutdown()
-        .expect("the dispatcher is running")
-        .await;
+    shutdown.shutdown().expect("the dispatcher is running").await;
     running.await.expect("dispatcher task");
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -455,15 +432,10 @@ async fn a_dispatcher_with_a_short_polling_timeout_also_works() {
     let bot = bot(&fake);
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema()).build();
     let shutdown = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot)
-        .timeout(Duration::from_secs(1))
-        .build();
+    let listener = Polling::builder(bot).timeout(Duration::from_secs(1)).build();
     let running = tokio::spawn(async move {
         dispatcher
-            .dispatch_with_listener(
-                listener,
-                LoggingErrorHandler::with_custom_text("update listener"),
-            )
+            .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("update listener"))
             .await
     });
     let chat = TgChat::Private(8);
@@ -493,10 +465,7 @@ async fn faults_surface_as_the_matching_request_error_variants() {
 
     fake.fail_next("SendMessage", TgFault::Blocked);
     let err = send().await.expect_err("403");
-    assert!(
-        matches!(err, RequestError::Api(ApiError::BotBlocked)),
-        "{err:?}"
-    );
+    assert!(matches!(err, RequestError::Api(ApiError::BotBlocked)), "{err:?}");
 
     fake.fail_next("sendmessage", TgFault::ChatNotFound);
     let err = send().await.expect_err("400");
@@ -542,10 +511,7 @@ async fn a_server_error_surfaces_as_invalid_json_after_teloxides_10_s_delay() {
     let fake = FakeTelegram::start().await;
     fake.fail_next("sendMessage", TgFault::ServerError);
     let started = Instant::now();
-    let err = bot(&fake)
-        .send_message(ChatId(9), "x")
-        .await
-        .expect_err("502");
+    let err = bot(&fake).send_message(ChatId(9), "x").await.expect_err("502");
     assert!(matches!(err, RequestError::InvalidJson { .. }), "{err:?}");
     assert!(started.elapsed() >= Duration::from_secs(10));
 }
@@ -555,8 +521,7 @@ async fn answer_callback_query_answers_a_pressed_button_once() {
     let fake = FakeTelegram::start().await;
     let bot = bot(&fake);
     let chat = TgChat::Private(11);
-    let keyboard =
-        InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Cancel", "cancel:1")]]);
+    let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Cancel", "cancel:1")]]);
     let sent = bot
         .send_message(ChatId(11), "queued")
         .reply_markup(keyboard)
@@ -605,11 +570,9 @@ async fn wait_for_panics_with_the_call_dump_on_timeout() {
     let waited = tokio::spawn({
         let fake = fake.clone();
         async move {
-            fake.wait_for(
-                "something that never happens",
-                Duration::from_millis(100),
-                |_| false,
-            )
+            fake.wait_for("something that never happens", Duration::from_millis(100), |_| {
+                false
+            })
             .await
         }
     });
@@ -679,10 +642,7 @@ async fn url_encoded_and_get_requests_are_understood_too() {
     assert_eq!(body["result"]["text"], "hi", "{body}");
     let call = &fake.calls_to("sendmessage")[0];
     assert_eq!(call.params["chat_id"], 5);
-    assert_eq!(
-        call.params["reply_markup"]["inline_keyboard"][0][0]["text"],
-        "A"
-    );
+    assert_eq!(call.params["reply_markup"]["inline_keyboard"][0][0]["text"], "A");
 
     let me: serde_json::Value = client
         .get(format!("{}bot{BOT_TOKEN}/getMe", fake.api_url()))

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use pixverse_bot::pixverse::{
-    Balance, Credential, DownloadedVideo, ErrorKind, GenerationRequest, PixverseClient,
-    PixverseError, UploadedImage, VideoStatus,
+    Balance, Credential, DownloadedVideo, ErrorKind, GenerationRequest, PixverseClient, PixverseError,
+    UploadedImage, VideoStatus,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -77,11 +77,7 @@ async fn final_status(client: &PixverseClient, cred: &Credential, id: i64) -> Vi
 }
 
 async fn download(client: &PixverseClient, url: &str) -> Vec<u8> {
-    match client
-        .download_video(url, 50 << 20)
-        .await
-        .expect("download")
-    {
+    match client.download_video(url, 50 << 20).await.expect("download") {
         DownloadedVideo::Bytes(bytes) => bytes.to_vec(),
         DownloadedVideo::TooLarge { size } => panic!("unexpectedly too large: {size:?}"),
     }
@@ -102,10 +98,7 @@ fn assert_clean(fake: &FakePixverse) {
 async fn api_key_text_to_video_round_trip_delivers_the_video() {
     let (fake, client) = setup().await;
     let cred = api_key();
-    let id = client
-        .generate(&cred, &t2v("a red fox in snow"))
-        .await
-        .unwrap();
+    let id = client.generate(&cred, &t2v("a red fox in snow")).await.unwrap();
 
     let VideoStatus::Succeeded { url } = final_status(&client, &cred, id).await else {
         panic!("video did not succeed");
@@ -124,10 +117,7 @@ async fn api_key_text_to_video_round_trip_delivers_the_video() {
 async fn api_key_image_to_video_uploads_then_generates_from_the_img_id() {
     let (fake, client) = setup().await;
     let cred = api_key();
-    let image = client
-        .upload_image(&cred, vec![0xFF; 1234], "jpg")
-        .await
-        .unwrap();
+    let image = client.upload_image(&cred, vec![0xFF; 1234], "jpg").await.unwrap();
     let UploadedImage::Platform { img_id } = image else {
         panic!("expected a platform image, got {image:?}");
     };
@@ -152,10 +142,7 @@ async fn api_key_image_to_video_uploads_then_generates_from_the_img_id() {
 #[tokio::test]
 async fn web_login_returns_a_token_that_expires_in_about_a_month() {
     let (fake, client) = setup().await;
-    let login = client
-        .login(USER, &SecretString::from(PASSWORD))
-        .await
-        .unwrap();
+    let login = client.login(USER, &SecretString::from(PASSWORD)).await.unwrap();
     assert_eq!(login.username, USER);
     assert!(login.account_id > 0);
     let now = std::time::SystemTime::now()
@@ -179,10 +166,7 @@ async fn web_upload_is_signed_so_oss_accepts_it_and_i2v_uses_its_path() {
     let UploadedImage::Web { path, url } = image.clone() else {
         panic!("expected a web image, got {image:?}");
     };
-    assert!(
-        path.starts_with("upload/") && path.ends_with(".png"),
-        "{path}"
-    );
+    assert!(path.starts_with("upload/") && path.ends_with(".png"), "{path}");
     assert!(url.ends_with(&path));
     assert_eq!(fake.uploaded_images(), vec![(path.clone(), 9)]);
 
@@ -241,16 +225,10 @@ async fn web_statuses_for_several_videos_take_one_listing_call() {
 #[tokio::test]
 async fn ids_above_two_to_the_53_survive_the_round_trip() {
     let (fake, client) = setup().await;
-    let id = client
-        .generate(&api_key(), &t2v("precision"))
-        .await
-        .unwrap();
+    let id = client.generate(&api_key(), &t2v("precision")).await.unwrap();
     assert!(id > 1 << 53);
     assert_eq!(id, fake.videos()[0].id);
-    assert_ne!(
-        id as f64 as i64, id,
-        "the fake's ids must not survive a float"
-    );
+    assert_ne!(id as f64 as i64, id, "the fake's ids must not survive a float");
     let statuses = client.statuses(&api_key(), &[id]).await.unwrap();
     assert!(statuses.contains_key(&id));
     assert_clean(&fake);
@@ -324,27 +302,18 @@ async fn out_of_credits_and_the_concurrency_limit_come_from_the_account() {
     let (fake, client) = setup().await;
     fake.set_credits(API_KEY, 0);
     let err = client.generate(&api_key(), &t2v("x")).await.unwrap_err();
-    assert_eq!(
-        (err.code(), err.kind()),
-        (Some(500090), ErrorKind::OutOfCredits)
-    );
+    assert_eq!((err.code(), err.kind()), (Some(500090), ErrorKind::OutOfCredits));
 
     let web = web_token(&client).await;
     for n in 0..5 {
-        client
-            .generate(&web, &t2v(&format!("video {n}")))
-            .await
-            .unwrap();
+        client.generate(&web, &t2v(&format!("video {n}"))).await.unwrap();
     }
     let err = client.generate(&web, &t2v("the sixth")).await.unwrap_err();
     assert_eq!((err.code(), err.kind()), (Some(500044), ErrorKind::Busy));
     assert!(err.is_retryable());
     fake.set_credits(USER, 0);
     let err = client.generate(&web, &t2v("x")).await.unwrap_err();
-    assert_eq!(
-        (err.code(), err.kind()),
-        (Some(500043), ErrorKind::OutOfCredits)
-    );
+    assert_eq!((err.code(), err.kind()), (Some(500043), ErrorKind::OutOfCredits));
     assert_clean(&fake);
 }
 
@@ -356,10 +325,7 @@ async fn moderated_and_failed_videos_report_their_status() {
     let moderated = client.generate(&api_key(), &t2v("x")).await.unwrap();
     fake.set_final_status(8);
     let failed = client.generate(&api_key(), &t2v("y")).await.unwrap();
-    let statuses = client
-        .statuses(&api_key(), &[moderated, failed])
-        .await
-        .unwrap();
+    let statuses = client.statuses(&api_key(), &[moderated, failed]).await.unwrap();
     assert_eq!(statuses[&moderated], VideoStatus::Moderated);
     assert_eq!(statuses[&failed], VideoStatus::Failed);
     assert_clean(&fake);
@@ -372,11 +338,7 @@ async fn a_429_with_a_long_retry_after_surfaces_retry_after() {
     let err = client.balance(&api_key()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
-    assert_eq!(
-        fake.count("/account/balance"),
-        1,
-        "a long wait is the caller's"
-    );
+    assert_eq!(fake.count("/account/balance"), 1, "a long wait is the caller's");
     assert_clean(&fake);
 }
 
@@ -424,10 +386,7 @@ async fn a_5xx_on_generate_is_not_retried() {
     fake.fail_next("/video/t2v", FakeFault::Http(503));
     let web = web_token(&client).await;
     let err = client.generate(&web, &t2v("x")).await.unwrap_err();
-    assert!(
-        matches!(err, PixverseError::Http { status: 503, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, PixverseError::Http { status: 503, .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert_eq!(fake.count("/video/t2v"), 1);
     assert_clean(&fake);
@@ -470,10 +429,7 @@ async fn a_failed_oss_put_is_retried_and_the_upload_completes() {
     let (fake, client) = setup().await;
     let cred = web_token(&client).await;
     fake.fail_next(".jpg", FakeFault::Http(503));
-    let image = client
-        .upload_image(&cred, vec![1; 100], "jpg")
-        .await
-        .unwrap();
+    let image = client.upload_image(&cred, vec![1; 100], "jpg").await.unwrap();
     assert!(matches!(image, UploadedImage::Web { .. }));
     assert_eq!(fake.count(".jpg"), 2);
     assert_clean(&fake);
@@ -516,18 +472,11 @@ async fn a_video_above_the_size_limit_is_not_read() {
 #[tokio::test]
 async fn no_secret_appears_in_debug_or_display() {
     let (fake, client) = setup().await;
-    let login = client
-        .login(USER, &SecretString::from(PASSWORD))
-        .await
-        .unwrap();
+    let login = client.login(USER, &SecretString::from(PASSWORD)).await.unwrap();
     let token = login.token.expose_secret().to_owned();
     let web = Credential::WebToken(login.token);
     let key = api_key();
-    let mut shown = vec![
-        format!("{web:?}"),
-        format!("{key:?}"),
-        format!("{client:?}"),
-    ];
+    let mut shown = vec![format!("{web:?}"), format!("{key:?}"), format!("{client:?}")];
 
     fake.fail_next("/user/credits", FakeFault::Http(401));
     let err = client.balance(&web).await.unwrap_err();

@@ -17,7 +17,9 @@ use crate::{
 };
 
 pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
-    let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else { return Ok(()) };
+    let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else {
+        return Ok(());
+    };
     // The password is everything after the username, so it may contain spaces.
     let Some((username, password)) = args.trim().split_once(char::is_whitespace) else {
         bot.send_message(msg.chat.id, texts.login_usage()).await?;
@@ -45,7 +47,9 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
 }
 
 pub async fn apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
-    let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else { return Ok(()) };
+    let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else {
+        return Ok(());
+    };
     let key = args.trim();
     if key.is_empty() || key.contains(char::is_whitespace) {
         bot.send_message(msg.chat.id, texts.apikey_usage()).await?;
@@ -53,10 +57,16 @@ pub async fn apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: 
     }
     let key = SecretString::from(key.to_owned());
     // A balance call is the cheapest way to learn whether PixVerse accepts the key.
-    let answer = match ctx.pixverse.balance(&pixverse::Credential::ApiKey(key.clone())).await {
+    let answer = match ctx
+        .pixverse
+        .balance(&pixverse::Credential::ApiKey(key.clone()))
+        .await
+    {
         Ok(_) => {
             let label = key_label(&key);
-            ctx.storage.save_credential(sender_id(&msg), CredentialKind::ApiKey, &label, &key, None).await?;
+            ctx.storage
+                .save_credential(sender_id(&msg), CredentialKind::ApiKey, &label, &key, None)
+                .await?;
             tracing::info!(user_id = sender_id(&msg), "api key connected");
             texts.apikey_ok(&label)
         }
@@ -82,7 +92,10 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
     let (source, credential) = match ctx.storage.credential_of_user(sender_id(&msg)).await? {
         Some(own) => (own.label.clone(), own.to_pixverse()),
         None => match &ctx.operator_key {
-            Some(key) => (texts.balance_operator().to_owned(), pixverse::Credential::ApiKey(key.clone())),
+            Some(key) => (
+                texts.balance_operator().to_owned(),
+                pixverse::Credential::ApiKey(key.clone()),
+            ),
             None => {
                 reply(&bot, &msg, texts.need_account()).await?;
                 return Ok(());
@@ -117,7 +130,8 @@ async fn take_secret_message(
     if msg.chat.is_private() {
         Ok(Some(texts))
     } else {
-        bot.send_message(msg.chat.id, texts.secret_only_in_private(me.username())).await?;
+        bot.send_message(msg.chat.id, texts.secret_only_in_private(me.username()))
+            .await?;
         Ok(None)
     }
 }
@@ -137,6 +151,13 @@ fn refusal(texts: &dyn Texts, error: &pixverse::PixverseError, refused: String) 
 fn key_label(key: &SecretString) -> String {
     use secrecy::ExposeSecret;
     let key = key.expose_secret();
-    let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("API key …{tail}")
 }

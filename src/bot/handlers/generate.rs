@@ -79,7 +79,10 @@ enum ImageProblem {
 fn image_of(msg: &Message) -> Option<Result<Image, ImageProblem>> {
     if let Some(sizes) = msg.photo() {
         let largest = sizes.iter().max_by_key(|p| (p.width * p.height, p.file.size))?;
-        return Some(Ok(Image { file_id: largest.file.id.0.clone(), size: u64::from(largest.file.size) }));
+        return Some(Ok(Image {
+            file_id: largest.file.id.0.clone(),
+            size: u64::from(largest.file.size),
+        }));
     }
     let document = msg.document()?;
     let is_image = document
@@ -87,7 +90,10 @@ fn image_of(msg: &Message) -> Option<Result<Image, ImageProblem>> {
         .as_ref()
         .is_some_and(|m| matches!(m.essence_str(), "image/jpeg" | "image/png" | "image/webp"));
     Some(if is_image {
-        Ok(Image { file_id: document.file.id.0.clone(), size: u64::from(document.file.size) })
+        Ok(Image {
+            file_id: document.file.id.0.clone(),
+            size: u64::from(document.file.size),
+        })
     } else {
         Err(ImageProblem::NotAnImage)
     })
@@ -108,9 +114,13 @@ async fn accept(
         Ok(parsed) => parsed,
         Err(error) => {
             let answer = match error {
-                RequestError::Prompt(PromptError::Empty) if kind == TaskKind::I2v => texts.photo_needs_caption(),
+                RequestError::Prompt(PromptError::Empty) if kind == TaskKind::I2v => {
+                    texts.photo_needs_caption()
+                }
                 RequestError::Prompt(PromptError::Empty) => texts.t2v_usage(),
-                RequestError::Prompt(PromptError::TooLong { chars }) => texts.prompt_too_long(chars, MAX_PROMPT_CHARS),
+                RequestError::Prompt(PromptError::TooLong { chars }) => {
+                    texts.prompt_too_long(chars, MAX_PROMPT_CHARS)
+                }
                 RequestError::Param(error) => texts.param_error(&error),
             };
             reply(bot, msg, answer).await?;
@@ -149,12 +159,15 @@ async fn accept(
         credential_id,
     };
     // Crash story: the task is stored before anything is said, so a crash from here on loses
-    // nothing; at worst the user sees no "queued" message but still gets the video.
+    // nothing; at worst the user sees no "queued" message but still gets the video. The worker
+    // is woken only once the progress message exists, so its first edits have a message to edit.
     let task_id = ctx.storage.insert_task(&task).await?;
-    ctx.wake_worker.notify_one();
     tracing::info!(task_id, user_id, kind = kind.as_str(), "task accepted");
-
-    let progress = reply(bot, msg, texts.queued()).await?;
-    ctx.storage.set_progress_message(task_id, progress.id.0).await?;
+    let progress = reply(bot, msg, texts.queued()).await;
+    if let Ok(progress) = &progress {
+        ctx.storage.set_progress_message(task_id, progress.id.0).await?;
+    }
+    ctx.wake_worker.notify_one();
+    progress?;
     Ok(())
 }

@@ -12,8 +12,17 @@ pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, param: String) 
     tracing::debug!(has_param = !param.is_empty(), "start");
     let texts = ctx.remember_sender(&msg).await;
     let own = ctx.storage.credential_of_user(sender_id(&msg)).await?.is_some();
-    let first_name = msg.from.as_ref().map(|u| u.first_name.as_str()).unwrap_or_default();
-    reply(&bot, &msg, texts.start(first_name, own, ctx.operator_key.is_some())).await?;
+    let first_name = msg
+        .from
+        .as_ref()
+        .map(|u| u.first_name.as_str())
+        .unwrap_or_default();
+    reply(
+        &bot,
+        &msg,
+        texts.start(first_name, own, ctx.operator_key.is_some()),
+    )
+    .await?;
     Ok(())
 }
 

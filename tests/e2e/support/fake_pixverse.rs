@@ -230,14 +230,8 @@ impl FakePixverse {
                 traces: HashMap::new(),
             })),
         };
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(fake.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("serve the fake PixVerse")
-        });
+        let app = axum::Router::new().fallback(handle).with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve the fake PixVerse") });
         fake
     }
 
@@ -278,9 +272,7 @@ impl FakePixverse {
     }
 
     pub fn fail_next(&self, path_suffix: &str, outcome: FakeFault) {
-        self.lock()
-            .faults
-            .push_back((path_suffix.to_owned(), outcome));
+        self.lock().faults.push_back((path_suffix.to_owned(), outcome));
     }
 
     pub fn set_fault_rate(&self, percent: u8) {
@@ -313,11 +305,7 @@ impl FakePixverse {
     }
 
     pub fn videos(&self) -> Vec<FakeVideo> {
-        self.lock()
-            .videos
-            .iter()
-            .map(|v| v.public.clone())
-            .collect()
+        self.lock().videos.iter().map(|v| v.public.clone()).collect()
     }
 
     pub fn uploaded_images(&self) -> Vec<(String, usize)> {
@@ -366,9 +354,7 @@ async fn handle(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
     let headers = parts.headers;
@@ -421,9 +407,7 @@ async fn handle(
 type ImageField = Result<(String, String, Bytes), String>;
 
 async fn read_image_field(headers: &HeaderMap, body: Bytes) -> ImageField {
-    let content_type = header_str(headers, "content-type")
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = header_str(headers, "content-type").unwrap_or_default().to_owned();
     let request = Request::builder()
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
@@ -487,11 +471,7 @@ fn fault_answer(fault: FakeFault, path: &str) -> Answer {
             answer.headers.push(("retry-after", seconds.to_string()));
             answer
         }
-        FakeFault::Garbage => Answer::raw(
-            200,
-            "text/html",
-            "<html><body>upstream hiccup</body></html>",
-        ),
+        FakeFault::Garbage => Answer::raw(200, "text/html", "<html><body>upstream hiccup</body></html>"),
         FakeFault::Reset => Answer {
             reset: true,
             ..Answer::raw(200, "application/json", "")
@@ -613,14 +593,8 @@ impl State {
     }
 
     fn serve_media(&mut self, request: &Incoming<'_>, file: &str) -> Answer {
-        let id = file
-            .strip_suffix(".mp4")
-            .and_then(|id| id.parse::<i64>().ok());
-        let ready = id.is_some_and(|id| {
-            self.videos
-                .iter()
-                .any(|v| v.public.id == id && v.status == 1)
-        });
+        let id = file.strip_suffix(".mp4").and_then(|id| id.parse::<i64>().ok());
+        let ready = id.is_some_and(|id| self.videos.iter().any(|v| v.public.id == id && v.status == 1));
         match (request.method, id) {
             (&Method::GET, Some(id)) if ready => {
                 Answer::raw(200, "video/mp4", video_bytes(id, self.video_size))
@@ -674,9 +648,7 @@ impl State {
             created_at: now(),
         });
         if web {
-            Answer::ok(
-                json!({ "video_id": id, "video_ids": [id], "success_count": 1, "total_count": 1 }),
-            )
+            Answer::ok(json!({ "video_id": id, "video_ids": [id], "success_count": 1, "total_count": 1 }))
         } else {
             Answer::ok(json!({ "video_id": id, "credits": VIDEO_COST }))
         }

@@ -545,8 +545,7 @@ impl TgState {
         if let Some(edit_date) = msg.edit_date {
             m["edit_date"] = json!(edit_date);
         }
-        if with_reply && let Some(original) = msg.reply_to.and_then(|id| self.message(chat_id, id))
-        {
+        if with_reply && let Some(original) = msg.reply_to.and_then(|id| self.message(chat_id, id)) {
             m["reply_to_message"] = self.render(chat_id, original, false);
         }
         m
@@ -621,10 +620,7 @@ impl TgState {
             return Some(fault);
         }
         let random_target = method.starts_with("send") || method.starts_with("edit");
-        if random_target
-            && self.fault_rate > 0
-            && rand::thread_rng().gen_range(0..100) < self.fault_rate
-        {
+        if random_target && self.fault_rate > 0 && rand::thread_rng().gen_range(0..100) < self.fault_rate {
             return Some(TgFault::RetryAfter(1));
         }
         None
@@ -697,11 +693,7 @@ impl TgState {
         msg.reply_to = reply_to;
         msg.reply_markup = markup;
         let id = self.store(chat_id, msg);
-        Ok(self.render(
-            chat_id,
-            self.message(chat_id, id).expect("just stored"),
-            true,
-        ))
+        Ok(self.render(chat_id, self.message(chat_id, id).expect("just stored"), true))
     }
 
     /// sendVideo / sendPhoto / sendDocument.
@@ -722,17 +714,13 @@ impl TgState {
         let reply_to = self.reply_target(chat_id, p)?;
         let markup = inline_markup(p)?;
         let Some(input) = param_str(p, kind) else {
-            return Err(ApiErr::bad_request(&format!(
-                "there is no {kind} in the request"
-            )));
+            return Err(ApiErr::bad_request(&format!("there is no {kind} in the request")));
         };
 
         // Resolve the input: an uploaded part, a known file id, or a URL Telegram would fetch.
         let (file_id, file_name) = if input.starts_with("attach://") {
             let Some(upload) = uploads.iter().find(|u| u.field == kind) else {
-                return Err(ApiErr::bad_request(&format!(
-                    "there is no {kind} in the request"
-                )));
+                return Err(ApiErr::bad_request(&format!("there is no {kind} in the request")));
             };
             if upload.bytes.len() > UPLOAD_LIMIT {
                 return Err(ApiErr {
@@ -747,26 +735,16 @@ impl TgState {
                 .map_or("bin", |(_, e)| e)
                 .to_owned();
             let dir = format!("{kind}s");
-            let id = self.register_file(
-                &dir,
-                &ext,
-                upload.bytes.len() as u64,
-                Some(upload.bytes.clone()),
-            );
+            let id = self.register_file(&dir, &ext, upload.bytes.len() as u64, Some(upload.bytes.clone()));
             (id, Some(upload.file_name.clone()))
         } else if self.files.contains_key(input) {
             (input.to_owned(), None)
         } else if input.starts_with("http://") || input.starts_with("https://") {
             let dir = format!("{kind}s");
             let file_name = input.rsplit('/').next().unwrap_or("file").to_owned();
-            (
-                self.register_file(&dir, "bin", 1_048_576, None),
-                Some(file_name),
-            )
+            (self.register_file(&dir, "bin", 1_048_576, None), Some(file_name))
         } else {
-            return Err(ApiErr::bad_request(
-                "wrong file identifier/HTTP URL specified",
-            ));
+            return Err(ApiErr::bad_request("wrong file identifier/HTTP URL specified"));
         };
 
         let media = match kind {
@@ -774,8 +752,7 @@ impl TgState {
                 let size = self.files[&file_id].size;
                 let bytes = self.files[&file_id].bytes.clone();
                 let (sizes, largest) = self.register_photo(size, bytes);
-                return self
-                    .store_media(chat_id, "photo", sizes, largest, caption, reply_to, markup);
+                return self.store_media(chat_id, "photo", sizes, largest, caption, reply_to, markup);
             }
             "video" => {
                 let mut video = self.file_meta(&file_id);
@@ -815,11 +792,7 @@ impl TgState {
         msg.reply_to = reply_to;
         msg.reply_markup = markup;
         let id = self.store(chat_id, msg);
-        Ok(self.render(
-            chat_id,
-            self.message(chat_id, id).expect("just stored"),
-            true,
-        ))
+        Ok(self.render(chat_id, self.message(chat_id, id).expect("just stored"), true))
     }
 
     /// editMessageText / editMessageCaption / editMessageReplyMarkup.
@@ -856,9 +829,7 @@ impl TgState {
                     return Err(ApiErr::bad_request("MESSAGE_TOO_LONG"));
                 }
                 if msg.text.is_none() {
-                    return Err(ApiErr::bad_request(
-                        "there is no text in the message to edit",
-                    ));
+                    return Err(ApiErr::bad_request("there is no text in the message to edit"));
                 }
                 if msg.text.as_deref() == Some(text.as_str()) && msg.reply_markup == markup {
                     return Err(not_modified());
@@ -868,9 +839,7 @@ impl TgState {
             }
             "editmessagecaption" => {
                 if msg.media.is_none() {
-                    return Err(ApiErr::bad_request(
-                        "there is no caption in the message to edit",
-                    ));
+                    return Err(ApiErr::bad_request("there is no caption in the message to edit"));
                 }
                 if new_caption
                     .as_ref()
@@ -938,19 +907,11 @@ impl TgState {
             .get("scope")
             .cloned()
             .unwrap_or_else(|| json!({ "type": "default" }));
-        format!(
-            "{scope}|{}",
-            param_str(p, "language_code").unwrap_or_default()
-        )
+        format!("{scope}|{}", param_str(p, "language_code").unwrap_or_default())
     }
 
     /// Every method except getUpdates (which waits).
-    fn handle(
-        &mut self,
-        method: &str,
-        p: &Map<String, Value>,
-        uploads: &[Upload],
-    ) -> Result<Value, ApiErr> {
+    fn handle(&mut self, method: &str, p: &Map<String, Value>, uploads: &[Upload]) -> Result<Value, ApiErr> {
         match method {
             "getme" => Ok(json!({
                 "id": BOT_ID,
@@ -972,9 +933,7 @@ impl TgState {
             "sendvideo" => self.send_media("video", p, uploads),
             "sendphoto" => self.send_media("photo", p, uploads),
             "senddocument" => self.send_media("document", p, uploads),
-            "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => {
-                self.edit(method, p)
-            }
+            "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => self.edit(method, p),
             "deletemessage" => self.delete_message(p),
             "getfile" => self.get_file(p),
             "answercallbackquery" => self.answer_callback_query(p),
@@ -1028,9 +987,7 @@ impl FakeTelegram {
             .layer(DefaultBodyLimit::max(UPLOAD_LIMIT + 1024 * 1024))
             .with_state(fake.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("fake Telegram server");
+            axum::serve(listener, app).await.expect("fake Telegram server");
         });
         fake
     }
@@ -1095,8 +1052,7 @@ impl FakeTelegram {
             if visible {
                 st.push_update("message", rendered);
             } else {
-                st.withheld_updates
-                    .push(("privacy mode".to_owned(), rendered));
+                st.withheld_updates.push(("privacy mode".to_owned(), rendered));
             }
             id
         };
@@ -1126,25 +1082,13 @@ impl FakeTelegram {
     }
 
     /// A photo (three sizes; the largest holds `bytes`) with an optional caption.
-    pub fn send_photo(
-        &self,
-        chat: TgChat,
-        from: &TgUser,
-        caption: Option<&str>,
-        bytes: Vec<u8>,
-    ) -> i32 {
+    pub fn send_photo(&self, chat: TgChat, from: &TgUser, caption: Option<&str>, bytes: Vec<u8>) -> i32 {
         let size = bytes.len() as u64;
         self.photo(chat, from, caption, size, Some(Bytes::from(bytes)))
     }
 
     /// A photo whose largest size reports `size` bytes (over 20 MB: getFile refuses it).
-    pub fn send_big_photo(
-        &self,
-        chat: TgChat,
-        from: &TgUser,
-        caption: Option<&str>,
-        size: u64,
-    ) -> i32 {
+    pub fn send_big_photo(&self, chat: TgChat, from: &TgUser, caption: Option<&str>, size: u64) -> i32 {
         self.photo(chat, from, caption, size, None)
     }
 
@@ -1175,10 +1119,7 @@ impl FakeTelegram {
         bytes: Vec<u8>,
     ) -> i32 {
         self.user_message(chat, from, |st, msg| {
-            let ext = file_name
-                .rsplit_once('.')
-                .map_or("bin", |(_, e)| e)
-                .to_owned();
+            let ext = file_name.rsplit_once('.').map_or("bin", |(_, e)| e).to_owned();
             let size = bytes.len() as u64;
             let file_id = st.register_file("documents", &ext, size, Some(Bytes::from(bytes)));
             let mut document = st.file_meta(&file_id);
@@ -1240,12 +1181,7 @@ impl FakeTelegram {
 
     /// Waits until `pred` holds, re-checking on every state change. Panics after `deadline`
     /// with `what` and a dump of every call.
-    pub async fn wait_for(
-        &self,
-        what: &str,
-        deadline: Duration,
-        pred: impl Fn(&FakeTelegram) -> bool,
-    ) {
+    pub async fn wait_for(&self, what: &str, deadline: Duration, pred: impl Fn(&FakeTelegram) -> bool) {
         let mut changes = self.inner.changed.subscribe();
         let waiting = async {
             loop {
@@ -1258,10 +1194,7 @@ impl FakeTelegram {
             }
         };
         if tokio::time::timeout(deadline, waiting).await.is_err() {
-            panic!(
-                "timed out after {deadline:?} waiting for {what}\n{}",
-                self.dump()
-            );
+            panic!("timed out after {deadline:?} waiting for {what}\n{}", self.dump());
         }
     }
 
@@ -1272,9 +1205,8 @@ impl FakeTelegram {
         for (i, call) in st.calls.iter().enumerate() {
             let at = call.at.duration_since(self.inner.started).as_millis();
             let mut params = call.params.to_string();
-            if params.len() > 400 {
-                params.truncate(400);
-                params.push('…');
+            if params.chars().count() > 400 {
+                params = params.chars().take(400).collect::<String>() + "…";
             }
             let _ = write!(out, "#{i} +{at}ms {} {params}", call.method);
             if !call.files.is_empty() {
@@ -1341,9 +1273,7 @@ impl FakeTelegram {
                     caption: m.caption.clone(),
                     reply_to: m.reply_to,
                     deleted: m.deleted,
-                    video_file_id: file_id
-                        .clone()
-                        .filter(|_| media_kind.as_deref() == Some("video")),
+                    video_file_id: file_id.clone().filter(|_| media_kind.as_deref() == Some("video")),
                     reply_markup: m.reply_markup.clone(),
                     edits: m.edits,
                     media_kind,
@@ -1426,11 +1356,7 @@ impl FakeTelegram {
                     .iter()
                     .filter_map(|v| v.as_str().map(str::to_owned))
                     .collect();
-                st.allowed_updates = if allowed.is_empty() {
-                    None
-                } else {
-                    Some(allowed)
-                };
+                st.allowed_updates = if allowed.is_empty() { None } else { Some(allowed) };
             }
             // Confirm: positive offsets drop older updates; negative keep the last -offset.
             if offset > 0 {
@@ -1471,9 +1397,7 @@ impl FakeTelegram {
                     }
                 }
                 if !st.updates.is_empty() || tokio::time::Instant::now() >= deadline {
-                    return Ok(Value::Array(
-                        st.updates.iter().take(limit).cloned().collect(),
-                    ));
+                    return Ok(Value::Array(st.updates.iter().take(limit).cloned().collect()));
                 }
             }
             tokio::select! {
@@ -1500,8 +1424,8 @@ fn unauthorized(bot: &str) -> Option<Response> {
 async fn read_params(req: Request) -> Result<(Map<String, Value>, Vec<Upload>), ApiErr> {
     let bad = |e: String| ApiErr::bad_request(&format!("can't parse request: {e}"));
     if req.method() == Method::GET {
-        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(req.uri())
-            .map_err(|e| bad(e.to_string()))?;
+        let Query(pairs) =
+            Query::<Vec<(String, String)>>::try_from_uri(req.uri()).map_err(|e| bad(e.to_string()))?;
         return Ok((
             pairs
                 .into_iter()
@@ -1521,11 +1445,7 @@ async fn read_params(req: Request) -> Result<(Map<String, Value>, Vec<Upload>), 
             .await
             .map_err(|e| bad(e.to_string()))?;
         let mut parts = Vec::new();
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| bad(e.to_string()))?
-        {
+        while let Some(field) = multipart.next_field().await.map_err(|e| bad(e.to_string()))? {
             let name = field.name().unwrap_or_default().to_owned();
             let file_name = field.file_name().map(str::to_owned);
             let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
@@ -1575,8 +1495,7 @@ async fn read_params(req: Request) -> Result<(Map<String, Value>, Vec<Upload>), 
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok((Map::new(), Vec::new()));
     }
-    let mut params: Map<String, Value> =
-        serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+    let mut params: Map<String, Value> = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
     normalize_json_params(&mut params);
     Ok((params, Vec::new()))
 }
@@ -1627,11 +1546,7 @@ async fn handle_download(
         return response;
     }
     // axum has already percent-decoded `photos%2Ffile_1.jpg` into `photos/file_1.jpg`.
-    let idx = fake.record(
-        "download".to_owned(),
-        json!({ "file_path": path }),
-        Vec::new(),
-    );
+    let idx = fake.record("download".to_owned(), json!({ "file_path": path }), Vec::new());
     let bytes = {
         let st = fake.state();
         st.files

@@ -129,9 +129,7 @@ pub fn generation(body: &Map<String, Value>, i2v: bool) -> Check<Generation> {
             });
         }
         (None, false) => return Err(missing("aspect_ratio")),
-        (Some(r), false)
-            if !(RATIOS.contains(&r) || wide_ratios_ok && WIDE_RATIOS.contains(&r)) =>
-        {
+        (Some(r), false) if !(RATIOS.contains(&r) || wide_ratios_ok && WIDE_RATIOS.contains(&r)) => {
             return Err(invalid("aspect_ratio"));
         }
         _ => {}

@@ -41,11 +41,10 @@ pub fn put(s: &mut State, request: &Incoming<'_>, key: &str) -> Answer {
 type Refusal = (u16, &'static str, &'static str);
 
 fn check(s: &State, request: &Incoming<'_>, key: &str) -> Result<(), Refusal> {
-    let authorization = request.header("authorization").ok_or((
-        403,
-        "AccessDenied",
-        "Authorization header is missing.",
-    ))?;
+    let authorization =
+        request
+            .header("authorization")
+            .ok_or((403, "AccessDenied", "Authorization header is missing."))?;
     let (ak, signature) = authorization
         .strip_prefix("OSS ")
         .and_then(|rest| rest.split_once(':'))
@@ -70,8 +69,8 @@ fn check(s: &State, request: &Incoming<'_>, key: &str) -> Result<(), Refusal> {
         .header("x-oss-date")
         .or_else(|| request.header("date"))
         .ok_or((403, "AccessDenied", "Date header is missing."))?;
-    let sent = httpdate::parse_http_date(date)
-        .map_err(|_| (403, "AccessDenied", "Date header is invalid."))?;
+    let sent =
+        httpdate::parse_http_date(date).map_err(|_| (403, "AccessDenied", "Date header is invalid."))?;
     let skew = match sent.duration_since(std::time::SystemTime::now()) {
         Ok(ahead) => ahead,
         Err(behind) => behind.duration(),
@@ -103,10 +102,7 @@ fn check(s: &State, request: &Incoming<'_>, key: &str) -> Result<(), Refusal> {
         })
         .collect();
     oss_headers.sort();
-    let canonical_headers: String = oss_headers
-        .iter()
-        .map(|(n, v)| format!("{n}:{v}\n"))
-        .collect();
+    let canonical_headers: String = oss_headers.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
     let string_to_sign = format!(
         "PUT\n{content_md5}\n{}\n{date}\n{canonical_headers}/pixverse-fe-upload/{key}",
         request.header("content-type").unwrap_or_default()
@@ -124,10 +120,7 @@ fn check(s: &State, request: &Incoming<'_>, key: &str) -> Result<(), Refusal> {
 }
 
 fn hex_md5(body: &[u8]) -> String {
-    Md5::digest(body)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect()
+    Md5::digest(body).iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// OSS's XML error document.

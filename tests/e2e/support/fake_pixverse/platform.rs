@@ -5,12 +5,7 @@ use serde_json::json;
 use super::checks::{self, Reject};
 use super::{Answer, ImageField, Incoming, State};
 
-pub fn route(
-    s: &mut State,
-    request: &Incoming<'_>,
-    rest: &str,
-    image: Option<ImageField>,
-) -> Answer {
+pub fn route(s: &mut State, request: &Incoming<'_>, rest: &str, image: Option<ImageField>) -> Answer {
     let key = match request.header("api-key") {
         None => {
             s.violation(request, "platform call without API-KEY");
@@ -30,9 +25,7 @@ pub fn route(
                 json!({ "account_id": account.id, "credit_monthly": account.credits, "credit_package": 0 }),
             )
         }
-        ("GET", _) if rest.starts_with("video/result/") => {
-            result(s, &key, &rest["video/result/".len()..])
-        }
+        ("GET", _) if rest.starts_with("video/result/") => result(s, &key, &rest["video/result/".len()..]),
         _ => Answer::not_found(),
     }
 }
@@ -47,8 +40,7 @@ impl State {
 }
 
 fn upload(s: &mut State, request: &Incoming<'_>, key: &str, image: Option<ImageField>) -> Answer {
-    let (name, content_type, bytes) = match image.unwrap_or_else(|| Err("no multipart body".into()))
-    {
+    let (name, content_type, bytes) = match image.unwrap_or_else(|| Err("no multipart body".into())) {
         Ok(image) => image,
         Err(why) => {
             s.violation(request, &format!("image upload: {why}"));
@@ -58,10 +50,7 @@ fn upload(s: &mut State, request: &Incoming<'_>, key: &str, image: Option<ImageF
     let ext_ok = [".jpg", ".jpeg", ".png", ".webp"]
         .iter()
         .any(|e| name.to_ascii_lowercase().ends_with(e));
-    let type_ok = matches!(
-        content_type.as_str(),
-        "image/jpeg" | "image/png" | "image/webp"
-    );
+    let type_ok = matches!(content_type.as_str(), "image/jpeg" | "image/png" | "image/webp");
     if !ext_ok || !type_ok {
         return Answer::err(500032, "unsupported image format");
     }

@@ -110,11 +110,7 @@ fn upload_token(s: &mut State) -> Answer {
 }
 
 /// Registers OSS objects as the user's images. Each must exist and have the announced size.
-fn register_images(
-    s: &mut State,
-    user: &str,
-    body: &serde_json::Map<String, Value>,
-) -> Check<Answer> {
+fn register_images(s: &mut State, user: &str, body: &serde_json::Map<String, Value>) -> Check<Answer> {
     let Some(Value::Array(images)) = body.get("images") else {
         return Err(checks::Reject {
             code: 400011,

@@ -1,0 +1,220 @@
+//! The real App against both fakes: a fresh SQLite file per test, configured through the same
+//! variables a deployment uses. The App runs on its own Tokio runtime so a test can "kill" it:
+//! shutting that runtime down drops every task mid-step, as SIGKILL would.
+
+#![allow(dead_code)]
+
+use std::{collections::HashMap, time::Duration};
+
+use pixverse_bot::{app::App, config::Config, storage::Storage};
+use tempfile::TempDir;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use super::{
+    fake_pixverse::FakePixverse,
+    fake_telegram::{BOT_TOKEN, FakeTelegram, TgChat, TgUser},
+};
+
+/// The operator's Platform API key the fakes know.
+pub const OPERATOR_KEY: &str = "op-key-0123456789";
+/// A generous bound for one whole video (fast intervals make it take well under a second).
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct TestBot {
+    pub tg: FakeTelegram,
+    pub px: FakePixverse,
+    pub env: HashMap<String, String>,
+    dir: TempDir,
+    running: Option<RunningApp>,
+}
+
+struct RunningApp {
+    runtime: tokio::runtime::Runtime,
+    stop: oneshot::Sender<()>,
+    done: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestBot {
+    /// Both fakes, the operator key configured, and the App running.
+    pub async fn start() -> TestBot {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`TestBot::start`], with `configure` adjusting the environment first (remove
+    /// `PIXVERSE_API_KEY` for a bot without an operator key, say).
+    pub async fn start_with(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestBot {
+        pixverse_bot::telemetry::init();
+        let tg = FakeTelegram::start().await;
+        let px = FakePixverse::start().await;
+        px.add_api_key(OPERATOR_KEY);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut env: HashMap<String, String> = [
+            ("TELOXIDE_TOKEN", BOT_TOKEN.to_owned()),
+            ("TELOXIDE_API_URL", tg.api_url()),
+            ("PIXVERSE_API_URL", px.url()),
+            ("PIXVERSE_UPLOAD_URL", px.upload_url()),
+            ("PIXVERSE_API_KEY", OPERATOR_KEY.to_owned()),
+            (
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("bot.db").display()),
+            ),
+            ("POLL_INTERVAL_MS", "40".to_owned()),
+            ("PROGRESS_EDIT_INTERVAL_MS", "20".to_owned()),
+            ("TELEGRAM_POLL_TIMEOUT_MS", "1000".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        configure(&mut env);
+        let mut bot = TestBot {
+            tg,
+            px,
+            env,
+            dir,
+            running: None,
+        };
+        bot.launch().await;
+        bot
+    }
+
+    pub fn config(&self) -> Config {
+        Config::from_lookup(|name| self.env.get(name).cloned()).expect("test config is valid")
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("bot.db")
+    }
+
+    /// Starts the App and waits until it polls Telegram for updates.
+    pub async fn launch(&mut self) {
+        assert!(self.running.is_none(), "the App is already running");
+        let config = self.config();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("app runtime");
+        let (stop, stopped) = oneshot::channel();
+        let done = runtime.spawn(async move {
+            App::build(config)
+                .await?
+                .run_until(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        self.running = Some(RunningApp { runtime, stop, done });
+        let polls_before = self.tg.calls_to("getupdates").len();
+        self.tg
+            .wait_for("the App to poll for updates", DEADLINE, |tg| {
+                tg.calls_to("getupdates").len() > polls_before
+            })
+            .await;
+    }
+
+    /// Asks the App to stop, as SIGTERM does, and waits for it.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        let running = self.running.take().expect("the App is running");
+        let _ = running.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(15), running.done)
+            .await
+            .expect("the App stops within 15 s")
+            .expect("the App task did not panic");
+        running.runtime.shutdown_background();
+        result
+    }
+
+    /// Kills the App wherever it is: every task is dropped at its current await point.
+    pub fn crash(&mut self) {
+        let running = self.running.take().expect("the App is running");
+        running.runtime.shutdown_background();
+    }
+
+    /// A second handle on the bot's database (same file, same key), for assertions.
+    pub async fn storage(&self) -> Storage {
+        let config = self.config();
+        let path = config.database_path().expect("file database");
+        let cipher =
+            pixverse_bot::storage::Cipher::from_key_file(&pixverse_bot::storage::key_file_for(&path))
+                .expect("key file");
+        Storage::connect(&config.database_url, cipher)
+            .await
+            .expect("open the database")
+    }
+
+    /// `(state, count)` for every task state present.
+    pub async fn task_states(&self) -> Vec<(String, i64)> {
+        let storage = self.storage().await;
+        let rows = sqlx::query_as("select state, count(*) from task group by state order by state")
+            .fetch_all(storage.pool())
+            .await
+            .expect("count tasks");
+        storage.close().await;
+        rows
+    }
+
+    pub async fn task_count(&self) -> i64 {
+        self.task_states().await.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Waits until `condition` holds (for state outside the fake Telegram, e.g. the fake
+    /// PixVerse), checking every 10 ms. Panics after [`DEADLINE`].
+    pub async fn wait_until(&self, what: &str, condition: impl Fn() -> bool) {
+        let started = std::time::Instant::now();
+        while !condition() {
+            assert!(
+                started.elapsed() < DEADLINE,
+                "timed out waiting for {what}\n{}",
+                self.tg.dump()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until the bot has sent `n` videos (or links) to `chat`.
+    pub async fn wait_for_videos(&self, chat: TgChat, n: usize) {
+        self.tg
+            .wait_for(&format!("{n} video(s) in {chat:?}"), DEADLINE, |tg| {
+                tg.bot_messages(chat)
+                    .iter()
+                    .filter(|m| m.video_file_id.is_some())
+                    .count()
+                    >= n
+            })
+            .await;
+    }
+
+    /// Waits for a bot message in `chat` whose text contains `needle` and returns it.
+    pub async fn wait_for_text(&self, chat: TgChat, needle: &str) -> String {
+        self.tg
+            .wait_for(
+                &format!("a message containing {needle:?} in {chat:?}"),
+                DEADLINE,
+                |tg| {
+                    tg.bot_messages(chat)
+                        .iter()
+                        .any(|m| m.text.as_deref().is_some_and(|t| t.contains(needle)))
+                },
+            )
+            .await;
+        self.tg
+            .bot_messages(chat)
+            .into_iter()
+            .filter_map(|m| m.text)
+            .find(|t| t.contains(needle))
+            .expect("just seen")
+    }
+}
+
+impl Drop for TestBot {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.runtime.shutdown_background();
+        }
+    }
+}
+
+/// A private chat with a fresh user.
+pub fn private_user(id: i64) -> (TgChat, TgUser) {
+    (TgChat::Private(id), TgUser::new(id))
+}

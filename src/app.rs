@@ -60,6 +60,8 @@ impl App {
             progress_edit_interval: config.progress_edit_interval,
             concurrency: config.worker_concurrency,
             lease: Duration::from_secs(600),
+            account_concurrency: config.account_concurrency,
+            credential_hold: config.credential_hold,
         };
         let worker = Worker::new(
             storage.clone(),
@@ -76,6 +78,8 @@ impl App {
             wake_worker: wake,
             operator_key: config.pixverse_api_key.clone(),
             admin_ids: config.admin_ids.clone(),
+            user_max_in_flight: config.user_max_in_flight,
+            user_max_per_hour: config.user_max_per_hour,
         });
         Ok(App {
             config,
@@ -100,7 +104,7 @@ impl App {
             context,
         } = self;
         let (stop_worker, worker_stopped) = watch::channel(false);
-        let worker = tokio::spawn(worker.run(worker_stopped));
+        let worker = tokio::spawn(Arc::new(worker).run(worker_stopped));
 
         let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
             .dependencies(dptree::deps![context])

@@ -34,6 +34,14 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Long-polling timeout of `getUpdates`.
     pub telegram_poll_timeout: Duration,
+    /// Tasks one user may have unfinished at once.
+    pub user_max_in_flight: u32,
+    /// Tasks one user may request per rolling hour.
+    pub user_max_per_hour: u32,
+    /// Generations the bot runs at once on one PixVerse account (PixVerse: 2 free, 5 paid).
+    pub account_concurrency: u32,
+    /// How long tasks wait for their owner to log in again after PixVerse refused the credential.
+    pub credential_hold: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +120,10 @@ impl Config {
             progress_edit_interval: millis(&get, "PROGRESS_EDIT_INTERVAL_MS", 5_000)?,
             worker_concurrency: number(&get, "WORKER_CONCURRENCY", 16)?.max(1) as usize,
             telegram_poll_timeout: millis(&get, "TELEGRAM_POLL_TIMEOUT_MS", 10_000)?,
+            user_max_in_flight: positive(&get, "USER_MAX_IN_FLIGHT", 2)?,
+            user_max_per_hour: positive(&get, "USER_MAX_PER_HOUR", 20)?,
+            account_concurrency: positive(&get, "PIXVERSE_ACCOUNT_CONCURRENCY", 5)?,
+            credential_hold: millis(&get, "CREDENTIAL_HOLD_MS", 24 * 60 * 60 * 1000)?,
         })
     }
 
@@ -148,6 +160,20 @@ fn number(
             variable,
             problem: format!("`{v}` is not a whole number; expected e.g. {default}"),
         }),
+    }
+}
+
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match number(get, variable, u64::from(default))? {
+        0 => Err(ConfigError {
+            variable,
+            problem: format!("must be at least 1; default {default}"),
+        }),
+        n => Ok(u32::try_from(n).unwrap_or(u32::MAX)),
     }
 }
 

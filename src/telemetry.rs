@@ -16,3 +16,13 @@ pub fn init() {
         builder.try_init()
     };
 }
+
+/// For tests: like [`init`], but through libtest's capture, so a passing test prints nothing and
+/// a failing one shows its logs.
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}

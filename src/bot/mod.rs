@@ -28,6 +28,10 @@ pub struct BotContext {
     /// The operator's PixVerse API key for users without their own credential.
     pub operator_key: Option<SecretString>,
     pub admin_ids: HashSet<i64>,
+    /// Unfinished tasks one user may have at once.
+    pub user_max_in_flight: u32,
+    /// Tasks one user may request per rolling hour.
+    pub user_max_per_hour: u32,
 }
 
 pub type HandlerResult = anyhow::Result<()>;

@@ -38,6 +38,8 @@ pub struct Credential {
     pub secret: SecretString,
     pub expires_at: Option<i64>,
     pub status: CredentialStatus,
+    /// When PixVerse refused it (or it expired); null while active.
+    pub invalid_at: Option<i64>,
 }
 
 impl Credential {
@@ -64,6 +66,7 @@ struct CredentialRow {
     secret: Vec<u8>,
     expires_at: Option<i64>,
     status: String,
+    invalid_at: Option<i64>,
 }
 
 impl Storage {
@@ -83,7 +86,8 @@ impl Storage {
              values (?1, ?2, ?3, ?4, ?5, 'active', ?6)
              on conflict (owner_id) do update set
                  kind = excluded.kind, label = excluded.label, secret = excluded.secret,
-                 expires_at = excluded.expires_at, status = 'active', created_at = excluded.created_at
+                 expires_at = excluded.expires_at, status = 'active', invalid_at = null,
+                 created_at = excluded.created_at
              returning id",
         )
         .bind(owner_id)
@@ -156,6 +160,7 @@ impl Storage {
             secret: self.cipher.open(&row.secret).ok_or(StorageError::Decrypt)?,
             expires_at: row.expires_at,
             status,
+            invalid_at: row.invalid_at,
         })
     }
 }

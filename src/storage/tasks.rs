@@ -110,14 +110,21 @@ impl Storage {
 
     /// Claims up to `limit` unfinished tasks that are due and not held, holding each for `lease_ms`.
     /// One statement, so two claimers can never take the same task.
+    ///
+    /// Fairness: due tasks are taken in turns, each user's oldest first (`turn` 1 for every user
+    /// before anyone's `turn` 2), so one user with many queued tasks cannot push another user's
+    /// single task to the back. RETURNING keeps no order: see `worker::fair_order`.
     pub async fn claim_due_tasks(&self, limit: i64, lease_ms: i64) -> Result<Vec<TaskRow>, StorageError> {
         let now = now_ms();
         Ok(sqlx::query_as(
             "update task set lease_until = ?2
-             where id in (select id from task
-                          where state not in ('delivered', 'failed') and next_run_at <= ?1
-                            and (lease_until is null or lease_until <= ?1)
-                          order by next_run_at limit ?3)
+             where id in (select id from (
+                              select id, next_run_at,
+                                     row_number() over (partition by user_id order by next_run_at, id) as turn
+                              from task
+                              where state not in ('delivered', 'failed') and next_run_at <= ?1
+                                and (lease_until is null or lease_until <= ?1))
+                          order by turn, next_run_at limit ?3)
              returning *",
         )
         .bind(now)
@@ -125,6 +132,82 @@ impl Storage {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Generations started or running on each credential (`None`: the operator key), for the per-account limit.
+    pub async fn generating_per_credential(&self) -> Result<Vec<(Option<i64>, i64)>, StorageError> {
+        Ok(sqlx::query_as("select credential_id, count(*) from task where state in ('submitting', 'generating') group by credential_id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Per user: generations started since `since_ms` or still running. The worker serves users
+    /// with fewer first, so one user's backlog cannot crowd out another user's single task.
+    pub async fn recent_starts_per_user(&self, since_ms: i64) -> Result<Vec<(i64, i64)>, StorageError> {
+        Ok(sqlx::query_as(
+            "select user_id, count(*) from task
+             where state in ('submitting', 'generating') or submitted_at >= ?1
+             group by user_id",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A generation slot of this credential freed up: every task waiting for one is due now, so
+    /// the next round picks among all of them fairly instead of whichever timer fires first.
+    pub async fn wake_waiting_tasks(&self, credential_id: Option<i64>) -> Result<u64, StorageError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "update task set next_run_at = ?2
+             where credential_id is ?1 and state = 'queued' and lease_until is null and next_run_at > ?2",
+        )
+        .bind(credential_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many tasks the user requested since `since_ms`.
+    pub async fn count_tasks_since(
+        &self,
+        user_id: i64,
+        since_ms: i64,
+    ) -> Result<(i64, Option<i64>), StorageError> {
+        Ok(sqlx::query_as(
+            "select count(*), min(created_at) from task where user_id = ?1 and created_at >= ?2",
+        )
+        .bind(user_id)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// A group became a supergroup with a new id: unfinished tasks deliver there.
+    pub async fn migrate_chat(&self, old_chat_id: i64, new_chat_id: i64) -> Result<u64, StorageError> {
+        let done = sqlx::query(
+            "update task set chat_id = ?2, updated_at = ?3 where chat_id = ?1 and state not in ('delivered', 'failed')",
+        )
+        .bind(old_chat_id)
+        .bind(new_chat_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Makes every unfinished task of a credential due now (its owner just logged in again).
+    pub async fn wake_tasks_of_credential(&self, credential_id: i64) -> Result<u64, StorageError> {
+        let done = sqlx::query(
+            "update task set next_run_at = ?2, attempts = 0
+             where credential_id = ?1 and state not in ('delivered', 'failed') and lease_until is null",
+        )
+        .bind(credential_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// When the next unfinished task falls due (held ones count from their lease's end).

@@ -210,6 +210,20 @@ impl Texts for En {
         "⏳ PixVerse is busy with your other videos; this one starts as soon as a slot frees up…".into()
     }
 
+    fn held_for_login(&self) -> String {
+        "⏸ Waiting for you to /login again; this video continues as soon as you do.".into()
+    }
+
+    fn too_many_in_flight(&self, limit: u32) -> String {
+        format!("You already have {limit} videos in progress. Send this again when one of them is done.")
+    }
+
+    fn hourly_limit(&self, limit: u32, retry_in_minutes: i64) -> String {
+        format!(
+            "You have made {limit} videos in the last hour, the limit. You can make more in {retry_in_minutes} min."
+        )
+    }
+
     fn generating(&self, elapsed: Duration) -> String {
         format!("🎬 Generating… {} (usually 30–60 s)", clock(elapsed))
     }

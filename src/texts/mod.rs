@@ -108,6 +108,9 @@ pub trait Texts: Sync {
 
     fn queued(&self) -> String;
     fn waiting_for_slot(&self) -> String;
+    fn held_for_login(&self) -> String;
+    fn too_many_in_flight(&self, limit: u32) -> String;
+    fn hourly_limit(&self, limit: u32, retry_in_minutes: i64) -> String;
     fn generating(&self, elapsed: Duration) -> String;
     fn uploading(&self) -> String;
     fn delivered(&self, elapsed: Duration) -> String;

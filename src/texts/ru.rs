@@ -197,6 +197,20 @@ impl Texts for Ru {
         "⏳ PixVerse занят другими вашими видео; это начнётся, как только освободится место…".into()
     }
 
+    fn held_for_login(&self) -> String {
+        "⏸ Жду, пока вы снова выполните /login; видео продолжится сразу после этого.".into()
+    }
+
+    fn too_many_in_flight(&self, limit: u32) -> String {
+        format!("У вас уже {limit} видео в работе. Отправьте запрос снова, когда одно из них будет готово.")
+    }
+
+    fn hourly_limit(&self, limit: u32, retry_in_minutes: i64) -> String {
+        format!(
+            "За последний час вы сделали {limit} видео — это предел. Новые можно будет через {retry_in_minutes} мин."
+        )
+    }
+
     fn generating(&self, elapsed: Duration) -> String {
         format!("🎬 Генерирую… {} (обычно 30–60 с)", clock(elapsed))
     }

@@ -8,6 +8,7 @@ use teloxide::{
 
 use crate::{domain::TaskState, pixverse::DownloadedVideo, storage::TaskRow};
 
+use super::progress::Edit;
 use super::{Worker, progress::elapsed};
 
 /// Telegram's upload limit for bots.
@@ -23,7 +24,7 @@ impl Worker {
             anyhow::bail!("task {} is delivering without a video URL", task.id);
         };
         let texts = self.texts_for(task.user_id).await;
-        self.edit_progress(&task, texts.uploading(), true).await;
+        self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
         let chat = ChatId(task.chat_id);
         let video = match self.pixverse.download_video(&url, MAX_UPLOAD_BYTES).await {
             Ok(DownloadedVideo::Bytes(bytes)) => bytes,
@@ -56,7 +57,7 @@ impl Worker {
                 let file_id = message.video().map(|v| v.file.id.0.clone());
                 self.storage.mark_delivered(task.id, file_id.as_deref()).await?;
                 tracing::info!(task_id = task.id, "video delivered");
-                self.edit_progress(&task, texts.delivered(elapsed(&task)), true)
+                self.edit_progress(&task, texts.delivered(elapsed(&task)), Edit::Final)
                     .await;
                 Ok(())
             }
@@ -78,7 +79,7 @@ impl Worker {
         match sent {
             Ok(_) => {
                 self.storage.mark_delivered(task.id, None).await?;
-                self.edit_progress(task, texts.delivered(elapsed(task)), true)
+                self.edit_progress(task, texts.delivered(elapsed(task)), Edit::Final)
                     .await;
                 Ok(())
             }
@@ -104,6 +105,15 @@ impl Worker {
                     Some(wait.duration()),
                 )
                 .await?;
+                SendFailure::Handled
+            }
+            RequestError::MigrateToChatId(new_chat) => {
+                // The group became a supergroup: deliver there, right away.
+                self.storage.migrate_chat(task.chat_id, new_chat.0).await?;
+                let now = crate::storage::now_ms();
+                self.storage
+                    .reschedule_task(task.id, TaskState::Delivering, now, false, None)
+                    .await?;
                 SendFailure::Handled
             }
             RequestError::Api(

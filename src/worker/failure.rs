@@ -11,6 +11,7 @@ use crate::{
 };
 
 use super::Worker;
+use super::progress::Edit;
 
 /// Consecutive transient failures after which a task gives up (with the backoff this is minutes).
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -44,7 +45,8 @@ impl Worker {
                     .reschedule_task(task.id, retry_state, next, false, Some(&message))
                     .await?;
                 let texts = self.texts_for(task.user_id).await;
-                self.edit_progress(task, texts.waiting_for_slot(), true).await;
+                self.edit_progress(task, texts.waiting_for_slot(), Edit::Stage)
+                    .await;
                 Ok(())
             }
             ErrorKind::Transient => {
@@ -54,17 +56,18 @@ impl Worker {
                 self.retry_later(task, retry_state, &message, error.retry_after())
                     .await
             }
-            ErrorKind::CredentialInvalid => {
-                if let (true, Some(id)) = (own_credential, task.credential_id) {
-                    self.storage.mark_credential_invalid(id).await?;
+            ErrorKind::CredentialInvalid => match (own_credential, task.credential_id) {
+                // The user's login expired or was used elsewhere (10005): hold their tasks until
+                // they log in again instead of failing them.
+                (true, Some(id)) => {
+                    self.credential_refused(task, id).await?;
+                    self.hold(task).await
                 }
-                self.fail(
-                    task,
-                    FailureReason::CredentialInvalid { own: own_credential },
-                    &message,
-                )
-                .await
-            }
+                _ => {
+                    self.fail(task, FailureReason::CredentialInvalid { own: false }, &message)
+                        .await
+                }
+            },
             ErrorKind::OutOfCredits => {
                 self.fail(
                     task,

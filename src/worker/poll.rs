@@ -7,7 +7,8 @@ use crate::{
     texts::FailureReason,
 };
 
-use super::{Worker, progress::elapsed};
+use super::progress::Edit;
+use super::{Lookup, Worker, progress::elapsed};
 
 impl Worker {
     /// One status call for all `tasks` (they share a credential): a web account answers them all
@@ -16,8 +17,14 @@ impl Worker {
     pub(super) async fn poll(&self, tasks: Vec<TaskRow>) -> anyhow::Result<()> {
         let Some(first) = tasks.first() else { return Ok(()) };
         let (credential, own) = match self.credential_for(first).await? {
-            Ok(found) => found,
-            Err(reason) => {
+            Lookup::Ready(credential, own) => (credential, own),
+            Lookup::Hold => {
+                for task in &tasks {
+                    self.hold(task).await?;
+                }
+                return Ok(());
+            }
+            Lookup::Fail(reason) => {
                 for task in &tasks {
                     self.fail(task, reason, "no usable credential").await?;
                 }
@@ -42,21 +49,25 @@ impl Worker {
                     // Crash story: `delivering` with the URL is stored before the download, so a
                     // crash during delivery resumes delivery, never the generation.
                     self.storage.mark_delivering(task.id, &url).await?;
+                    self.slot_freed(task.credential_id).await?;
                     let mut task = task;
                     task.video_url = Some(url);
                     self.deliver(task).await?;
                 }
                 Some(VideoStatus::Moderated) => {
-                    self.fail(&task, FailureReason::Moderation, "moderated").await?
+                    self.fail(&task, FailureReason::Moderation, "moderated").await?;
+                    self.slot_freed(task.credential_id).await?;
                 }
                 Some(VideoStatus::Failed | VideoStatus::Deleted) => {
                     self.fail(&task, FailureReason::GenerationFailed, "generation failed")
-                        .await?
+                        .await?;
+                    self.slot_freed(task.credential_id).await?;
                 }
                 // Still running (a web listing may also not show a very fresh video yet).
                 Some(VideoStatus::Generating) | None if self.past_deadline(&task) => {
                     self.fail(&task, FailureReason::TimedOut, "deadline passed while generating")
-                        .await?
+                        .await?;
+                    self.slot_freed(task.credential_id).await?;
                 }
                 Some(VideoStatus::Generating) | None => {
                     let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
@@ -64,10 +75,18 @@ impl Worker {
                         .reschedule_task(task.id, TaskState::Generating, next, false, None)
                         .await?;
                     let texts = self.texts_for(task.user_id).await;
-                    self.edit_progress(&task, texts.generating(elapsed(&task)), false)
+                    self.edit_progress(&task, texts.generating(elapsed(&task)), Edit::Routine)
                         .await;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A generation of this credential ended: tasks waiting for a slot compete for it now.
+    async fn slot_freed(&self, credential_id: Option<i64>) -> anyhow::Result<()> {
+        if self.storage.wake_waiting_tasks(credential_id).await? > 0 {
+            self.wake.notify_one();
         }
         Ok(())
     }

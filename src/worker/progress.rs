@@ -12,22 +12,50 @@ use crate::storage::{TaskRow, now_ms};
 
 use super::Worker;
 
+/// How an edit of the progress message is paced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Edit {
+    /// The elapsed-time ticker: at most once per edit interval per task (twice that in groups,
+    /// where many people share Telegram's per-chat limits), skipped while the chat is rate-limited.
+    Routine,
+    /// A new stage (generating, sending, waiting): sent now; lost if Telegram answers 429.
+    Stage,
+    /// The last word (delivered, failed): sent now and, after a 429, once more when allowed.
+    Final,
+}
+
+/// The longest a final progress edit waits out a Telegram 429 before giving up on it.
+const MAX_EDIT_WAIT: Duration = Duration::from_secs(10);
+
 impl Worker {
-    /// Edits the progress message to `text`. Unless `force`, at most once per edit interval per
-    /// task (twice that in groups, where many people share Telegram's per-chat limits).
-    pub(super) async fn edit_progress(&self, task: &TaskRow, text: String, force: bool) {
+    /// Edits the progress message to `text`, paced as `kind` says.
+    pub(super) async fn edit_progress(&self, task: &TaskRow, text: String, kind: Edit) {
+        let force = kind != Edit::Routine;
         let Some(message_id) = task.progress_message_id else {
             return;
         };
-        if !force && !self.progress_edit_due(task) {
+        if !force && (!self.progress_edit_due(task) || self.edits_paused(task.chat_id)) {
             return;
         }
-        let result = self
-            .bot
-            .edit_message_text(ChatId(task.chat_id), MessageId(message_id as i32), text)
-            .await;
+        let (chat, message) = (ChatId(task.chat_id), MessageId(message_id as i32));
+        let result = self.bot.edit_message_text(chat, message, text.clone()).await;
         match result {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
+            Err(RequestError::RetryAfter(wait)) => {
+                // teloxide's Throttle does not cover edits: honour Telegram's 429 ourselves.
+                // Routine edits pause for this chat; a final one is tried again once the wait is
+                // over, in the background so this step does not stall (nothing edits the message
+                // after a final text, so the late edit cannot overwrite a newer one).
+                let wait = wait.duration();
+                self.pause_edits(task.chat_id, wait);
+                if kind == Edit::Final && wait <= MAX_EDIT_WAIT {
+                    let bot = self.bot.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        let _ = bot.edit_message_text(chat, message, text).await;
+                    });
+                }
+            }
             Err(e) => tracing::debug!(task_id = task.id, error = %e, "progress edit failed"),
         }
         if let Err(e) = self.storage.touch_progress(task.id).await {
@@ -35,8 +63,21 @@ impl Worker {
         }
     }
 
+    fn edits_paused(&self, chat_id: i64) -> bool {
+        let paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
+        paused.get(&chat_id).is_some_and(|until| *until > now_ms())
+    }
+
+    fn pause_edits(&self, chat_id: i64, wait: Duration) {
+        let mut paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
+        let now = now_ms();
+        paused.retain(|_, until| *until > now);
+        paused.insert(chat_id, now + wait.as_millis() as i64);
+    }
+
     fn progress_edit_due(&self, task: &TaskRow) -> bool {
-        let mut interval = self.settings.progress_edit_interval;
+        // The text shows whole seconds: editing more often than that changes nothing.
+        let mut interval = self.settings.progress_edit_interval.max(Duration::from_secs(1));
         if task.chat_id < 0 {
             interval *= 2;
         }
@@ -48,7 +89,7 @@ impl Worker {
     /// to the request. Best effort: the task's state is already stored.
     pub(super) async fn announce(&self, task: &TaskRow, text: String) {
         if task.progress_message_id.is_some() {
-            self.edit_progress(task, text, true).await;
+            self.edit_progress(task, text, Edit::Final).await;
             return;
         }
         let sent = self

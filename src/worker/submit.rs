@@ -10,7 +10,8 @@ use crate::{
     texts::FailureReason,
 };
 
-use super::Worker;
+use super::progress::Edit;
+use super::{Lookup, Worker};
 
 impl Worker {
     #[tracing::instrument(skip_all, fields(task_id = task.id))]
@@ -29,8 +30,9 @@ impl Worker {
                 .await;
         }
         let (credential, own) = match self.credential_for(&task).await? {
-            Ok(found) => found,
-            Err(reason) => return self.fail(&task, reason, "no usable credential").await,
+            Lookup::Ready(credential, own) => (credential, own),
+            Lookup::Hold => return self.hold(&task).await,
+            Lookup::Fail(reason) => return self.fail(&task, reason, "no usable credential").await,
         };
         // Crash story: `submitting` is stored before PixVerse is asked. If we die after PixVerse
         // accepted but before `video_id` is stored, the task is submitted again after the restart:
@@ -65,7 +67,7 @@ impl Worker {
                 self.storage.mark_generating(task.id, video_id, next_poll).await?;
                 tracing::info!(task_id = task.id, video_id, "submitted to PixVerse");
                 let texts = self.texts_for(task.user_id).await;
-                self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), true)
+                self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), Edit::Stage)
                     .await;
                 Ok(())
             }

@@ -28,7 +28,8 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
     let password = SecretString::from(password.trim().to_owned());
     let answer = match ctx.pixverse.login(username, &password).await {
         Ok(login) => {
-            ctx.storage
+            let id = ctx
+                .storage
                 .save_credential(
                     sender_id(&msg),
                     CredentialKind::Web,
@@ -37,6 +38,7 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
                     login.expires_at.map(|s| s * 1000),
                 )
                 .await?;
+            resume_held_tasks(&ctx, id).await?;
             tracing::info!(user_id = sender_id(&msg), "web account connected");
             texts.login_ok(&login.username)
         }
@@ -111,6 +113,14 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
         }
     };
     reply(&bot, &msg, answer).await?;
+    Ok(())
+}
+
+/// Tasks that waited for this user to log in again go on now.
+async fn resume_held_tasks(ctx: &BotContext, credential_id: i64) -> anyhow::Result<()> {
+    if ctx.storage.wake_tasks_of_credential(credential_id).await? > 0 {
+        ctx.wake_worker.notify_one();
+    }
     Ok(())
 }
 

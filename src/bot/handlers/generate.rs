@@ -99,6 +99,26 @@ fn image_of(msg: &Message) -> Option<Result<Image, ImageProblem>> {
     })
 }
 
+/// The per-user limits: tasks in flight, and tasks per rolling hour. `Some(reply)` when over.
+async fn over_limit(
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    user_id: i64,
+) -> anyhow::Result<Option<String>> {
+    const HOUR_MS: i64 = 60 * 60 * 1000;
+    let in_flight = ctx.storage.tasks_in_flight(user_id).await?.len();
+    if in_flight >= ctx.user_max_in_flight as usize {
+        return Ok(Some(texts.too_many_in_flight(ctx.user_max_in_flight)));
+    }
+    let (last_hour, oldest) = ctx.storage.count_tasks_since(user_id, now_ms() - HOUR_MS).await?;
+    if last_hour >= i64::from(ctx.user_max_per_hour) {
+        // A slot frees when the oldest task of the window leaves it.
+        let minutes = (oldest.unwrap_or_default() + HOUR_MS - now_ms()).max(60_000) / 60_000;
+        return Ok(Some(texts.hourly_limit(ctx.user_max_per_hour, minutes)));
+    }
+    Ok(None)
+}
+
 /// Validates the request, stores it as a queued task, wakes the worker and answers.
 async fn accept(
     bot: &Bot,
@@ -131,6 +151,11 @@ async fn accept(
         && image.size > MAX_IMAGE_BYTES
     {
         reply(bot, msg, texts.image_too_large(MAX_IMAGE_BYTES / 1024 / 1024)).await?;
+        return Ok(());
+    }
+
+    if let Some(refusal) = over_limit(ctx, texts, user_id).await? {
+        reply(bot, msg, refusal).await?;
         return Ok(());
     }
 

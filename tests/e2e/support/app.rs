@@ -43,7 +43,15 @@ impl TestBot {
     /// Like [`TestBot::start`], with `configure` adjusting the environment first (remove
     /// `PIXVERSE_API_KEY` for a bot without an operator key, say).
     pub async fn start_with(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestBot {
-        pixverse_bot::telemetry::init();
+        let mut bot = Self::fakes_only(configure).await;
+        bot.launch().await;
+        bot
+    }
+
+    /// Both fakes and the environment, without starting the App (for tests that run the real
+    /// binary as a child process).
+    pub async fn fakes_only(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestBot {
+        pixverse_bot::telemetry::init_for_tests();
         let tg = FakeTelegram::start().await;
         let px = FakePixverse::start().await;
         px.add_api_key(OPERATOR_KEY);
@@ -66,15 +74,18 @@ impl TestBot {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         configure(&mut env);
-        let mut bot = TestBot {
+        TestBot {
             tg,
             px,
             env,
             dir,
             running: None,
-        };
-        bot.launch().await;
-        bot
+        }
+    }
+
+    /// The folder holding the database (and the child process's log, when there is one).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub fn config(&self) -> Config {
@@ -151,6 +162,23 @@ impl TestBot {
             .expect("count tasks");
         storage.close().await;
         rows
+    }
+
+    /// Waits until the tasks' states are exactly `expected` (`(state, count)`, sorted by state).
+    pub async fn wait_for_states(&self, expected: &[(&str, i64)]) {
+        let expected: Vec<(String, i64)> = expected.iter().map(|(s, n)| (s.to_string(), *n)).collect();
+        let started = std::time::Instant::now();
+        loop {
+            let states = self.task_states().await;
+            if states == expected {
+                return;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "timed out waiting for tasks {expected:?}; they are {states:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     pub async fn task_count(&self) -> i64 {

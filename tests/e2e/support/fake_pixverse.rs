@@ -327,6 +327,25 @@ impl FakePixverse {
         video_bytes(id, self.lock().video_size)
     }
 
+    /// Every web token the fake ever issued (tests check that none leaks).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.lock().tokens.keys().cloned().collect()
+    }
+
+    /// The user logs in to pixverse.ai in a browser: the token the bot holds now answers 10005.
+    pub fn sign_in_elsewhere(&self, username: &str) {
+        if let Some(user) = self.lock().users.get_mut(username) {
+            user.token = Some("browser-session".to_owned());
+        }
+    }
+
+    /// Every video still generating finishes at its next status observation.
+    pub fn finish_videos(&self) {
+        for video in self.lock().videos.iter_mut() {
+            video.polls_left = 0;
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking test thread must not hide every later assertion behind a poison error.
         self.state.lock().unwrap_or_else(|e| e.into_inner())

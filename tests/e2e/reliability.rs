@@ -1,0 +1,239 @@
+//! Faults injected on both sides: outages, rate limits, refused credentials, abuse. Every task
+//! still ends (delivered exactly once, or failed with a message) and the bot never crashes.
+
+use std::{collections::HashMap, time::Duration};
+
+use crate::support::{
+    app::{DEADLINE, TestBot, private_user},
+    fake_telegram::{TgChat, TgFault, TgUser},
+};
+
+fn videos_per_request(bot: &TestBot, chat: TgChat) -> HashMap<i32, usize> {
+    let mut per_request = HashMap::new();
+    for m in bot.tg.bot_messages(chat) {
+        if let (Some(_), Some(request)) = (&m.video_file_id, m.reply_to) {
+            *per_request.entry(request).or_default() += 1;
+        }
+    }
+    per_request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_third_of_all_calls_failing_100_tasks_from_10_users_each_deliver_exactly_once() {
+    let bot = TestBot::start_with(|env| {
+        env.insert("USER_MAX_IN_FLIGHT".into(), "10".into());
+        env.insert("POLL_INTERVAL_MS".into(), "30".into());
+    })
+    .await;
+    bot.px.set_fault_rate(30);
+    bot.tg.set_fault_rate(30);
+    let started = std::time::Instant::now();
+
+    let users: Vec<_> = (0..10).map(|i| private_user(3000 + i)).collect();
+    let mut requests = Vec::new();
+    for n in 0..10 {
+        for (chat, user) in &users {
+            requests.push((
+                *chat,
+                bot.tg
+                    .send_text(*chat, user, &format!("/t2v scene {n} for {}", user.id)),
+            ));
+        }
+    }
+    bot.tg
+        .wait_for("100 videos", Duration::from_secs(90), |tg| {
+            users
+                .iter()
+                .map(|(chat, _)| {
+                    tg.bot_messages(*chat)
+                        .iter()
+                        .filter(|m| m.video_file_id.is_some())
+                        .count()
+                })
+                .sum::<usize>()
+                >= 100
+        })
+        .await;
+    let elapsed = started.elapsed();
+
+    for (chat, _) in &users {
+        let per_request = videos_per_request(&bot, *chat);
+        assert_eq!(per_request.len(), 10, "every request of {chat:?} got its video");
+        assert!(
+            per_request.values().all(|n| *n == 1),
+            "no video twice: {per_request:?}"
+        );
+    }
+    assert_eq!(bot.task_states().await, [("delivered".to_owned(), 100)]);
+    let tg_faults = bot.tg.calls().iter().filter(|c| c.fault.is_some()).count();
+    let px_calls = bot.px.requests().len();
+    println!(
+        "fault soak: 100 tasks, 10 users, {tg_faults} Telegram faults injected, {px_calls} PixVerse calls \
+         (30% faulted), 100 delivered, 0 duplicates, {:.1} s",
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(bot.px.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_that_never_changes_fails_at_the_deadline_with_a_message() {
+    let bot = TestBot::start_with(|env| {
+        env.insert("TASK_DEADLINE_MS".into(), "1500".into());
+    })
+    .await;
+    bot.px.set_generation_polls(1_000_000);
+    let (chat, user) = private_user(3101);
+    bot.tg.send_text(chat, &user, "/t2v an endless render");
+    bot.wait_for_text(chat, "took far too long").await;
+    assert_eq!(bot.task_states().await, [("failed".to_owned(), 1)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_blocked_the_bot_ends_delivery_without_retries() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3102);
+    bot.tg.fail_next("sendVideo", TgFault::Blocked);
+    bot.tg.send_text(chat, &user, "/t2v a quiet lake");
+    bot.wait_for_states(&[("failed", 1)]).await;
+    assert_eq!(
+        bot.tg.calls_to("sendvideo").len(),
+        1,
+        "no retry storm against a blocked chat"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_migrated_to_a_supergroup_gets_its_video_at_the_new_id() {
+    let bot = TestBot::start().await;
+    let old_group = TgChat::Group(-4_001);
+    let new_group = TgChat::Group(-1_004_001);
+    let user = TgUser::new(3103);
+    bot.tg.fail_next("sendVideo", TgFault::Migrated(new_group.id()));
+    bot.tg
+        .send_text(old_group, &user, "/t2v@pixverse_test_bot a parade");
+    bot.wait_for_videos(new_group, 1).await;
+    assert_eq!(bot.task_states().await, [("delivered".to_owned(), 1)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_rate_limits_on_sends_and_edits_are_waited_out() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3104);
+    bot.tg.fail_next("sendMessage", TgFault::RetryAfter(1));
+    bot.tg.fail_next("sendVideo", TgFault::RetryAfter(1));
+    bot.tg.fail_next("editMessageText", TgFault::RetryAfter(1));
+    bot.tg.send_text(chat, &user, "/t2v a hummingbird");
+    bot.wait_for_videos(chat, 1).await;
+
+    let sends = bot.tg.calls_to("sendmessage");
+    assert_eq!(sends.len(), 2, "the acknowledgement was sent again after the 429");
+    assert!(
+        sends[1].at.duration_since(sends[0].at) >= Duration::from_millis(950),
+        "and only after retry_after"
+    );
+    let videos = bot.tg.calls_to("sendvideo");
+    assert_eq!(videos.len(), 2);
+    assert!(videos[1].at.duration_since(videos[0].at) >= Duration::from_millis(950));
+    assert_eq!(videos_per_request(&bot, chat).values().sum::<usize>(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_used_elsewhere_holds_the_task_until_the_user_logs_in_again() {
+    let bot = TestBot::start_with(|env| {
+        env.remove("PIXVERSE_API_KEY");
+    })
+    .await;
+    bot.px.add_web_account("dana", "pw-dana");
+    let (chat, user) = private_user(3105);
+    bot.tg.send_text(chat, &user, "/login dana pw-dana");
+    bot.wait_for_text(chat, "Connected to PixVerse").await;
+    bot.px.set_generation_polls(1_000_000);
+    bot.tg.send_text(chat, &user, "/t2v a paper plane");
+    bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
+        .await;
+
+    bot.px.sign_in_elsewhere("dana");
+    bot.wait_for_text(chat, "Please /login again").await;
+    bot.wait_for_text(chat, "Waiting for you to /login again").await;
+    assert_eq!(
+        bot.task_states().await,
+        [("generating".to_owned(), 1)],
+        "held, not failed"
+    );
+
+    bot.px.finish_videos();
+    bot.tg.send_text(chat, &user, "/login dana pw-dana");
+    bot.wait_for_videos(chat, 1).await;
+    assert_eq!(bot.px.videos().len(), 1, "the held video was not generated again");
+    assert_eq!(
+        bot.tg
+            .calls_to("sendmessage")
+            .iter()
+            .filter(|c| c.params["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Please /login again"))
+            .count(),
+        1,
+        "told once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_limits_refuse_politely_and_say_when_to_try_again() {
+    let bot = TestBot::start_with(|env| {
+        env.insert("USER_MAX_IN_FLIGHT".into(), "1".into());
+        env.insert("USER_MAX_PER_HOUR".into(), "2".into());
+    })
+    .await;
+    bot.px.set_generation_polls(1_000_000);
+    let (chat, user) = private_user(3106);
+    bot.tg.send_text(chat, &user, "/t2v first");
+    bot.tg.send_text(chat, &user, "/t2v second");
+    bot.wait_for_text(chat, "already have 1 videos in progress").await;
+    bot.wait_until("PixVerse to start the first video", || bot.px.videos().len() == 1)
+        .await;
+    bot.px.finish_videos();
+    bot.wait_for_videos(chat, 1).await;
+
+    bot.px.set_generation_polls(0);
+    bot.tg.send_text(chat, &user, "/t2v third");
+    bot.wait_for_videos(chat, 2).await;
+    bot.tg.send_text(chat, &user, "/t2v fourth");
+    let refusal = bot.wait_for_text(chat, "in the last hour").await;
+    assert!(refusal.contains("more in"), "{refusal}");
+    assert_eq!(bot.task_count().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_users_backlog_does_not_delay_another_users_single_task() {
+    let bot = TestBot::start_with(|env| {
+        env.insert("USER_MAX_IN_FLIGHT".into(), "20".into());
+        env.insert("PIXVERSE_ACCOUNT_CONCURRENCY".into(), "1".into());
+    })
+    .await;
+    bot.px.set_generation_polls(2);
+    let (busy_chat, busy) = private_user(3107);
+    let (chat, user) = private_user(3108);
+    for n in 0..8 {
+        bot.tg.send_text(busy_chat, &busy, &format!("/t2v backlog {n}"));
+    }
+    bot.tg
+        .wait_for("8 acknowledgements", DEADLINE, |tg| {
+            tg.bot_messages(busy_chat).len() >= 8
+        })
+        .await;
+    bot.tg.send_text(chat, &user, "/t2v just one");
+    bot.wait_for_videos(chat, 1).await;
+
+    let backlog_done = bot
+        .tg
+        .bot_messages(busy_chat)
+        .iter()
+        .filter(|m| m.video_file_id.is_some())
+        .count();
+    assert!(
+        backlog_done <= 3,
+        "the single task waited for {backlog_done} of the backlog's videos"
+    );
+}

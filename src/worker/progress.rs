@@ -5,7 +5,7 @@ use std::time::Duration;
 use teloxide::{
     ApiError, RequestError,
     prelude::*,
-    types::{MessageId, ReplyParameters},
+    types::{InlineKeyboardMarkup, MessageId, ReplyParameters},
 };
 
 use crate::storage::{TaskRow, now_ms};
@@ -16,16 +16,30 @@ impl Worker {
     /// Edits the progress message to `text`. Unless `force`, at most once per edit interval per
     /// task (twice that in groups, where many people share Telegram's per-chat limits).
     pub(super) async fn edit_progress(&self, task: &TaskRow, text: String, force: bool) {
+        self.edit_progress_with(task, text, force, None).await
+    }
+
+    /// [`Self::edit_progress`] with buttons under the message.
+    async fn edit_progress_with(
+        &self,
+        task: &TaskRow,
+        text: String,
+        force: bool,
+        buttons: Option<InlineKeyboardMarkup>,
+    ) {
         let Some(message_id) = task.progress_message_id else {
             return;
         };
         if !force && !self.progress_edit_due(task) {
             return;
         }
-        let result = self
+        let mut edit = self
             .bot
-            .edit_message_text(ChatId(task.chat_id), MessageId(message_id as i32), text)
-            .await;
+            .edit_message_text(ChatId(task.chat_id), MessageId(message_id as i32), text);
+        if let Some(buttons) = buttons {
+            edit = edit.reply_markup(buttons);
+        }
+        let result = edit.await;
         match result {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
             Err(e) => tracing::debug!(task_id = task.id, error = %e, "progress edit failed"),
@@ -46,18 +60,22 @@ impl Worker {
 
     /// Tells the user something final: on the progress message when there is one, else as a reply
     /// to the request. Best effort: the task's state is already stored.
-    pub(super) async fn announce(&self, task: &TaskRow, text: String) {
+    /// `buttons` go under the message.
+    pub(super) async fn announce(&self, task: &TaskRow, text: String, buttons: Option<InlineKeyboardMarkup>) {
         if task.progress_message_id.is_some() {
-            self.edit_progress(task, text, true).await;
+            self.edit_progress_with(task, text, true, buttons).await;
             return;
         }
-        let sent = self
+        let mut send = self
             .bot
             .send_message(ChatId(task.chat_id), text)
             .reply_parameters(
                 ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
-            )
-            .await;
+            );
+        if let Some(buttons) = buttons {
+            send = send.reply_markup(buttons);
+        }
+        let sent = send.await;
         if let Err(e) = sent {
             tracing::warn!(task_id = task.id, error = %e, "could not tell the user");
         }

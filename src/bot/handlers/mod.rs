@@ -1,7 +1,10 @@
 //! One file per feature.
 
 pub mod account;
+pub mod buttons;
 pub mod generate;
+pub mod history;
+pub mod settings;
 pub mod start;
 pub mod status;
 

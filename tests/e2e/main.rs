@@ -5,3 +5,4 @@ mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;
 mod pixverse_client;
+mod ux;

@@ -6,7 +6,11 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use teloxide::{
-    dispatching::Dispatcher, dptree, error_handlers::LoggingErrorHandler, prelude::*, types::BotCommand,
+    dispatching::Dispatcher,
+    dptree,
+    error_handlers::LoggingErrorHandler,
+    prelude::*,
+    types::{BotCommand, BotCommandScope},
     update_listeners::Polling,
 };
 use tokio::sync::{Notify, watch};
@@ -152,20 +156,32 @@ impl App {
     }
 }
 
-/// The command menu, per language. A failure here is logged, not fatal: the bot works without it.
+/// Commands not listed in group chats: they are personal or take secrets.
+const PRIVATE_ONLY_COMMANDS: [&str; 4] = ["login", "apikey", "logout", "settings"];
+
+/// The command menu, per language and per scope (private chats list everything; groups leave
+/// out the personal commands). A failure here is logged, not fatal: the bot works without it.
 async fn register_commands(bot: &Bot) {
-    for lang in [Lang::En, Lang::Ru] {
-        let commands: Vec<BotCommand> = texts(lang)
-            .command_descriptions()
-            .into_iter()
-            .map(|(command, description)| BotCommand::new(command, description))
-            .collect();
-        let mut request = bot.set_my_commands(commands);
-        if lang != Lang::En {
-            request = request.language_code(lang.code());
-        }
-        if let Err(e) = request.await {
-            tracing::warn!(error = %e, language = lang.code(), "could not set the command menu");
+    let scopes = [
+        (BotCommandScope::Default, false),
+        (BotCommandScope::AllPrivateChats, false),
+        (BotCommandScope::AllGroupChats, true),
+    ];
+    for lang in Lang::ALL {
+        for (scope, group) in &scopes {
+            let commands: Vec<BotCommand> = texts(lang)
+                .command_descriptions()
+                .into_iter()
+                .filter(|(command, _)| !(*group && PRIVATE_ONLY_COMMANDS.contains(command)))
+                .map(|(command, description)| BotCommand::new(command, description))
+                .collect();
+            let mut request = bot.set_my_commands(commands).scope(scope.clone());
+            if lang != Lang::En {
+                request = request.language_code(lang.code());
+            }
+            if let Err(e) = request.await {
+                tracing::warn!(error = %e, language = lang.code(), "could not set the command menu");
+            }
         }
     }
 }

@@ -24,6 +24,12 @@ pub enum Command {
     Apikey(String),
     /// Disconnect your PixVerse account.
     Logout,
+    /// Your default model, duration, quality, aspect ratio, motion and audio.
+    Settings,
+    /// Your last videos, to get them again.
+    History,
+    /// Choose English or Russian.
+    Language,
 }
 
 #[cfg(test)]

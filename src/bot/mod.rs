@@ -8,7 +8,7 @@ pub mod schema;
 use std::{collections::HashSet, sync::Arc};
 
 use secrecy::SecretString;
-use teloxide::types::Message;
+use teloxide::types::{Message, User};
 use tokio::sync::Notify;
 
 use crate::{
@@ -42,18 +42,28 @@ impl BotContext {
         let Some(user) = msg.from.as_ref() else {
             return texts(Lang::En);
         };
+        self.remember_user(user, msg.chat.is_private()).await
+    }
+
+    /// Records `user` and returns the texts in their language: the one chosen with /language,
+    /// else their Telegram language.
+    pub async fn remember_user(&self, user: &User, in_private_chat: bool) -> &'static dyn Texts {
+        let id = user.id.0 as i64;
         let seen = SeenUser {
-            id: user.id.0 as i64,
+            id,
             username: user.username.as_deref(),
             first_name: &user.first_name,
             language: user.language_code.as_deref(),
-            in_private_chat: msg.chat.is_private(),
+            in_private_chat,
         };
         if let Err(e) = self.storage.upsert_user(&seen).await {
             // Not worth failing the request over: the user row is refreshed on every message.
             tracing::warn!(error = %e, "could not record the user");
         }
-        texts(Lang::from_code(user.language_code.as_deref()))
+        let chosen = self.storage.chosen_language(id).await.ok().flatten();
+        texts(Lang::from_code(
+            chosen.as_deref().or(user.language_code.as_deref()),
+        ))
     }
 }
 

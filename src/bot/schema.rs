@@ -9,7 +9,7 @@ use teloxide::{
 
 use super::{
     Command,
-    handlers::{account, generate, start, status},
+    handlers::{account, buttons, generate, history, settings, start, status},
 };
 
 pub fn schema() -> UpdateHandler<anyhow::Error> {
@@ -23,9 +23,12 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Balance].endpoint(account::balance))
         .branch(dptree::case![Command::Login(args)].endpoint(account::login))
         .branch(dptree::case![Command::Apikey(args)].endpoint(account::apikey))
-        .branch(dptree::case![Command::Logout].endpoint(account::logout));
+        .branch(dptree::case![Command::Logout].endpoint(account::logout))
+        .branch(dptree::case![Command::Settings].endpoint(settings::settings))
+        .branch(dptree::case![Command::History].endpoint(history::history))
+        .branch(dptree::case![Command::Language].endpoint(settings::language));
 
-    Update::filter_message()
+    let messages = Update::filter_message()
         // Channel posts and anonymous admins have no sender to answer or bill.
         .filter(|msg: Message| msg.from.is_some())
         .branch(commands)
@@ -37,7 +40,12 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(
             dptree::filter(|msg: Message| msg.chat.is_private() && msg.text().is_some())
                 .endpoint(start::text_hint),
-        )
+        );
+
+    dptree::entry()
+        .branch(messages)
+        // Inline buttons: results, failures, /settings, /language, /history.
+        .branch(Update::filter_callback_query().endpoint(buttons::callback))
 }
 
 /// A `/word` we do not know, addressed to us: anything in a private chat, `/word@us` in a group

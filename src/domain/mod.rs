@@ -1,10 +1,12 @@
 //! Pure types of the bot's domain: what a request is and what state a task is in. No I/O.
 
+mod callback;
 mod params;
 mod prompt;
 mod request;
 mod task;
 
+pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
 pub use params::{
     AspectRatio, GenerationParams, MAX_SEED, Model, MotionMode, ParamError, ParamProblem, Quality, Style,
 };

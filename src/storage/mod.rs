@@ -2,6 +2,7 @@
 
 mod credentials;
 mod crypto;
+mod settings;
 mod tasks;
 mod users;
 

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use super::{FailureReason, TaskLine, Texts, clock, join_numbers, params_line, shorten};
-use crate::domain::{GenerationParams, ParamError, ParamProblem, TaskState};
+use super::{
+    FailureReason, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar, shorten,
+};
+use crate::domain::{GenerationParams, MotionMode, ParamError, ParamProblem, TaskState};
 
 pub struct En;
 
@@ -42,15 +44,21 @@ impl Texts for En {
              A photo with a caption (private chat) — the same as /i2v\n\
              /status — your videos in progress and the last finished ones\n\
              /balance — credits of the account you generate with\n\
+             /settings — your defaults (model, duration, quality, aspect ratio, motion, audio), \
+             with buttons; flags still win for one request\n\
+             /history — your last 10 videos; tap one to get it again\n\
+             /language — English or Russian\n\
              /login <email> <password> — connect your PixVerse account (private chat only)\n\
              /apikey <key> — connect a PixVerse API key (private chat only)\n\
              /logout — disconnect your account\n\n{FLAGS}\n\n\
+             Example: /t2v a lighthouse in a storm --ar 9:16 --q 720p --d 8 --seed 42 --no text\n\
+             Under every video: 🔁 Again (same request) and 🎲 New seed (a new variation).\n\n\
              In groups: /t2v@botname <prompt>, or a photo captioned /i2v <prompt>."
         )
     }
 
-    fn command_descriptions(&self) -> [(&'static str, &'static str); 9] {
-        [
+    fn command_descriptions(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
             ("start", "What this bot does"),
             ("help", "Commands, flags and examples"),
             ("t2v", "Video from text: /t2v <prompt>"),
@@ -60,6 +68,9 @@ impl Texts for En {
             ("login", "Connect a PixVerse account (private)"),
             ("apikey", "Connect a PixVerse API key (private)"),
             ("logout", "Disconnect your account"),
+            ("settings", "Default model, duration, quality…"),
+            ("history", "Your last videos, to get them again"),
+            ("language", "Language: English or Russian"),
         ]
     }
 
@@ -225,7 +236,11 @@ impl Texts for En {
     }
 
     fn generating(&self, elapsed: Duration) -> String {
-        format!("🎬 Generating… {} (usually 30–60 s)", clock(elapsed))
+        format!(
+            "🎬 Generating…\n{}\n⏱ {} (usually 30–60 s)",
+            progress_bar(elapsed),
+            clock(elapsed)
+        )
     }
 
     fn uploading(&self) -> String {
@@ -323,6 +338,124 @@ impl Texts for En {
 
     fn balance_operator(&self) -> &'static str {
         "the shared account"
+    }
+
+    fn button_again(&self) -> String {
+        "🔁 Again".into()
+    }
+
+    fn button_new_seed(&self) -> String {
+        "🎲 New seed".into()
+    }
+
+    fn button_retry(&self) -> String {
+        "🔁 Retry".into()
+    }
+
+    fn button_queued(&self) -> String {
+        "⏳ Queued a new video".into()
+    }
+
+    fn button_task_not_found(&self) -> String {
+        "Sorry, I can't find that request any more. Send it again, please.".into()
+    }
+
+    fn settings_menu(&self, p: &GenerationParams) -> String {
+        let mut out = format!(
+            "⚙️ Your settings — used for every request; flags after a prompt change one request.\n\n\
+             Model: {}\nDuration: {} s\nQuality: {}\nAspect ratio: {}\nMotion: {}",
+            p.model.as_str(),
+            p.duration,
+            p.quality.as_str(),
+            p.aspect_ratio.as_str(),
+            self.motion_name(p.motion_mode),
+        );
+        if p.model.supports_audio() {
+            out.push_str(&format!("\nAudio: {}", self.on_off(p.audio)));
+        }
+        out.push_str("\n\nTap a setting to change it.");
+        out
+    }
+
+    fn settings_choose(&self, field: SettingField) -> String {
+        let hint = match field {
+            SettingField::Model => "Newer models look better; v6 and c1 allow 1–15 s and more aspect ratios.",
+            SettingField::Duration => "Only the durations your model and quality allow are shown.",
+            SettingField::Quality => "Higher quality costs more credits.",
+            SettingField::AspectRatio => "16:9 landscape, 9:16 for stories and reels, 1:1 square.",
+            SettingField::Motion => "Fast motion needs 5 s and a quality below 1080p.",
+            SettingField::Audio => "Generate a soundtrack with the video.",
+        };
+        format!("⚙️ {} — choose one.\n{hint}", self.setting_name(field))
+    }
+
+    fn setting_name(&self, field: SettingField) -> &'static str {
+        match field {
+            SettingField::Model => "Model",
+            SettingField::Duration => "Duration",
+            SettingField::Quality => "Quality",
+            SettingField::AspectRatio => "Aspect ratio",
+            SettingField::Motion => "Motion",
+            SettingField::Audio => "Audio",
+        }
+    }
+
+    fn motion_name(&self, mode: MotionMode) -> &'static str {
+        match mode {
+            MotionMode::Normal => "normal",
+            MotionMode::Fast => "fast",
+        }
+    }
+
+    fn on_off(&self, on: bool) -> &'static str {
+        if on { "on" } else { "off" }
+    }
+
+    fn seconds(&self, n: u32) -> String {
+        format!("{n} s")
+    }
+
+    fn button_back(&self) -> String {
+        "« Back".into()
+    }
+
+    fn settings_saved(&self) -> String {
+        "✅ Saved".into()
+    }
+
+    fn settings_private_only(&self, bot_username: &str) -> String {
+        format!(
+            "Settings are personal: open them in a private chat with me: https://t.me/{bot_username}?start=settings"
+        )
+    }
+
+    fn language_menu(&self) -> String {
+        "🌐 Choose your language:".into()
+    }
+
+    fn language_set(&self) -> String {
+        "🌐 I'll speak English with you from now on.".into()
+    }
+
+    fn history(&self, tasks: &[TaskLine<'_>]) -> String {
+        if tasks.is_empty() {
+            return "You have no videos yet. Try /t2v a fox running through snow".into();
+        }
+        let mut out = String::from("🗂 Your last videos (tap one to get it again):\n");
+        for line in tasks {
+            out.push_str(&format!(
+                "\n#{} {} — {} — {}",
+                line.id,
+                state_word(line.state),
+                shorten(line.prompt, 60),
+                ago(line.age)
+            ));
+        }
+        out
+    }
+
+    fn history_unavailable(&self) -> String {
+        "That video can't be sent again (it was delivered as a link or not at all).".into()
     }
 }
 

@@ -7,7 +7,7 @@ mod ru;
 
 use std::time::Duration;
 
-use crate::domain::{GenerationParams, ParamError, TaskKind, TaskState};
+use crate::domain::{GenerationParams, MotionMode, ParamError, TaskKind, TaskState};
 
 /// The languages the bot speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +22,16 @@ impl Lang {
         match code.map(|c| c.to_ascii_lowercase()) {
             Some(c) if c == "ru" || c.starts_with("ru-") => Lang::Ru,
             _ => Lang::En,
+        }
+    }
+
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ru];
+
+    /// The language's own name, for the language menu.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "🇬🇧 English",
+            Lang::Ru => "🇷🇺 Русский",
         }
     }
 
@@ -79,7 +89,7 @@ pub trait Texts: Sync {
     fn start(&self, first_name: &str, has_own_account: bool, shared_available: bool) -> String;
     fn help(&self) -> String;
     /// Descriptions for the command menu, in the order of `Command`.
-    fn command_descriptions(&self) -> [(&'static str, &'static str); 9];
+    fn command_descriptions(&self) -> Vec<(&'static str, &'static str)>;
 
     fn unknown_command(&self) -> String;
     fn text_hint(&self) -> String;
@@ -121,6 +131,64 @@ pub trait Texts: Sync {
     fn status(&self, in_flight: &[TaskLine<'_>], finished: &[TaskLine<'_>]) -> String;
     fn balance(&self, source: &str, daily: Option<i64>, monthly: i64, package: i64) -> String;
     fn balance_operator(&self) -> &'static str;
+
+    // Buttons under results and failures.
+    fn button_again(&self) -> String;
+    fn button_new_seed(&self) -> String;
+    fn button_retry(&self) -> String;
+    /// Callback answer: a new task was queued from a button.
+    fn button_queued(&self) -> String;
+    /// Callback answer: the task behind a button is gone or belongs elsewhere.
+    fn button_task_not_found(&self) -> String;
+
+    // /settings
+    fn settings_menu(&self, params: &GenerationParams) -> String;
+    fn settings_choose(&self, field: SettingField) -> String;
+    fn setting_name(&self, field: SettingField) -> &'static str;
+    fn motion_name(&self, mode: MotionMode) -> &'static str;
+    fn on_off(&self, on: bool) -> &'static str;
+    /// A duration in seconds, short: `5 s`.
+    fn seconds(&self, n: u32) -> String;
+    fn button_back(&self) -> String;
+    /// Callback answer after a change was saved.
+    fn settings_saved(&self) -> String;
+    fn settings_private_only(&self, bot_username: &str) -> String;
+
+    // /language
+    fn language_menu(&self) -> String;
+    /// Said in the newly chosen language.
+    fn language_set(&self) -> String;
+
+    // /history
+    fn history(&self, tasks: &[TaskLine<'_>]) -> String;
+    /// Callback answer when a video cannot be re-sent (not delivered as a file).
+    fn history_unavailable(&self) -> String;
+}
+
+pub use crate::domain::SettingField;
+
+/// How long a generation typically takes; the progress bar fills against it.
+pub const TYPICAL_GENERATION: Duration = Duration::from_secs(45);
+
+/// A text progress bar for a generation running `elapsed`: 90% at the typical duration, then
+/// creeping on, and never 100% before the video is actually done.
+pub fn progress_bar(elapsed: Duration) -> String {
+    const CELLS: usize = 10;
+    let t = elapsed.as_secs_f64();
+    let typical = TYPICAL_GENERATION.as_secs_f64();
+    let fraction = if t <= typical {
+        0.9 * t / typical
+    } else {
+        0.9 + 0.09 * (1.0 - (-(t - typical) / 60.0).exp())
+    };
+    let percent = ((fraction * 100.0) as u32).min(99);
+    let filled = (percent as usize * CELLS / 100).min(CELLS - 1);
+    format!("{}{} {percent}%", "▰".repeat(filled), "▱".repeat(CELLS - filled))
+}
+
+/// The label of a history button: `▶️ #12 a fox…`.
+pub(crate) fn history_button(id: i64, prompt: &str) -> String {
+    format!("▶️ #{id} {}", shorten(prompt, 24))
 }
 
 /// `1:05` style elapsed time.
@@ -130,7 +198,7 @@ pub(crate) fn clock(elapsed: Duration) -> String {
 }
 
 /// The prompt cut to `max` characters with an ellipsis, for captions and lists.
-pub(crate) fn shorten(text: &str, max: usize) -> String {
+pub fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()
     } else {
@@ -182,6 +250,35 @@ mod tests {
         for lang in [Lang::En, Lang::Ru] {
             let caption = texts(lang).caption(&prompt, &GenerationParams::default());
             assert!(caption.chars().count() <= 1024, "{lang:?}");
+        }
+    }
+
+    #[test]
+    fn the_progress_bar_advances_and_never_reaches_100_before_done() {
+        assert_eq!(progress_bar(Duration::ZERO), "▱▱▱▱▱▱▱▱▱▱ 0%");
+        let half = progress_bar(TYPICAL_GENERATION / 2);
+        assert!(half.ends_with(" 45%"), "{half}");
+        assert!(progress_bar(TYPICAL_GENERATION).ends_with(" 90%"));
+        for secs in [60, 300, 3600, 86_400] {
+            let bar = progress_bar(Duration::from_secs(secs));
+            assert!(bar.contains('▱') && !bar.contains("100%"), "{bar}");
+        }
+    }
+
+    #[test]
+    fn command_menus_match_the_commands_in_every_language() {
+        use teloxide::utils::command::BotCommands;
+        let commands: Vec<String> = crate::bot::Command::bot_commands()
+            .into_iter()
+            .map(|c| c.command.trim_start_matches('/').to_owned())
+            .collect();
+        for lang in [Lang::En, Lang::Ru] {
+            let menu: Vec<String> = texts(lang)
+                .command_descriptions()
+                .into_iter()
+                .map(|(c, _)| c.to_owned())
+                .collect();
+            assert_eq!(menu, commands, "{lang:?}");
         }
     }
 

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use super::{FailureReason, TaskLine, Texts, clock, join_numbers, params_line, shorten};
-use crate::domain::{GenerationParams, ParamError, ParamProblem, TaskState};
+use super::{
+    FailureReason, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar, shorten,
+};
+use crate::domain::{GenerationParams, MotionMode, ParamError, ParamProblem, TaskState};
 
 pub struct Ru;
 
@@ -42,15 +44,21 @@ impl Texts for Ru {
              Фото с подписью (в личном чате) — то же, что /i2v\n\
              /status — ваши видео в работе и последние готовые\n\
              /balance — кредиты аккаунта, на котором вы генерируете\n\
+             /settings — ваши настройки по умолчанию (модель, длительность, качество, формат, \
+             движение, звук) кнопками; флаги по-прежнему меняют один запрос\n\
+             /history — ваши последние 10 видео; нажмите, чтобы получить снова\n\
+             /language — русский или английский\n\
              /login <email> <пароль> — подключить аккаунт PixVerse (только в личном чате)\n\
              /apikey <ключ> — подключить API-ключ PixVerse (только в личном чате)\n\
              /logout — отключить аккаунт\n\n{FLAGS}\n\n\
+             Пример: /t2v маяк в шторм --ar 9:16 --q 720p --d 8 --seed 42 --no text\n\
+             Под каждым видео: 🔁 Ещё раз (тот же запрос) и 🎲 Новый seed (новый вариант).\n\n\
              В группах: /t2v@имя_бота <промпт> или фото с подписью /i2v <промпт>."
         )
     }
 
-    fn command_descriptions(&self) -> [(&'static str, &'static str); 9] {
-        [
+    fn command_descriptions(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
             ("start", "Что умеет бот"),
             ("help", "Команды, флаги и примеры"),
             ("t2v", "Видео из текста: /t2v <промпт>"),
@@ -60,6 +68,9 @@ impl Texts for Ru {
             ("login", "Подключить аккаунт PixVerse (в личке)"),
             ("apikey", "Подключить API-ключ PixVerse (в личке)"),
             ("logout", "Отключить аккаунт"),
+            ("settings", "Модель, длительность, качество…"),
+            ("history", "Последние видео — получить снова"),
+            ("language", "Язык: русский или английский"),
         ]
     }
 
@@ -212,7 +223,11 @@ impl Texts for Ru {
     }
 
     fn generating(&self, elapsed: Duration) -> String {
-        format!("🎬 Генерирую… {} (обычно 30–60 с)", clock(elapsed))
+        format!(
+            "🎬 Генерирую…\n{}\n⏱ {} (обычно 30–60 с)",
+            progress_bar(elapsed),
+            clock(elapsed)
+        )
     }
 
     fn uploading(&self) -> String {
@@ -306,6 +321,124 @@ impl Texts for Ru {
 
     fn balance_operator(&self) -> &'static str {
         "общий аккаунт"
+    }
+
+    fn button_again(&self) -> String {
+        "🔁 Ещё раз".into()
+    }
+
+    fn button_new_seed(&self) -> String {
+        "🎲 Новый seed".into()
+    }
+
+    fn button_retry(&self) -> String {
+        "🔁 Повторить".into()
+    }
+
+    fn button_queued(&self) -> String {
+        "⏳ Новое видео в очереди".into()
+    }
+
+    fn button_task_not_found(&self) -> String {
+        "Не могу найти этот запрос. Отправьте его ещё раз, пожалуйста.".into()
+    }
+
+    fn settings_menu(&self, p: &GenerationParams) -> String {
+        let mut out = format!(
+            "⚙️ Ваши настройки — действуют для всех запросов; флаги после промпта меняют один запрос.\n\n\
+             Модель: {}\nДлительность: {} с\nКачество: {}\nФормат: {}\nДвижение: {}",
+            p.model.as_str(),
+            p.duration,
+            p.quality.as_str(),
+            p.aspect_ratio.as_str(),
+            self.motion_name(p.motion_mode),
+        );
+        if p.model.supports_audio() {
+            out.push_str(&format!("\nЗвук: {}", self.on_off(p.audio)));
+        }
+        out.push_str("\n\nНажмите на настройку, чтобы изменить её.");
+        out
+    }
+
+    fn settings_choose(&self, field: SettingField) -> String {
+        let hint = match field {
+            SettingField::Model => "Новые модели красивее; v6 и c1 умеют 1–15 с и больше форматов.",
+            SettingField::Duration => "Показаны только длительности, доступные для вашей модели и качества.",
+            SettingField::Quality => "Чем выше качество, тем больше кредитов.",
+            SettingField::AspectRatio => "16:9 — горизонтально, 9:16 — для историй и рилс, 1:1 — квадрат.",
+            SettingField::Motion => "Быстрое движение — только 5 с и качество ниже 1080p.",
+            SettingField::Audio => "Сгенерировать звук вместе с видео.",
+        };
+        format!("⚙️ {} — выберите.\n{hint}", self.setting_name(field))
+    }
+
+    fn setting_name(&self, field: SettingField) -> &'static str {
+        match field {
+            SettingField::Model => "Модель",
+            SettingField::Duration => "Длительность",
+            SettingField::Quality => "Качество",
+            SettingField::AspectRatio => "Формат",
+            SettingField::Motion => "Движение",
+            SettingField::Audio => "Звук",
+        }
+    }
+
+    fn motion_name(&self, mode: MotionMode) -> &'static str {
+        match mode {
+            MotionMode::Normal => "обычное",
+            MotionMode::Fast => "быстрое",
+        }
+    }
+
+    fn on_off(&self, on: bool) -> &'static str {
+        if on { "вкл" } else { "выкл" }
+    }
+
+    fn seconds(&self, n: u32) -> String {
+        format!("{n} с")
+    }
+
+    fn button_back(&self) -> String {
+        "« Назад".into()
+    }
+
+    fn settings_saved(&self) -> String {
+        "✅ Сохранено".into()
+    }
+
+    fn settings_private_only(&self, bot_username: &str) -> String {
+        format!(
+            "Настройки личные: откройте их в личном чате со мной: https://t.me/{bot_username}?start=settings"
+        )
+    }
+
+    fn language_menu(&self) -> String {
+        "🌐 Выберите язык:".into()
+    }
+
+    fn language_set(&self) -> String {
+        "🌐 Теперь я говорю с вами по-русски.".into()
+    }
+
+    fn history(&self, tasks: &[TaskLine<'_>]) -> String {
+        if tasks.is_empty() {
+            return "У вас ещё нет видео. Попробуйте /t2v лиса бежит по снегу".into();
+        }
+        let mut out = String::from("🗂 Ваши последние видео (нажмите, чтобы получить снова):\n");
+        for line in tasks {
+            out.push_str(&format!(
+                "\n#{} {} — {} — {}",
+                line.id,
+                state_word(line.state),
+                shorten(line.prompt, 60),
+                ago(line.age)
+            ));
+        }
+        out
+    }
+
+    fn history_unavailable(&self) -> String {
+        "Это видео нельзя отправить снова (оно пришло ссылкой или не было доставлено).".into()
     }
 }
 

@@ -50,6 +50,7 @@ impl Worker {
             )
             .caption(texts.caption(&task.prompt, &params))
             .supports_streaming(true)
+            .reply_markup(super::buttons::result_keyboard(texts, task.id))
             .reply_parameters(self.reply_to(&task))
             .await;
         match sent {

@@ -122,7 +122,13 @@ impl Worker {
         tracing::info!(task_id = task.id, ?reason, "task failed");
         self.storage.mark_failed(task.id, error).await?;
         let texts = self.texts_for(task.user_id).await;
-        self.announce(task, texts.failed(reason)).await;
+        // Trying again can help only when PixVerse (or time) was the problem, not the request.
+        let retry = matches!(
+            reason,
+            FailureReason::GenerationFailed | FailureReason::Unavailable | FailureReason::TimedOut
+        )
+        .then(|| super::buttons::retry_keyboard(texts, task.id));
+        self.announce(task, texts.failed(reason), retry).await;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! concurrently, and stores the next state. Between rounds it sleeps until the next task falls
 //! due or a handler writes a new one ([`Notify`]), never on a fixed tick.
 
+pub(crate) mod buttons;
 mod deliver;
 mod failure;
 mod poll;
@@ -272,13 +273,8 @@ impl Worker {
 
     /// The texts in the language of the task's owner.
     async fn texts_for(&self, user_id: i64) -> &'static dyn Texts {
-        let language = self
-            .storage
-            .user(user_id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|u| u.language);
+        // The language chosen with /language wins over Telegram's.
+        let language = self.storage.preferred_language(user_id).await.ok().flatten();
         texts(Lang::from_code(language.as_deref()))
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use teloxide::{
     ApiError, RequestError,
     prelude::*,
-    types::{MessageId, ReplyParameters},
+    types::{InlineKeyboardMarkup, MessageId, ReplyParameters},
 };
 
 use crate::storage::{TaskRow, now_ms};
@@ -30,6 +30,17 @@ const MAX_EDIT_WAIT: Duration = Duration::from_secs(10);
 impl Worker {
     /// Edits the progress message to `text`, paced as `kind` says.
     pub(super) async fn edit_progress(&self, task: &TaskRow, text: String, kind: Edit) {
+        self.edit_progress_with(task, text, kind, None).await
+    }
+
+    /// [`Self::edit_progress`] with buttons under the message.
+    async fn edit_progress_with(
+        &self,
+        task: &TaskRow,
+        text: String,
+        kind: Edit,
+        buttons: Option<InlineKeyboardMarkup>,
+    ) {
         let force = kind != Edit::Routine;
         let Some(message_id) = task.progress_message_id else {
             return;
@@ -38,7 +49,14 @@ impl Worker {
             return;
         }
         let (chat, message) = (ChatId(task.chat_id), MessageId(message_id as i32));
-        let result = self.bot.edit_message_text(chat, message, text.clone()).await;
+        let edit = |bot: &Bot, text: String, buttons: Option<InlineKeyboardMarkup>| {
+            let mut edit = bot.edit_message_text(chat, message, text);
+            if let Some(buttons) = buttons {
+                edit = edit.reply_markup(buttons);
+            }
+            edit
+        };
+        let result = edit(&self.bot, text.clone(), buttons.clone()).await;
         match result {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
             Err(RequestError::RetryAfter(wait)) => {
@@ -50,9 +68,10 @@ impl Worker {
                 self.pause_edits(task.chat_id, wait);
                 if kind == Edit::Final && wait <= MAX_EDIT_WAIT {
                     let bot = self.bot.clone();
+                    let late = edit(&bot, text, buttons);
                     tokio::spawn(async move {
                         tokio::time::sleep(wait).await;
-                        let _ = bot.edit_message_text(chat, message, text).await;
+                        let _ = late.await;
                     });
                 }
             }
@@ -76,8 +95,7 @@ impl Worker {
     }
 
     fn progress_edit_due(&self, task: &TaskRow) -> bool {
-        // The text shows whole seconds: editing more often than that changes nothing.
-        let mut interval = self.settings.progress_edit_interval.max(Duration::from_secs(1));
+        let mut interval = self.settings.progress_edit_interval;
         if task.chat_id < 0 {
             interval *= 2;
         }
@@ -86,20 +104,23 @@ impl Worker {
     }
 
     /// Tells the user something final: on the progress message when there is one, else as a reply
-    /// to the request. Best effort: the task's state is already stored.
-    pub(super) async fn announce(&self, task: &TaskRow, text: String) {
+    /// to the request. Best effort: the task's state is already stored. `buttons` go under the
+    /// message.
+    pub(super) async fn announce(&self, task: &TaskRow, text: String, buttons: Option<InlineKeyboardMarkup>) {
         if task.progress_message_id.is_some() {
-            self.edit_progress(task, text, Edit::Final).await;
+            self.edit_progress_with(task, text, Edit::Final, buttons).await;
             return;
         }
-        let sent = self
+        let mut send = self
             .bot
             .send_message(ChatId(task.chat_id), text)
             .reply_parameters(
                 ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
-            )
-            .await;
-        if let Err(e) = sent {
+            );
+        if let Some(buttons) = buttons {
+            send = send.reply_markup(buttons);
+        }
+        if let Err(e) = send.await {
             tracing::warn!(task_id = task.id, error = %e, "could not tell the user");
         }
     }

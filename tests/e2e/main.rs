@@ -6,3 +6,4 @@ mod core_flows;
 mod fake_telegram_conformance;
 mod pixverse_client;
 mod reliability;
+mod ux;

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use teloxide::prelude::*;
+use teloxide::{prelude::*, types::MessageId};
 
-use super::reply;
+use super::{reply, reply_to};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
-    domain::{GenerationParams, MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind, parse_request},
+    domain::{
+        GenerationParams, MAX_PROMPT_CHARS, MAX_SEED, PromptError, RequestError, TaskKind, parse_request,
+    },
     storage::{NewTask, now_ms},
     texts::Texts,
 };
@@ -99,27 +101,8 @@ fn image_of(msg: &Message) -> Option<Result<Image, ImageProblem>> {
     })
 }
 
-/// The per-user limits: tasks in flight, and tasks per rolling hour. `Some(reply)` when over.
-async fn over_limit(
-    ctx: &BotContext,
-    texts: &'static dyn Texts,
-    user_id: i64,
-) -> anyhow::Result<Option<String>> {
-    const HOUR_MS: i64 = 60 * 60 * 1000;
-    let in_flight = ctx.storage.tasks_in_flight(user_id).await?.len();
-    if in_flight >= ctx.user_max_in_flight as usize {
-        return Ok(Some(texts.too_many_in_flight(ctx.user_max_in_flight)));
-    }
-    let (last_hour, oldest) = ctx.storage.count_tasks_since(user_id, now_ms() - HOUR_MS).await?;
-    if last_hour >= i64::from(ctx.user_max_per_hour) {
-        // A slot frees when the oldest task of the window leaves it.
-        let minutes = (oldest.unwrap_or_default() + HOUR_MS - now_ms()).max(60_000) / 60_000;
-        return Ok(Some(texts.hourly_limit(ctx.user_max_per_hour, minutes)));
-    }
-    Ok(None)
-}
-
-/// Validates the request, stores it as a queued task, wakes the worker and answers.
+/// Validates the request over the user's saved settings, stores it as a queued task, wakes the
+/// worker and answers.
 async fn accept(
     bot: &Bot,
     msg: &Message,
@@ -130,7 +113,8 @@ async fn accept(
     image: Option<Image>,
 ) -> HandlerResult {
     let user_id = sender_id(msg);
-    let (prompt, params) = match parse_request(text, &GenerationParams::default()) {
+    let settings = ctx.storage.settings_of(user_id).await?;
+    let (prompt, params) = match parse_request(text, &settings) {
         Ok(parsed) => parsed,
         Err(error) => {
             let answer = match error {
@@ -153,27 +137,7 @@ async fn accept(
         reply(bot, msg, texts.image_too_large(MAX_IMAGE_BYTES / 1024 / 1024)).await?;
         return Ok(());
     }
-
-    if let Some(refusal) = over_limit(ctx, texts, user_id).await? {
-        reply(bot, msg, refusal).await?;
-        return Ok(());
-    }
-
-    // The user's own account comes first; without one, the operator's key (if any).
-    let credential_id = match ctx.storage.credential_of_user(user_id).await? {
-        Some(own) if own.is_usable(now_ms()) => Some(own.id),
-        Some(_expired_or_refused) => {
-            reply(bot, msg, texts.reconnect_account()).await?;
-            return Ok(());
-        }
-        None if ctx.operator_key.is_some() => None,
-        None => {
-            reply(bot, msg, texts.need_account()).await?;
-            return Ok(());
-        }
-    };
-
-    let task = NewTask {
+    let request = Request {
         user_id,
         chat_id: msg.chat.id.0,
         request_message_id: msg.id.0,
@@ -181,18 +145,115 @@ async fn accept(
         prompt: prompt.into_inner(),
         params,
         image_file_id: image.map(|i| i.file_id),
+    };
+    if let Enqueued::Refused(answer) = enqueue(bot, ctx, texts, request).await? {
+        reply(bot, msg, answer).await?;
+    }
+    Ok(())
+}
+
+/// The per-user limits: tasks in flight, and tasks per rolling hour. `Some(reply)` when over.
+async fn over_limit(
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    user_id: i64,
+) -> anyhow::Result<Option<String>> {
+    const HOUR_MS: i64 = 60 * 60 * 1000;
+    let in_flight = ctx.storage.tasks_in_flight(user_id).await?.len();
+    if in_flight >= ctx.user_max_in_flight as usize {
+        return Ok(Some(texts.too_many_in_flight(ctx.user_max_in_flight)));
+    }
+    let (last_hour, oldest) = ctx.storage.count_tasks_since(user_id, now_ms() - HOUR_MS).await?;
+    if last_hour >= i64::from(ctx.user_max_per_hour) {
+        // A slot frees when the oldest task of the window leaves it.
+        let minutes = (oldest.unwrap_or_default() + HOUR_MS - now_ms()).max(60_000) / 60_000;
+        return Ok(Some(texts.hourly_limit(ctx.user_max_per_hour, minutes)));
+    }
+    Ok(None)
+}
+
+/// A validated request, from a message or from a button under an earlier result.
+pub(crate) struct Request {
+    pub user_id: i64,
+    pub chat_id: i64,
+    /// The message the progress message and the video reply to.
+    pub request_message_id: i32,
+    pub kind: TaskKind,
+    pub prompt: String,
+    /// `seed: None` means "any": the bot picks one, so the caption can show it.
+    pub params: GenerationParams,
+    pub image_file_id: Option<String>,
+}
+
+pub(crate) enum Enqueued {
+    Queued(i64),
+    /// Not queued; the text says why (no account, expired login).
+    Refused(String),
+}
+
+/// Stores `request` as a queued task with the requester's credential, replies to the request
+/// message with a progress message and wakes the worker.
+pub(crate) async fn enqueue(
+    bot: &Bot,
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    request: Request,
+) -> anyhow::Result<Enqueued> {
+    let Request {
+        user_id,
+        chat_id,
+        request_message_id,
+        kind,
+        prompt,
+        mut params,
+        image_file_id,
+    } = request;
+    if let Some(refusal) = over_limit(ctx, texts, user_id).await? {
+        return Ok(Enqueued::Refused(refusal));
+    }
+    // The user's own account comes first; without one, the operator's key (if any).
+    let credential_id = match ctx.storage.credential_of_user(user_id).await? {
+        Some(own) if own.is_usable(now_ms()) => Some(own.id),
+        Some(_expired_or_refused) => return Ok(Enqueued::Refused(texts.reconnect_account())),
+        None if ctx.operator_key.is_some() => None,
+        None => return Ok(Enqueued::Refused(texts.need_account())),
+    };
+    // A seed we pick is a seed we can show; PixVerse would pick one at random anyway.
+    let seed_auto = params.seed.is_none();
+    if seed_auto {
+        params.seed = Some(rand::random::<u32>() % (MAX_SEED + 1));
+    }
+
+    let task = NewTask {
+        user_id,
+        chat_id,
+        request_message_id,
+        kind,
+        prompt,
+        params,
+        image_file_id,
         credential_id,
     };
     // Crash story: the task is stored before anything is said, so a crash from here on loses
     // nothing; at worst the user sees no "queued" message but still gets the video. The worker
     // is woken only once the progress message exists, so its first edits have a message to edit.
+    // (A crash between the insert and `mark_seed_auto` only makes "Again" keep this seed.)
     let task_id = ctx.storage.insert_task(&task).await?;
+    if seed_auto {
+        ctx.storage.mark_seed_auto(task_id).await?;
+    }
     tracing::info!(task_id, user_id, kind = kind.as_str(), "task accepted");
-    let progress = reply(bot, msg, texts.queued()).await;
+    let progress = reply_to(
+        bot,
+        ChatId(chat_id),
+        MessageId(request_message_id),
+        texts.queued(),
+    )
+    .await;
     if let Ok(progress) = &progress {
         ctx.storage.set_progress_message(task_id, progress.id.0).await?;
     }
     ctx.wake_worker.notify_one();
     progress?;
-    Ok(())
+    Ok(Enqueued::Queued(task_id))
 }

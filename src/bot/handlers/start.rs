@@ -2,14 +2,18 @@
 
 use std::sync::Arc;
 
-use teloxide::prelude::*;
+use teloxide::{prelude::*, types::Me};
 
 use super::reply;
 use crate::bot::{BotContext, HandlerResult, sender_id};
 
-pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, param: String) -> HandlerResult {
-    // A deep-link parameter (t.me/bot?start=...) is accepted; nothing depends on it yet.
+pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, me: Me, param: String) -> HandlerResult {
+    // A deep-link parameter (t.me/bot?start=...) is accepted; `settings` (the link /settings
+    // gives in groups) opens the settings menu, anything else is the plain welcome.
     tracing::debug!(has_param = !param.is_empty(), "start");
+    if param == "settings" && msg.chat.is_private() {
+        return super::settings::settings(bot, msg, ctx, me).await;
+    }
     let texts = ctx.remember_sender(&msg).await;
     let own = ctx.storage.credential_of_user(sender_id(&msg)).await?.is_some();
     let first_name = msg

@@ -1,0 +1,127 @@
+//! Inline buttons: every callback query lands here, is routed by its data and is always answered.
+//! Under results: Again / New seed; under failures: Retry. Each creates a NEW task for the
+//! presser (in groups the presser becomes the requester), replying to the original request.
+
+use std::sync::Arc;
+
+use teloxide::{prelude::*, types::MessageId};
+
+use super::{
+    generate::{Enqueued, Request, enqueue},
+    history, settings,
+};
+use crate::{
+    bot::{BotContext, HandlerResult},
+    domain::{Callback, TaskState},
+    texts::{Texts, shorten},
+};
+
+/// Telegram shows at most 200 characters in a callback answer.
+const MAX_ANSWER_CHARS: usize = 200;
+
+/// How a callback query is answered.
+pub(super) enum Answer {
+    /// Just stop the button's spinner.
+    Silent,
+    /// A short notice at the top of the chat.
+    Toast(String),
+    /// A dialog the user dismisses: for explanations.
+    Alert(String),
+}
+
+pub async fn callback(bot: Bot, query: CallbackQuery, ctx: Arc<BotContext>) -> HandlerResult {
+    let in_private = query.message.as_ref().is_some_and(|m| m.chat().is_private());
+    let texts = ctx.remember_user(&query.from, in_private).await;
+    let result = route(&bot, &ctx, texts, &query).await;
+    let answer = match &result {
+        Ok(answer) => answer,
+        Err(_) => &Answer::Alert(texts.internal_error()),
+    };
+    let mut request = bot.answer_callback_query(query.id.clone());
+    match answer {
+        Answer::Silent => {}
+        Answer::Toast(text) => request = request.text(shorten(text, MAX_ANSWER_CHARS)),
+        Answer::Alert(text) => request = request.text(shorten(text, MAX_ANSWER_CHARS)).show_alert(true),
+    }
+    if let Err(e) = request.await {
+        tracing::debug!(error = %e, "could not answer a callback query");
+    }
+    result.map(|_| ())
+}
+
+async fn route(
+    bot: &Bot,
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    query: &CallbackQuery,
+) -> anyhow::Result<Answer> {
+    let user_id = query.from.id.0 as i64;
+    let (Some(callback), Some(message)) = (
+        query.data.as_deref().and_then(Callback::parse),
+        query.message.as_ref(),
+    ) else {
+        return Ok(Answer::Toast(texts.button_task_not_found()));
+    };
+    let place = (message.chat().id, message.id());
+    match callback {
+        Callback::Again(id) => again(bot, ctx, texts, user_id, place, id, Kind::Again).await,
+        Callback::NewSeed(id) => again(bot, ctx, texts, user_id, place, id, Kind::NewSeed).await,
+        Callback::Retry(id) => again(bot, ctx, texts, user_id, place, id, Kind::Retry).await,
+        Callback::Resend(id) => history::resend(bot, ctx, texts, user_id, place.0, id).await,
+        Callback::Language(code) => settings::on_language(bot, ctx, user_id, place, &code).await,
+        settings_tap => settings::on_settings(bot, ctx, texts, user_id, place, settings_tap).await,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Again,
+    NewSeed,
+    Retry,
+}
+
+/// A new task from the task behind the button, for the presser.
+async fn again(
+    bot: &Bot,
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    user_id: i64,
+    (chat, message): (ChatId, MessageId),
+    task_id: i64,
+    kind: Kind,
+) -> anyhow::Result<Answer> {
+    // A button only acts on a task of the chat it is in (forged data gets the same answer).
+    let task = match ctx.storage.task(task_id).await? {
+        Some(task) if task.chat_id == chat.0 => task,
+        _ => return Ok(Answer::Alert(texts.button_task_not_found())),
+    };
+    if kind == Kind::Retry && task.state() != TaskState::Failed {
+        return Ok(Answer::Alert(texts.button_task_not_found()));
+    }
+    let mut params = task.params()?;
+    // "Again" keeps a seed the user chose; a seed the bot picked is picked anew. "New seed"
+    // always picks a new one.
+    if kind == Kind::NewSeed || ctx.storage.seed_is_auto(task.id).await? {
+        params.seed = None;
+    }
+    let request = Request {
+        user_id,
+        chat_id: task.chat_id,
+        request_message_id: task.request_message_id as i32,
+        kind: task.kind(),
+        prompt: task.prompt.clone(),
+        params,
+        image_file_id: task.image_file_id.clone(),
+    };
+    match enqueue(bot, ctx, texts, request).await? {
+        Enqueued::Queued(new_id) => {
+            tracing::info!(task_id = new_id, from_task = task.id, "task queued from a button");
+            if kind == Kind::Retry {
+                // One retry per failure: the button goes away (best effort).
+                let _ = bot.edit_message_reply_markup(chat, message).await;
+            }
+            Ok(Answer::Toast(texts.button_queued()))
+        }
+        Enqueued::Refused(why) => Ok(Answer::Alert(why)),
+    }
+}

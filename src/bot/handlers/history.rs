@@ -1,0 +1,79 @@
+//! /history: the user's last tasks, with buttons that send a delivered video again by its
+//! Telegram file id (no download, no new generation).
+
+use std::{sync::Arc, time::Duration};
+
+use teloxide::{
+    prelude::*,
+    types::{FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile},
+};
+
+use super::{buttons::Answer, reply};
+use crate::{
+    bot::{BotContext, HandlerResult, sender_id},
+    domain::Callback,
+    storage::now_ms,
+    texts::{TaskLine, Texts, history_button},
+    worker::buttons::result_keyboard,
+};
+
+const SHOWN: i64 = 10;
+
+pub async fn history(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let texts = ctx.remember_sender(&msg).await;
+    let tasks = ctx.storage.recent_tasks(sender_id(&msg), SHOWN).await?;
+    let now = now_ms();
+    let lines: Vec<TaskLine<'_>> = tasks
+        .iter()
+        .map(|t| TaskLine {
+            id: t.id,
+            kind: t.kind(),
+            state: t.state(),
+            prompt: &t.prompt,
+            age: Duration::from_millis((now - t.created_at).max(0) as u64),
+        })
+        .collect();
+    let buttons: Vec<Vec<InlineKeyboardButton>> = tasks
+        .iter()
+        .filter(|t| t.video_file_id.is_some())
+        .map(|t| {
+            vec![InlineKeyboardButton::callback(
+                history_button(t.id, &t.prompt),
+                Callback::Resend(t.id).encode(),
+            )]
+        })
+        .collect();
+    let text = texts.history(&lines);
+    if buttons.is_empty() {
+        reply(&bot, &msg, text).await?;
+    } else {
+        bot.send_message(msg.chat.id, text)
+            .reply_markup(InlineKeyboardMarkup::new(buttons))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sends the user's delivered video `task_id` to `chat` again, by file id.
+pub(super) async fn resend(
+    bot: &Bot,
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    user_id: i64,
+    chat: ChatId,
+    task_id: i64,
+) -> anyhow::Result<Answer> {
+    let task = match ctx.storage.task(task_id).await? {
+        Some(task) if task.user_id == user_id => task,
+        _ => return Ok(Answer::Alert(texts.button_task_not_found())),
+    };
+    let Some(file_id) = task.video_file_id.clone() else {
+        return Ok(Answer::Alert(texts.history_unavailable()));
+    };
+    let params = task.params()?;
+    bot.send_video(chat, InputFile::file_id(FileId(file_id)))
+        .caption(texts.caption(&task.prompt, &params))
+        .reply_markup(result_keyboard(texts, task.id))
+        .await?;
+    Ok(Answer::Silent)
+}

@@ -1,0 +1,110 @@
+//! Per-user settings: default generation parameters (/settings) and the chosen language
+//! (/language). Also the few task queries only the buttons and /history need.
+
+use crate::domain::GenerationParams;
+
+use super::{Storage, StorageError, TaskRow, now_ms};
+
+impl Storage {
+    /// The user's saved default parameters; the bot's defaults when none are saved or the saved
+    /// ones no longer make a valid combination.
+    pub async fn settings_of(&self, user_id: i64) -> Result<GenerationParams, StorageError> {
+        let saved: Option<Option<String>> =
+            sqlx::query_scalar("select params from user_settings where user_id = ?1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(saved
+            .flatten()
+            .and_then(|json| serde_json::from_str::<GenerationParams>(&json).ok())
+            .filter(|p| p.validate().is_ok())
+            .unwrap_or_default())
+    }
+
+    /// Saves the user's default parameters. Per-request values (seed, negative prompt, style)
+    /// are not kept. The user row must exist.
+    pub async fn save_settings(&self, user_id: i64, params: &GenerationParams) -> Result<(), StorageError> {
+        let params = GenerationParams {
+            seed: None,
+            negative_prompt: None,
+            style: None,
+            ..params.clone()
+        };
+        let json = serde_json::to_string(&params).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "insert into user_settings (user_id, params, updated_at) values (?1, ?2, ?3)
+             on conflict (user_id) do update set params = excluded.params, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(json)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores the language chosen with /language (`en`, `ru`). The user row must exist.
+    pub async fn save_language(&self, user_id: i64, code: &str) -> Result<(), StorageError> {
+        sqlx::query(
+            "insert into user_settings (user_id, language, updated_at) values (?1, ?2, ?3)
+             on conflict (user_id) do update set language = excluded.language, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(code)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The language chosen with /language, if any.
+    pub async fn chosen_language(&self, user_id: i64) -> Result<Option<String>, StorageError> {
+        let chosen: Option<Option<String>> =
+            sqlx::query_scalar("select language from user_settings where user_id = ?1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(chosen.flatten())
+    }
+
+    /// The language to answer the user in: the one chosen with /language, else Telegram's.
+    pub async fn preferred_language(&self, user_id: i64) -> Result<Option<String>, StorageError> {
+        let language: Option<Option<String>> = sqlx::query_scalar(
+            "select coalesce(s.language, u.language) from user u
+             left join user_settings s on s.user_id = u.id where u.id = ?1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(language.flatten())
+    }
+
+    /// Marks the task's seed as picked by the bot (the request gave none).
+    pub async fn mark_seed_auto(&self, task_id: i64) -> Result<(), StorageError> {
+        sqlx::query("update task set seed_auto = 1 where id = ?1")
+            .bind(task_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the bot picked the task's seed (see [`Storage::mark_seed_auto`]).
+    pub async fn seed_is_auto(&self, task_id: i64) -> Result<bool, StorageError> {
+        let auto: Option<bool> = sqlx::query_scalar("select seed_auto from task where id = ?1")
+            .bind(task_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(auto.unwrap_or(false))
+    }
+
+    /// The user's most recent tasks, newest first, whatever their state.
+    pub async fn recent_tasks(&self, user_id: i64, limit: i64) -> Result<Vec<TaskRow>, StorageError> {
+        Ok(
+            sqlx::query_as("select * from task where user_id = ?1 order by id desc limit ?2")
+                .bind(user_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}

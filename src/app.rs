@@ -66,16 +66,24 @@ impl App {
             pixverse.clone(),
             bot.clone(),
             upload_bot,
-            config.pixverse_api_key.clone(),
             settings,
             wake.clone(),
-        );
+        )
+        .with_admin_ids(config.admin_ids.iter().copied());
+        if let Some(key) = &config.pixverse_api_key {
+            // PIXVERSE_API_KEY is the pool's first member.
+            storage
+                .upsert_operator_account(key)
+                .await
+                .context("adding PIXVERSE_API_KEY to the pool")?;
+        }
         let context = Arc::new(BotContext {
             storage: storage.clone(),
             pixverse,
             wake_worker: wake,
             operator_key: config.pixverse_api_key.clone(),
             admin_ids: config.admin_ids.clone(),
+            pool_daily_quota: config.pool_daily_quota,
         });
         Ok(App {
             config,
@@ -99,6 +107,7 @@ impl App {
             worker,
             context,
         } = self;
+        let admin_ids = context.admin_ids.clone();
         let (stop_worker, worker_stopped) = watch::channel(false);
         let worker = tokio::spawn(worker.run(worker_stopped));
 
@@ -115,6 +124,7 @@ impl App {
         let menu_bot = bot.clone();
         let mut dispatching = tokio::spawn(async move {
             register_commands(&menu_bot).await;
+            crate::bot::register_admin_menu(&menu_bot, &admin_ids).await;
             dispatcher
                 .try_dispatch_with_listener(
                     listener,

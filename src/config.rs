@@ -34,6 +34,8 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Long-polling timeout of `getUpdates`.
     pub telegram_poll_timeout: Duration,
+    /// Videos a user may make per UTC day on the shared pool (admins can override per user).
+    pub pool_daily_quota: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,7 @@ impl Config {
             progress_edit_interval: millis(&get, "PROGRESS_EDIT_INTERVAL_MS", 5_000)?,
             worker_concurrency: number(&get, "WORKER_CONCURRENCY", 16)?.max(1) as usize,
             telegram_poll_timeout: millis(&get, "TELEGRAM_POLL_TIMEOUT_MS", 10_000)?,
+            pool_daily_quota: number(&get, "POOL_DAILY_QUOTA", 5)? as i64,
         })
     }
 

@@ -35,6 +35,8 @@ pub struct TaskRow {
     pub image_file_id: Option<String>,
     pub image_ref: Option<String>,
     pub credential_id: Option<i64>,
+    /// The pool account given at submit time (pool tasks only).
+    pub pool_account_id: Option<i64>,
     pub video_id: Option<i64>,
     pub video_url: Option<String>,
     state: String,

@@ -2,6 +2,9 @@
 //! language and never spell a text themselves. Adding a text to the trait makes the compiler ask
 //! for it in every language.
 
+pub mod admin;
+mod admin_en;
+mod admin_ru;
 mod en;
 mod ru;
 

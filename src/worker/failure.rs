@@ -54,6 +54,14 @@ impl Worker {
                 self.retry_later(task, retry_state, &message, error.retry_after())
                     .await
             }
+            // A pool account ran dry or was refused: it leaves rotation, the task moves on.
+            ErrorKind::CredentialInvalid | ErrorKind::OutOfCredits
+                if !own_credential && task.pool_account_id.is_some() =>
+            {
+                let account_id = task.pool_account_id.unwrap_or_default();
+                self.pool_account_failed(task, account_id, error, retry_state)
+                    .await
+            }
             ErrorKind::CredentialInvalid => {
                 if let (true, Some(id)) = (own_credential, task.credential_id) {
                     self.storage.mark_credential_invalid(id).await?;

@@ -7,13 +7,13 @@
 mod deliver;
 mod failure;
 mod poll;
+mod pool;
 mod progress;
 mod submit;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use futures_util::{StreamExt, stream};
-use secrecy::SecretString;
 use teloxide::Bot;
 use tokio::sync::{Notify, watch};
 
@@ -42,7 +42,8 @@ pub struct Worker {
     bot: Bot,
     /// For video uploads, with a timeout that fits 50 MB.
     upload_bot: Bot,
-    operator_key: Option<SecretString>,
+    /// Told (in private) when a pool account leaves rotation.
+    admin_ids: Vec<i64>,
     settings: WorkerSettings,
     wake: Arc<Notify>,
 }
@@ -67,7 +68,6 @@ impl Worker {
         pixverse: PixverseClient,
         bot: Bot,
         upload_bot: Bot,
-        operator_key: Option<SecretString>,
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Worker {
@@ -76,10 +76,17 @@ impl Worker {
             pixverse,
             bot,
             upload_bot,
-            operator_key,
+            admin_ids: Vec::new(),
             settings,
             wake,
         }
+    }
+
+    /// The admins to tell when a pool account leaves rotation.
+    pub fn with_admin_ids(mut self, admin_ids: impl IntoIterator<Item = i64>) -> Worker {
+        self.admin_ids = admin_ids.into_iter().collect();
+        self.admin_ids.sort_unstable();
+        self
     }
 
     /// Runs rounds until `shutdown` turns true. A round in progress gets a few seconds to finish
@@ -128,11 +135,15 @@ impl Worker {
         };
 
         let mut steps = Vec::new();
-        let mut polls: BTreeMap<Option<i64>, Vec<TaskRow>> = BTreeMap::new();
+        // Polls are grouped by the account they run on: the user's own, or a pool account.
+        let mut polls: BTreeMap<(Option<i64>, Option<i64>), Vec<TaskRow>> = BTreeMap::new();
         for task in claimed {
             match task.state() {
                 TaskState::Queued | TaskState::Submitting => steps.push(Step::Submit(task)),
-                TaskState::Generating => polls.entry(task.credential_id).or_default().push(task),
+                TaskState::Generating => polls
+                    .entry((task.credential_id, task.pool_account_id))
+                    .or_default()
+                    .push(task),
                 TaskState::Delivering => steps.push(Step::Deliver(task)),
                 TaskState::Delivered | TaskState::Failed => {}
             }
@@ -185,9 +196,13 @@ impl Worker {
         task: &TaskRow,
     ) -> anyhow::Result<Result<(pixverse::Credential, bool), FailureReason>> {
         let Some(id) = task.credential_id else {
-            return Ok(match &self.operator_key {
-                Some(key) => Ok((pixverse::Credential::ApiKey(key.clone()), false)),
-                None => Err(FailureReason::CredentialInvalid { own: false }),
+            // A pool task: the account chosen at submit time (see `assign_pool_account`).
+            let Some(pool_id) = task.pool_account_id else {
+                return Ok(Err(FailureReason::CredentialInvalid { own: false }));
+            };
+            return Ok(match self.storage.pool_account_by_id(pool_id).await? {
+                None => Err(FailureReason::AccountRemoved),
+                Some(account) => Ok((account.to_pixverse(), false)),
             });
         };
         Ok(match self.storage.credential(id).await? {

@@ -28,6 +28,9 @@ impl Worker {
                 .fail(&task, FailureReason::TimedOut, "deadline passed before submit")
                 .await;
         }
+        let Some(task) = self.assign_pool_account(task).await? else {
+            return Ok(());
+        };
         let (credential, own) = match self.credential_for(&task).await? {
             Ok(found) => found,
             Err(reason) => return self.fail(&task, reason, "no usable credential").await,

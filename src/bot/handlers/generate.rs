@@ -134,17 +134,24 @@ async fn accept(
         return Ok(());
     }
 
-    // The user's own account comes first; without one, the operator's key (if any).
+    // The user's own account comes first; without one, the shared pool (within the quota). The
+    // pool account itself is chosen by the worker at submit time.
     let credential_id = match ctx.storage.credential_of_user(user_id).await? {
         Some(own) if own.is_usable(now_ms()) => Some(own.id),
         Some(_expired_or_refused) => {
             reply(bot, msg, texts.reconnect_account()).await?;
             return Ok(());
         }
-        None if ctx.operator_key.is_some() => None,
-        None => {
+        None if ctx.storage.pool_accounts().await?.is_empty() => {
             reply(bot, msg, texts.need_account()).await?;
             return Ok(());
+        }
+        None => {
+            if let Some(over) = super::access::quota_refusal(ctx, msg).await? {
+                reply(bot, msg, over).await?;
+                return Ok(());
+            }
+            None
         }
     };
 

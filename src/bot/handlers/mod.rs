@@ -1,7 +1,10 @@
 //! One file per feature.
 
+pub mod access;
 pub mod account;
+pub mod admin;
 pub mod generate;
+pub mod pool;
 pub mod start;
 pub mod status;
 

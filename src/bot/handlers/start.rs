@@ -20,7 +20,7 @@ pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, param: String) 
     reply(
         &bot,
         &msg,
-        texts.start(first_name, own, ctx.operator_key.is_some()),
+        texts.start(first_name, own, ctx.storage.pool_has_usable().await?),
     )
     .await?;
     Ok(())

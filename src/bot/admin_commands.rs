@@ -41,7 +41,10 @@ mod tests {
         let parse = |t: &str| AdminCommand::parse(t, "pixverse_test_bot").ok();
         assert_eq!(parse("/stats"), Some(AdminCommand::Stats));
         assert_eq!(parse("/pool list"), Some(AdminCommand::Pool("list".into())));
-        assert_eq!(parse("/ban@pixverse_test_bot 42"), Some(AdminCommand::Ban("42".into())));
+        assert_eq!(
+            parse("/ban@pixverse_test_bot 42"),
+            Some(AdminCommand::Ban("42".into()))
+        );
         assert_eq!(parse("/t2v a fox"), None);
     }
 }

@@ -42,7 +42,10 @@ impl Storage {
         let value: Option<String> = sqlx::query_scalar("select value from setting where key = 'access_mode'")
             .fetch_optional(&self.pool)
             .await?;
-        Ok(value.as_deref().and_then(AccessMode::parse).unwrap_or(AccessMode::Open))
+        Ok(value
+            .as_deref()
+            .and_then(AccessMode::parse)
+            .unwrap_or(AccessMode::Open))
     }
 
     pub async fn set_access_mode(&self, mode: AccessMode) -> Result<(), StorageError> {

@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn durations_read_naturally() {
-        assert_eq!(hours_minutes(Duration::from_secs(5 * 3600 + 12 * 60), "h", "min"), "5 h 12 min");
+        assert_eq!(
+            hours_minutes(Duration::from_secs(5 * 3600 + 12 * 60), "h", "min"),
+            "5 h 12 min"
+        );
         assert_eq!(hours_minutes(Duration::from_secs(59), "h", "min"), "1 min");
         assert_eq!(hours_minutes(Duration::from_secs(7200), "h", "min"), "2 h");
         assert_eq!(seconds(Some(1500)), "1.5 s");

@@ -87,11 +87,9 @@ impl AdminTexts for En {
     fn usage(&self, command: AdminUsage) -> String {
         match command {
             AdminUsage::Access => "Usage: /access open | /access allowlist".into(),
-            AdminUsage::Target => {
-                "Usage: /allow, /deny, /ban or /unban followed by a user id or @username, \
+            AdminUsage::Target => "Usage: /allow, /deny, /ban or /unban followed by a user id or @username, \
                  or sent as a reply to the user's message."
-                    .into()
-            }
+                .into(),
             AdminUsage::Pool => "Usage (private chat):\n\
                  /pool add <name> apikey <key>\n\
                  /pool add <name> login <username> <password>\n\
@@ -145,7 +143,9 @@ impl AdminTexts for En {
 
     fn pool_added(&self, name: &str, label: &str, credits: Option<i64>) -> String {
         let credits = credits.map_or("unknown".to_owned(), |c| c.to_string());
-        format!("Pool account {name} ({label}) added; credits: {credits}. Your message with the secret was deleted.")
+        format!(
+            "Pool account {name} ({label}) added; credits: {credits}. Your message with the secret was deleted."
+        )
     }
 
     fn pool_refused(&self) -> String {
@@ -180,7 +180,10 @@ impl AdminTexts for En {
         let (what, fix) = if out_of_credits {
             ("is out of credits", "Top it up, then /pool enable")
         } else {
-            ("was refused by PixVerse (credential invalid)", "Add it again with /pool add, or /pool enable")
+            (
+                "was refused by PixVerse (credential invalid)",
+                "Add it again with /pool add, or /pool enable",
+            )
         };
         format!(
             "⚠️ Pool account {name} {what} and was taken out of rotation; its queued tasks move to the \
@@ -214,7 +217,10 @@ impl AdminTexts for En {
                 .map(|a| {
                     let credits = a.credits.map_or("?".to_owned(), |c| c.to_string());
                     let state = if a.enabled { a.status } else { "disabled" };
-                    format!("{} {credits} ({state}, {}/{})", a.name, a.in_flight, a.max_concurrency)
+                    format!(
+                        "{} {credits} ({state}, {}/{})",
+                        a.name, a.in_flight, a.max_concurrency
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("; ")
@@ -273,6 +279,8 @@ impl AdminTexts for En {
     }
 
     fn broadcast_done(&self, sent: usize, skipped: usize) -> String {
-        format!("Broadcast done: delivered to {sent} users, {skipped} skipped (blocked the bot or unreachable).")
+        format!(
+            "Broadcast done: delivered to {sent} users, {skipped} skipped (blocked the bot or unreachable)."
+        )
     }
 }

@@ -159,9 +159,7 @@ impl AdminTexts for Ru {
 
     fn pool_added(&self, name: &str, label: &str, credits: Option<i64>) -> String {
         let credits = credits.map_or("неизвестно".to_owned(), |c| c.to_string());
-        format!(
-            "Аккаунт пула {name} ({label}) добавлен; кредиты: {credits}. Сообщение с секретом удалено."
-        )
+        format!("Аккаунт пула {name} ({label}) добавлен; кредиты: {credits}. Сообщение с секретом удалено.")
     }
 
     fn pool_refused(&self) -> String {
@@ -233,7 +231,10 @@ impl AdminTexts for Ru {
                 .map(|a| {
                     let credits = a.credits.map_or("?".to_owned(), |c| c.to_string());
                     let state = if a.enabled { a.status } else { "disabled" };
-                    format!("{} {credits} ({state}, {}/{})", a.name, a.in_flight, a.max_concurrency)
+                    format!(
+                        "{} {credits} ({state}, {}/{})",
+                        a.name, a.in_flight, a.max_concurrency
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("; ")

@@ -96,7 +96,13 @@ impl Worker {
             _ => format!("#{account_id}"),
         };
         for &admin in &self.admin_ids {
-            let language = self.storage.user(admin).await.ok().flatten().and_then(|u| u.language);
+            let language = self
+                .storage
+                .user(admin)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|u| u.language);
             let text = admin_texts(Lang::from_code(language.as_deref())).pool_account_down(
                 &name,
                 out_of_credits,

@@ -99,11 +99,8 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
             // On the shared pool what counts is the user's quota, not the accounts' credits.
             let (used, limit) = super::access::pool_quota(&ctx, sender_id(&msg)).await?;
             let lang = Lang::from_code(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-            let answer = admin_texts(lang).quota_left(
-                (limit - used).max(0),
-                limit,
-                super::access::quota_resets_in(),
-            );
+            let answer =
+                admin_texts(lang).quota_left((limit - used).max(0), limit, super::access::quota_resets_in());
             reply(&bot, &msg, answer).await?;
             return Ok(());
         }

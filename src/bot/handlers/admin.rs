@@ -68,7 +68,13 @@ enum UserChange {
     Ban(bool),
 }
 
-async fn set_user(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String, change: UserChange) -> HandlerResult {
+async fn set_user(
+    bot: Bot,
+    msg: Message,
+    ctx: Arc<BotContext>,
+    arg: String,
+    change: UserChange,
+) -> HandlerResult {
     ctx.remember_sender(&msg).await;
     let texts = admin_texts_for(&msg);
     let user_id = match target(&msg, &ctx, arg.trim()).await? {
@@ -246,11 +252,18 @@ pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: Strin
     let recipients = ctx.storage.broadcast_recipients().await?;
     let storage = ctx.storage.clone();
     let admin_chat = msg.chat.id;
-    tracing::info!(admin = sender_id(&msg), recipients = recipients.len(), "broadcast started");
+    tracing::info!(
+        admin = sender_id(&msg),
+        recipients = recipients.len(),
+        "broadcast started"
+    );
     tokio::spawn(async move {
         let (sent, skipped) = send_broadcast(&bot, &storage, &recipients, &text).await;
         tracing::info!(sent, skipped, "broadcast done");
-        if let Err(e) = bot.send_message(admin_chat, texts.broadcast_done(sent, skipped)).await {
+        if let Err(e) = bot
+            .send_message(admin_chat, texts.broadcast_done(sent, skipped))
+            .await
+        {
             tracing::warn!(error = %e, "could not report the broadcast");
         }
     });
@@ -311,12 +324,10 @@ enum Target {
 async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Target> {
     let arg = arg.split_whitespace().next().unwrap_or_default();
     if arg.is_empty() {
-        return Ok(
-            match msg.reply_to_message().and_then(|m| m.from.as_ref()) {
-                Some(user) => Target::User(user.id.0 as i64),
-                None => Target::Missing,
-            },
-        );
+        return Ok(match msg.reply_to_message().and_then(|m| m.from.as_ref()) {
+            Some(user) => Target::User(user.id.0 as i64),
+            None => Target::Missing,
+        });
     }
     if let Ok(id) = arg.parse::<i64>() {
         return Ok(Target::User(id));
@@ -328,7 +339,12 @@ async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Ta
 }
 
 async fn owner_texts(storage: &Storage, user_id: i64) -> &'static dyn AdminTexts {
-    let language = storage.user(user_id).await.ok().flatten().and_then(|u| u.language);
+    let language = storage
+        .user(user_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|u| u.language);
     admin_texts(Lang::from_code(language.as_deref()))
 }
 

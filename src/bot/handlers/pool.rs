@@ -68,7 +68,10 @@ async fn add(ctx: &BotContext, texts: &'static dyn AdminTexts, args: &str) -> an
     let mut rest = args.trim().splitn(4, char::is_whitespace).skip(1);
     let (name, kind, secret) = (rest.next(), rest.next(), rest.next().map(str::trim));
     let valid_name = |n: &str| {
-        !n.is_empty() && n.len() <= 32 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        !n.is_empty()
+            && n.len() <= 32
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     };
     let (Some(name), Some(kind), Some(secret)) = (name, kind, secret) else {
         return Ok(texts.usage(AdminUsage::Pool));

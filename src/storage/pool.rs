@@ -273,7 +273,7 @@ impl Storage {
                  image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
                  pool_account_id = (select id from pick),
                  state = 'submitting', updated_at = ?2
-             where id = ?1 and exists (select 1 from pick)
+             where id = ?1 and state in ('queued', 'submitting') and exists (select 1 from pick)
              returning pool_account_id"
         )))
         .bind(task_id)

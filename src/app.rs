@@ -72,10 +72,18 @@ impl App {
             pixverse.clone(),
             bot.clone(),
             upload_bot,
-            config.pixverse_api_key.clone(),
             settings,
             wake.clone(),
-        );
+        )
+        .with_admin_ids(config.admin_ids.iter().copied());
+        if let Some(key) = &config.pixverse_api_key {
+            // PIXVERSE_API_KEY is the pool's first member.
+            storage
+                .upsert_operator_account(key)
+                .await
+                .context("adding PIXVERSE_API_KEY to the pool")?;
+        }
+        storage.set_pool_concurrency(config.account_concurrency).await?;
         let context = Arc::new(BotContext {
             storage: storage.clone(),
             pixverse,
@@ -84,6 +92,7 @@ impl App {
             admin_ids: config.admin_ids.clone(),
             user_max_in_flight: config.user_max_in_flight,
             user_max_per_hour: config.user_max_per_hour,
+            pool_daily_quota: config.pool_daily_quota,
         });
         Ok(App {
             config,
@@ -107,6 +116,7 @@ impl App {
             worker,
             context,
         } = self;
+        let admin_ids = context.admin_ids.clone();
         let (stop_worker, worker_stopped) = watch::channel(false);
         let worker = tokio::spawn(Arc::new(worker).run(worker_stopped));
 
@@ -123,6 +133,7 @@ impl App {
         let menu_bot = bot.clone();
         let mut dispatching = tokio::spawn(async move {
             register_commands(&menu_bot).await;
+            crate::bot::register_admin_menu(&menu_bot, &admin_ids).await;
             dispatcher
                 .try_dispatch_with_listener(
                     listener,

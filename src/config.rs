@@ -42,6 +42,8 @@ pub struct Config {
     pub account_concurrency: u32,
     /// How long tasks wait for their owner to log in again after PixVerse refused the credential.
     pub credential_hold: Duration,
+    /// Videos a user may make per UTC day on the shared pool (admins can override per user).
+    pub pool_daily_quota: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +126,7 @@ impl Config {
             user_max_per_hour: positive(&get, "USER_MAX_PER_HOUR", 20)?,
             account_concurrency: positive(&get, "PIXVERSE_ACCOUNT_CONCURRENCY", 5)?,
             credential_hold: millis(&get, "CREDENTIAL_HOLD_MS", 24 * 60 * 60 * 1000)?,
+            pool_daily_quota: number(&get, "POOL_DAILY_QUOTA", 5)? as i64,
         })
     }
 

@@ -1,6 +1,7 @@
 //! The Telegram side: commands, the handler tree and one file of handlers per feature.
 //! Handlers validate, write, answer at once and return; they never wait on a generation.
 
+pub mod admin_commands;
 pub mod commands;
 mod handlers;
 pub mod schema;
@@ -17,7 +18,9 @@ use crate::{
     texts::{Lang, Texts, texts},
 };
 
+pub use admin_commands::AdminCommand;
 pub use commands::Command;
+pub use handlers::admin::register_admin_menu;
 
 /// What every handler needs; injected once into the dispatcher.
 pub struct BotContext {
@@ -32,6 +35,8 @@ pub struct BotContext {
     pub user_max_in_flight: u32,
     /// Tasks one user may request per rolling hour.
     pub user_max_per_hour: u32,
+    /// Default videos per user per UTC day on the pool (`POOL_DAILY_QUOTA`).
+    pub pool_daily_quota: i64,
 }
 
 pub type HandlerResult = anyhow::Result<()>;
@@ -64,6 +69,12 @@ impl BotContext {
         texts(Lang::from_code(
             chosen.as_deref().or(user.language_code.as_deref()),
         ))
+    }
+}
+
+impl BotContext {
+    pub fn is_admin(&self, user_id: i64) -> bool {
+        self.admin_ids.contains(&user_id)
     }
 }
 

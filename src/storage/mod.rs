@@ -1,8 +1,11 @@
 //! All SQL lives here: users, encrypted credentials and tasks. Knows nothing of Telegram.
 
+mod access;
 mod credentials;
 mod crypto;
+mod pool;
 mod settings;
+mod stats;
 mod tasks;
 mod users;
 
@@ -12,8 +15,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use access::{AccessMode, UserAccess};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
+pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
+pub use stats::Stats;
 pub use tasks::{NewTask, TaskRow};
 pub use users::{SeenUser, User};
 
@@ -82,6 +88,12 @@ pub fn key_file_for(database_path: &Path) -> std::path::PathBuf {
     let mut name = database_path.as_os_str().to_owned();
     name.push(".key");
     name.into()
+}
+
+/// The start of the UTC day that contains `at_ms`: daily quotas and "today" figures count from it.
+pub fn utc_day_start(at_ms: i64) -> i64 {
+    const DAY: i64 = 24 * 3600 * 1000;
+    at_ms.div_euclid(DAY) * DAY
 }
 
 /// Milliseconds since the Unix epoch: the unit of every `*_at` column.

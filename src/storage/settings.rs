@@ -3,7 +3,7 @@
 
 use crate::domain::GenerationParams;
 
-use super::{Storage, StorageError, TaskRow, now_ms};
+use super::{Storage, StorageError, now_ms};
 
 impl Storage {
     /// The user's saved default parameters; the bot's defaults when none are saved or the saved
@@ -95,16 +95,5 @@ impl Storage {
             .fetch_optional(&self.pool)
             .await?;
         Ok(auto.unwrap_or(false))
-    }
-
-    /// The user's most recent tasks, newest first, whatever their state.
-    pub async fn recent_tasks(&self, user_id: i64, limit: i64) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(
-            sqlx::query_as("select * from task where user_id = ?1 order by id desc limit ?2")
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
     }
 }

@@ -3,7 +3,8 @@
 //! The worker claims due tasks with a lease. Every transition below clears the lease in the same
 //! statement that stores the new state, so a task is never both "done with this step" and "still
 //! held"; a crash in the middle of a step leaves the lease, and [`Storage::release_all_leases`]
-//! at start-up hands the task back.
+//! at start-up hands the task back. A finished task (`delivered`, `failed`, e.g. cancelled by an
+//! admin while the worker held it) is never moved back to an unfinished state.
 
 use crate::domain::{GenerationParams, TaskKind, TaskState};
 
@@ -35,6 +36,8 @@ pub struct TaskRow {
     pub image_file_id: Option<String>,
     pub image_ref: Option<String>,
     pub credential_id: Option<i64>,
+    /// The pool account given at submit time (pool tasks only).
+    pub pool_account_id: Option<i64>,
     pub video_id: Option<i64>,
     pub video_url: Option<String>,
     state: String,
@@ -244,7 +247,7 @@ impl Storage {
             "update task set state = ?2, next_run_at = ?3, lease_until = null,
                  attempts = case when ?4 then attempts + 1 else 0 end,
                  last_error = coalesce(?5, last_error), updated_at = ?6
-             where id = ?1",
+             where id = ?1 and state not in ('delivered', 'failed')",
         )
         .bind(id)
         .bind(state.as_str())
@@ -285,7 +288,7 @@ impl Storage {
         sqlx::query(
             "update task set state = 'generating', video_id = ?2, submitted_at = coalesce(submitted_at, ?4),
                  next_run_at = ?3, attempts = 0, lease_until = null, last_error = null, updated_at = ?4
-             where id = ?1",
+             where id = ?1 and state not in ('delivered', 'failed')",
         )
         .bind(id)
         .bind(video_id)
@@ -298,12 +301,15 @@ impl Storage {
 
     /// PixVerse finished; the task keeps its lease because delivery follows in the same step.
     pub async fn mark_delivering(&self, id: i64, video_url: &str) -> Result<(), StorageError> {
-        sqlx::query("update task set state = 'delivering', video_url = ?2, attempts = 0, updated_at = ?3 where id = ?1")
-            .bind(id)
-            .bind(video_url)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "update task set state = 'delivering', video_url = ?2, attempts = 0, updated_at = ?3
+             where id = ?1 and state not in ('delivered', 'failed')",
+        )
+        .bind(id)
+        .bind(video_url)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -371,7 +377,7 @@ impl Storage {
     }
 
     async fn set_state(&self, id: i64, state: TaskState) -> Result<(), StorageError> {
-        sqlx::query("update task set state = ?2, updated_at = ?3 where id = ?1")
+        sqlx::query("update task set state = ?2, updated_at = ?3 where id = ?1 and state not in ('delivered', 'failed')")
             .bind(id)
             .bind(state.as_str())
             .bind(now_ms())

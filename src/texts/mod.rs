@@ -2,6 +2,9 @@
 //! language and never spell a text themselves. Adding a text to the trait makes the compiler ask
 //! for it in every language.
 
+pub mod admin;
+mod admin_en;
+mod admin_ru;
 mod en;
 mod ru;
 
@@ -86,6 +89,8 @@ pub enum FailureReason {
 }
 
 pub trait Texts: Sync {
+    /// The language these texts are in.
+    fn lang(&self) -> Lang;
     fn start(&self, first_name: &str, has_own_account: bool, shared_available: bool) -> String;
     fn help(&self) -> String;
     /// Descriptions for the command menu, in the order of `Command`.

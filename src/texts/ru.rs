@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::{
-    FailureReason, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar, shorten,
+    FailureReason, Lang, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar,
+    shorten,
 };
 use crate::domain::{GenerationParams, MotionMode, ParamError, ParamProblem, TaskState};
 
@@ -20,6 +21,10 @@ const FLAGS: &str = "Флаги после промпта меняют один 
   --style anime  anime, 3d_animation, clay, comic, cyberpunk";
 
 impl Texts for Ru {
+    fn lang(&self) -> Lang {
+        Lang::Ru
+    }
+
     fn start(&self, first_name: &str, has_own_account: bool, shared_available: bool) -> String {
         let next = if has_own_account {
             "Ваш аккаунт PixVerse подключён. Отправьте /t2v и промпт или фото с подписью."

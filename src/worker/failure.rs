@@ -56,6 +56,14 @@ impl Worker {
                 self.retry_later(task, retry_state, &message, error.retry_after())
                     .await
             }
+            // A pool account ran dry or was refused: it leaves rotation, the task moves on.
+            ErrorKind::CredentialInvalid | ErrorKind::OutOfCredits
+                if !own_credential && task.pool_account_id.is_some() =>
+            {
+                let account_id = task.pool_account_id.unwrap_or_default();
+                self.pool_account_failed(task, account_id, error, retry_state)
+                    .await
+            }
             ErrorKind::CredentialInvalid => match (own_credential, task.credential_id) {
                 // The user's login expired or was used elsewhere (10005): hold their tasks until
                 // they log in again instead of failing them.

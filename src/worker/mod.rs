@@ -8,6 +8,7 @@ pub(crate) mod buttons;
 mod deliver;
 mod failure;
 mod poll;
+mod pool;
 mod progress;
 mod submit;
 
@@ -20,7 +21,6 @@ use std::{
 };
 
 use futures_util::{StreamExt, stream};
-use secrecy::SecretString;
 use teloxide::{Bot, requests::Requester};
 use tokio::{
     sync::{Notify, Semaphore, watch},
@@ -56,7 +56,8 @@ pub struct Worker {
     bot: Bot,
     /// For video uploads, with a timeout that fits 50 MB.
     upload_bot: Bot,
-    operator_key: Option<SecretString>,
+    /// Told (in private) when a pool account leaves rotation.
+    admin_ids: Vec<i64>,
     settings: WorkerSettings,
     wake: Arc<Notify>,
     /// Per chat: no progress edits before this time (ms), after Telegram answered 429.
@@ -122,7 +123,6 @@ impl Worker {
         pixverse: PixverseClient,
         bot: Bot,
         upload_bot: Bot,
-        operator_key: Option<SecretString>,
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Worker {
@@ -131,11 +131,18 @@ impl Worker {
             pixverse,
             bot,
             upload_bot,
-            operator_key,
+            admin_ids: Vec::new(),
             settings,
             wake,
             edit_pause: Default::default(),
         }
+    }
+
+    /// The admins to tell when a pool account leaves rotation.
+    pub fn with_admin_ids(mut self, admin_ids: impl IntoIterator<Item = i64>) -> Worker {
+        self.admin_ids = admin_ids.into_iter().collect();
+        self.admin_ids.sort_unstable();
+        self
     }
 
     /// Runs until `shutdown` turns true. Steps run as independent tasks (at most `concurrency` at
@@ -210,7 +217,8 @@ impl Worker {
             .into_iter()
             .collect();
         let mut steps = Vec::new();
-        let mut polls: BTreeMap<Option<i64>, Vec<TaskRow>> = BTreeMap::new();
+        // Polls are grouped by the account they run on: the user's own, or a pool account.
+        let mut polls: BTreeMap<(Option<i64>, Option<i64>), Vec<TaskRow>> = BTreeMap::new();
         let wants_slots = claimed
             .iter()
             .any(|t| matches!(t.state(), TaskState::Queued | TaskState::Submitting));
@@ -224,8 +232,26 @@ impl Worker {
         } else {
             HashMap::new()
         };
+        let mut pool_free: Option<i64> = None;
         for task in fair_order(claimed, &served) {
             match task.state() {
+                // Pool tasks: as many as the pool has free slots, in fair order; the account itself
+                // is picked at submit time (`assign_pool_account`).
+                TaskState::Queued | TaskState::Submitting if task.credential_id.is_none() => {
+                    let free = match pool_free {
+                        Some(free) => free,
+                        None => *pool_free.insert(self.storage.pool_free_slots().await?),
+                    };
+                    if free > 0 {
+                        pool_free = Some(free - 1);
+                        steps.push(Step::Submit(task));
+                    } else {
+                        let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
+                        self.storage
+                            .reschedule_task(task.id, task.state(), next, false, None)
+                            .await?;
+                    }
+                }
                 TaskState::Queued | TaskState::Submitting => {
                     let used = busy.entry(task.credential_id).or_default();
                     if *used >= i64::from(self.settings.account_concurrency) {
@@ -238,7 +264,10 @@ impl Worker {
                         steps.push(Step::Submit(task));
                     }
                 }
-                TaskState::Generating => polls.entry(task.credential_id).or_default().push(task),
+                TaskState::Generating => polls
+                    .entry((task.credential_id, task.pool_account_id))
+                    .or_default()
+                    .push(task),
                 TaskState::Delivering => steps.push(Step::Deliver(task)),
                 TaskState::Delivered | TaskState::Failed => {}
             }
@@ -281,9 +310,13 @@ impl Worker {
     /// The credential a task generates with, and whether it is the user's own.
     async fn credential_for(&self, task: &TaskRow) -> anyhow::Result<Lookup> {
         let Some(id) = task.credential_id else {
-            return Ok(match &self.operator_key {
-                Some(key) => Lookup::Ready(pixverse::Credential::ApiKey(key.clone()), false),
-                None => Lookup::Fail(FailureReason::CredentialInvalid { own: false }),
+            // A pool task: the account chosen at submit time (see `assign_pool_account`).
+            let Some(pool_id) = task.pool_account_id else {
+                return Ok(Lookup::Fail(FailureReason::CredentialInvalid { own: false }));
+            };
+            return Ok(match self.storage.pool_account_by_id(pool_id).await? {
+                None => Lookup::Fail(FailureReason::AccountRemoved),
+                Some(account) => Lookup::Ready(account.to_pixverse(), false),
             });
         };
         let now = now_ms();

@@ -29,6 +29,9 @@ impl Worker {
                 .fail(&task, FailureReason::TimedOut, "deadline passed before submit")
                 .await;
         }
+        let Some(task) = self.assign_pool_account(task).await? else {
+            return Ok(());
+        };
         let (credential, own) = match self.credential_for(&task).await? {
             Lookup::Ready(credential, own) => (credential, own),
             Lookup::Hold => return self.hold(&task).await,

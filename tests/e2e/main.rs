@@ -1,6 +1,7 @@
 //! End-to-end tests: fake Telegram + fake PixVerse on loopback, the real App.
 mod support;
 
+mod admin;
 mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;

@@ -22,6 +22,7 @@ fn videos_per_request(bot: &TestBot, chat: TgChat) -> HashMap<i32, usize> {
 async fn with_a_third_of_all_calls_failing_100_tasks_from_10_users_each_deliver_exactly_once() {
     let bot = TestBot::start_with(|env| {
         env.insert("USER_MAX_IN_FLIGHT".into(), "10".into());
+        env.insert("POOL_DAILY_QUOTA".into(), "100".into());
         env.insert("POLL_INTERVAL_MS".into(), "30".into());
     })
     .await;
@@ -209,6 +210,7 @@ async fn per_user_limits_refuse_politely_and_say_when_to_try_again() {
 async fn one_users_backlog_does_not_delay_another_users_single_task() {
     let bot = TestBot::start_with(|env| {
         env.insert("USER_MAX_IN_FLIGHT".into(), "20".into());
+        env.insert("POOL_DAILY_QUOTA".into(), "100".into());
         env.insert("PIXVERSE_ACCOUNT_CONCURRENCY".into(), "1".into());
     })
     .await;

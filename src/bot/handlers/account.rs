@@ -13,7 +13,7 @@ use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     pixverse::{self, ErrorKind},
     storage::CredentialKind,
-    texts::Texts,
+    texts::{Lang, Texts, admin::admin_texts},
 };
 
 pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
@@ -93,16 +93,19 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
     let texts = ctx.remember_sender(&msg).await;
     let (source, credential) = match ctx.storage.credential_of_user(sender_id(&msg)).await? {
         Some(own) => (own.label.clone(), own.to_pixverse()),
-        None => match &ctx.operator_key {
-            Some(key) => (
-                texts.balance_operator().to_owned(),
-                pixverse::Credential::ApiKey(key.clone()),
-            ),
-            None => {
-                reply(&bot, &msg, texts.need_account()).await?;
-                return Ok(());
-            }
-        },
+        None if ctx.storage.pool_accounts().await?.is_empty() => {
+            reply(&bot, &msg, texts.need_account()).await?;
+            return Ok(());
+        }
+        None => {
+            // On the shared pool what counts is the user's quota, not the accounts' credits.
+            let (used, limit) = super::access::pool_quota(&ctx, sender_id(&msg)).await?;
+            let lang = Lang::from_code(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
+            let answer =
+                admin_texts(lang).quota_left((limit - used).max(0), limit, super::access::quota_resets_in());
+            reply(&bot, &msg, answer).await?;
+            return Ok(());
+        }
     };
     let answer = match ctx.pixverse.balance(&credential).await {
         Ok(b) => texts.balance(&source, b.daily, b.monthly, b.package),

@@ -211,12 +211,18 @@ pub(crate) async fn enqueue(
     if let Some(refusal) = over_limit(ctx, texts, user_id).await? {
         return Ok(Enqueued::Refused(refusal));
     }
-    // The user's own account comes first; without one, the operator's key (if any).
+    // The user's own account comes first; without one, the shared pool (within the quota). The
+    // pool account itself is chosen by the worker at submit time.
     let credential_id = match ctx.storage.credential_of_user(user_id).await? {
         Some(own) if own.is_usable(now_ms()) => Some(own.id),
         Some(_expired_or_refused) => return Ok(Enqueued::Refused(texts.reconnect_account())),
-        None if ctx.operator_key.is_some() => None,
-        None => return Ok(Enqueued::Refused(texts.need_account())),
+        None if ctx.storage.pool_accounts().await?.is_empty() => {
+            return Ok(Enqueued::Refused(texts.need_account()));
+        }
+        None => match super::access::quota_refusal(ctx, user_id, texts.lang()).await? {
+            Some(over) => return Ok(Enqueued::Refused(over)),
+            None => None,
+        },
     };
     // A seed we pick is a seed we can show; PixVerse would pick one at random anyway.
     let seed_auto = params.seed.is_none();

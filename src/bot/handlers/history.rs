@@ -21,7 +21,7 @@ const SHOWN: i64 = 10;
 
 pub async fn history(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
-    let tasks = ctx.storage.recent_tasks(sender_id(&msg), SHOWN).await?;
+    let tasks = ctx.storage.recent_tasks(Some(sender_id(&msg)), SHOWN).await?;
     let now = now_ms();
     let lines: Vec<TaskLine<'_>> = tasks
         .iter()

@@ -1,9 +1,12 @@
 //! One file per feature.
 
+pub mod access;
 pub mod account;
+pub mod admin;
 pub mod buttons;
 pub mod generate;
 pub mod history;
+pub mod pool;
 pub mod settings;
 pub mod start;
 pub mod status;

@@ -24,7 +24,7 @@ pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, me: Me, param: 
     reply(
         &bot,
         &msg,
-        texts.start(first_name, own, ctx.operator_key.is_some()),
+        texts.start(first_name, own, ctx.storage.pool_has_usable().await?),
     )
     .await?;
     Ok(())

@@ -1,0 +1,373 @@
+//! Admin commands: access (/access, /allow, /deny, /ban, /unban, /allowgroup), quotas, /stats,
+//! /tasks, /cancel and /broadcast. Only reachable after the admin check in the handler tree.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use teloxide::{
+    ApiError, RequestError,
+    prelude::*,
+    types::{BotCommand, BotCommandScope, MessageId, Recipient, ReplyParameters},
+};
+
+use super::{access::pool_quota, pool::refresh_credits, reply};
+use crate::{
+    bot::{BotContext, HandlerResult, sender_id},
+    storage::{AccessMode, Storage, now_ms, utc_day_start},
+    texts::{
+        Lang,
+        admin::{AdminTaskLine, AdminTexts, AdminUsage, PoolLine, admin_texts},
+        texts,
+    },
+};
+
+/// How many tasks `/tasks` shows.
+const TASKS_SHOWN: i64 = 15;
+/// Telegram allows about 30 messages a second to different chats; stay below.
+const BROADCAST_GAP: Duration = Duration::from_millis(40);
+
+/// The admin's texts, in the admin's language.
+pub(super) fn admin_texts_for(msg: &Message) -> &'static dyn AdminTexts {
+    admin_texts(Lang::from_code(
+        msg.from.as_ref().and_then(|u| u.language_code.as_deref()),
+    ))
+}
+
+pub async fn access(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    let answer = match AccessMode::parse(&arg) {
+        Some(mode) => {
+            ctx.storage.set_access_mode(mode).await?;
+            tracing::info!(admin = sender_id(&msg), mode = mode.as_str(), "access mode set");
+            texts.access_set(mode == AccessMode::Allowlist)
+        }
+        None => texts.usage(AdminUsage::Access),
+    };
+    reply(&bot, &msg, answer).await?;
+    Ok(())
+}
+
+pub async fn allow(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+    set_user(bot, msg, ctx, arg, UserChange::Allow(true)).await
+}
+
+pub async fn deny(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+    set_user(bot, msg, ctx, arg, UserChange::Allow(false)).await
+}
+
+pub async fn ban(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+    set_user(bot, msg, ctx, arg, UserChange::Ban(true)).await
+}
+
+pub async fn unban(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+    set_user(bot, msg, ctx, arg, UserChange::Ban(false)).await
+}
+
+enum UserChange {
+    Allow(bool),
+    Ban(bool),
+}
+
+async fn set_user(
+    bot: Bot,
+    msg: Message,
+    ctx: Arc<BotContext>,
+    arg: String,
+    change: UserChange,
+) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    let user_id = match target(&msg, &ctx, arg.trim()).await? {
+        Target::User(id) => id,
+        Target::Unknown(input) => {
+            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            return Ok(());
+        }
+        Target::Missing => {
+            reply(&bot, &msg, texts.usage(AdminUsage::Target)).await?;
+            return Ok(());
+        }
+    };
+    let answer = match change {
+        UserChange::Allow(allowed) => {
+            ctx.storage.set_allowed(user_id, allowed).await?;
+            texts.user_allowed(user_id, allowed)
+        }
+        UserChange::Ban(banned) => {
+            ctx.storage.set_banned(user_id, banned).await?;
+            texts.user_banned(user_id, banned)
+        }
+    };
+    tracing::info!(admin = sender_id(&msg), user_id, "user access changed");
+    reply(&bot, &msg, answer).await?;
+    Ok(())
+}
+
+pub async fn allow_group(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    let answer = if msg.chat.is_private() {
+        texts.allowgroup_only_in_groups()
+    } else {
+        ctx.storage.allow_group(msg.chat.id.0, sender_id(&msg)).await?;
+        tracing::info!(admin = sender_id(&msg), chat_id = msg.chat.id.0, "group allowed");
+        texts.group_allowed()
+    };
+    reply(&bot, &msg, answer).await?;
+    Ok(())
+}
+
+/// `/quota <user> <n>` sets, `/quota <user> default` resets, `/quota <user>` shows; as a reply to
+/// the user's message, `<user>` is left out.
+pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    let mut words: Vec<&str> = args.split_whitespace().collect();
+    let replied = msg.reply_to_message().and_then(|m| m.from.as_ref()).is_some();
+    let user_arg = if replied || words.is_empty() {
+        ""
+    } else {
+        words.remove(0)
+    };
+    let user_id = match target(&msg, &ctx, user_arg).await? {
+        Target::User(id) => id,
+        Target::Unknown(input) => {
+            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            return Ok(());
+        }
+        Target::Missing => {
+            reply(&bot, &msg, texts.usage(AdminUsage::Quota)).await?;
+            return Ok(());
+        }
+    };
+    let answer = match words.as_slice() {
+        [] => {
+            let (used, limit) = pool_quota(&ctx, user_id).await?;
+            texts.quota_show(user_id, used, limit)
+        }
+        ["default"] => {
+            ctx.storage.set_daily_quota(user_id, None).await?;
+            texts.quota_set(user_id, ctx.pool_daily_quota)
+        }
+        [n] => match n.parse::<i64>() {
+            Ok(n) if n >= 0 => {
+                ctx.storage.set_daily_quota(user_id, Some(n)).await?;
+                texts.quota_set(user_id, n)
+            }
+            _ => texts.usage(AdminUsage::Quota),
+        },
+        _ => texts.usage(AdminUsage::Quota),
+    };
+    reply(&bot, &msg, answer).await?;
+    Ok(())
+}
+
+pub async fn stats(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    refresh_credits(&ctx).await;
+    let now = now_ms();
+    let stats = ctx.storage.stats(utc_day_start(now), now).await?;
+    let accounts = ctx.storage.pool_accounts().await?;
+    let lines: Vec<PoolLine<'_>> = accounts.iter().map(super::pool::line).collect();
+    reply(&bot, &msg, texts.stats(&stats, &lines)).await?;
+    Ok(())
+}
+
+pub async fn tasks(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    let user = match target(&msg, &ctx, arg.trim()).await? {
+        Target::User(id) => Some(id),
+        Target::Missing => None,
+        Target::Unknown(input) => {
+            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            return Ok(());
+        }
+    };
+    let rows = ctx.storage.recent_tasks(user, TASKS_SHOWN).await?;
+    let accounts = ctx.storage.pool_accounts().await?;
+    let now = now_ms();
+    let lines: Vec<AdminTaskLine<'_>> = rows
+        .iter()
+        .map(|t| AdminTaskLine {
+            id: t.id,
+            user_id: t.user_id,
+            state: t.state(),
+            account: match (t.credential_id, t.pool_account_id) {
+                (Some(_), _) => "own",
+                (None, Some(id)) => accounts
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map_or("pool", |a| a.name.as_str()),
+                (None, None) => "pool",
+            },
+            prompt: &t.prompt,
+            age: Duration::from_millis((now - t.created_at).max(0) as u64),
+            last_error: t.last_error.as_deref(),
+        })
+        .collect();
+    reply(&bot, &msg, texts.tasks_list(&lines)).await?;
+    Ok(())
+}
+
+/// Stops tracking a task: it ends as failed ("cancelled by admin") and its owner is told. A step
+/// the worker is running at this very moment may still finish (e.g. deliver the video).
+pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    let Ok(task_id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
+        reply(&bot, &msg, texts.usage(AdminUsage::Cancel)).await?;
+        return Ok(());
+    };
+    let Some(task) = ctx.storage.cancel_task(task_id, "cancelled by admin").await? else {
+        reply(&bot, &msg, texts.cancel_not_found(task_id)).await?;
+        return Ok(());
+    };
+    tracing::info!(admin = sender_id(&msg), task_id, "task cancelled by an admin");
+    let owner = owner_texts(&ctx.storage, task.user_id).await;
+    let told = bot
+        .send_message(ChatId(task.chat_id), owner.cancelled_by_admin(task_id))
+        .reply_parameters(
+            ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
+        )
+        .await;
+    if let Err(e) = told {
+        tracing::warn!(task_id, error = %e, "could not tell the owner about the cancel");
+    }
+    reply(&bot, &msg, texts.cancel_done(task_id)).await?;
+    Ok(())
+}
+
+/// Sends the announcement from a spawned task (the admin's chat is not blocked meanwhile) and
+/// reports the count to the admin when done.
+pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
+    ctx.remember_sender(&msg).await;
+    let texts = admin_texts_for(&msg);
+    let text = text.trim().to_owned();
+    if text.is_empty() {
+        reply(&bot, &msg, texts.usage(AdminUsage::Broadcast)).await?;
+        return Ok(());
+    }
+    let recipients = ctx.storage.broadcast_recipients().await?;
+    let storage = ctx.storage.clone();
+    let admin_chat = msg.chat.id;
+    tracing::info!(
+        admin = sender_id(&msg),
+        recipients = recipients.len(),
+        "broadcast started"
+    );
+    tokio::spawn(async move {
+        let (sent, skipped) = send_broadcast(&bot, &storage, &recipients, &text).await;
+        tracing::info!(sent, skipped, "broadcast done");
+        if let Err(e) = bot
+            .send_message(admin_chat, texts.broadcast_done(sent, skipped))
+            .await
+        {
+            tracing::warn!(error = %e, "could not report the broadcast");
+        }
+    });
+    Ok(())
+}
+
+/// One message per recipient, at most ~25 a second, waiting out Telegram's RetryAfter. Users who
+/// blocked the bot are skipped and remembered. Returns (sent, skipped).
+async fn send_broadcast(
+    bot: &Bot,
+    storage: &Storage,
+    recipients: &[(i64, Option<String>)],
+    text: &str,
+) -> (usize, usize) {
+    let (mut sent, mut skipped) = (0, 0);
+    let mut pace = tokio::time::interval(BROADCAST_GAP);
+    for (user_id, language) in recipients {
+        let message = admin_texts(Lang::from_code(language.as_deref())).announcement(text);
+        let mut retries = 0;
+        loop {
+            pace.tick().await;
+            match bot.send_message(ChatId(*user_id), message.clone()).await {
+                Ok(_) => sent += 1,
+                Err(RequestError::RetryAfter(wait)) if retries < 3 => {
+                    retries += 1;
+                    tokio::time::sleep(wait.duration()).await;
+                    continue;
+                }
+                Err(RequestError::Api(
+                    ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::ChatNotFound,
+                )) => {
+                    skipped += 1;
+                    if let Err(e) = storage.mark_user_blocked(*user_id).await {
+                        tracing::warn!(error = %e, "could not record a blocked user");
+                    }
+                }
+                Err(e) => {
+                    skipped += 1;
+                    tracing::warn!(user_id, error = %e, "broadcast message failed");
+                }
+            }
+            break;
+        }
+    }
+    (sent, skipped)
+}
+
+/// Whom an admin command is about.
+enum Target {
+    User(i64),
+    /// An `@username` (or word) we have never seen.
+    Unknown(String),
+    /// No argument and not a reply.
+    Missing,
+}
+
+/// The user named by `arg` (a numeric id or `@username`), or by the message replied to.
+async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Target> {
+    let arg = arg.split_whitespace().next().unwrap_or_default();
+    if arg.is_empty() {
+        return Ok(match msg.reply_to_message().and_then(|m| m.from.as_ref()) {
+            Some(user) => Target::User(user.id.0 as i64),
+            None => Target::Missing,
+        });
+    }
+    if let Ok(id) = arg.parse::<i64>() {
+        return Ok(Target::User(id));
+    }
+    Ok(match ctx.storage.user_id_by_username(arg).await? {
+        Some(id) => Target::User(id),
+        None => Target::Unknown(arg.to_owned()),
+    })
+}
+
+async fn owner_texts(storage: &Storage, user_id: i64) -> &'static dyn AdminTexts {
+    let language = storage
+        .user(user_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|u| u.language);
+    admin_texts(Lang::from_code(language.as_deref()))
+}
+
+/// The command menu each admin sees in their private chat: the user commands plus the admin
+/// ones. Best effort, like the user menu.
+pub async fn register_admin_menu(bot: &Bot, admin_ids: &HashSet<i64>) {
+    for &admin in admin_ids {
+        for lang in [Lang::En, Lang::Ru] {
+            let commands: Vec<BotCommand> = texts(lang)
+                .command_descriptions()
+                .into_iter()
+                .chain(admin_texts(lang).admin_command_descriptions())
+                .map(|(command, description)| BotCommand::new(command, description))
+                .collect();
+            let mut request = bot.set_my_commands(commands).scope(BotCommandScope::Chat {
+                chat_id: Recipient::Id(ChatId(admin)),
+            });
+            if lang != Lang::En {
+                request = request.language_code(lang.code());
+            }
+            if let Err(e) = request.await {
+                tracing::warn!(error = %e, admin, "could not set the admin command menu");
+            }
+        }
+    }
+}

@@ -117,7 +117,9 @@ impl Storage {
              where id in (select id from task
                           where state not in ('delivered', 'failed') and next_run_at <= ?1
                             and (lease_until is null or lease_until <= ?1)
-                          order by next_run_at limit ?3)
+                          -- An account's tasks side by side, so one claim gets all of them
+                          -- (the worker polls a web account's tasks with one listing call).
+                          order by next_run_at, credential_id limit ?3)
              returning *",
         )
         .bind(now)
@@ -285,6 +287,26 @@ impl Storage {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Gives back held tasks that are still generating, all due at `next_run_at`: one write for
+    /// a whole poll of an account instead of one per task (see [`Storage::reschedule_task`]).
+    pub async fn reschedule_generating(&self, ids: &[i64], next_run_at: i64) -> Result<(), StorageError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = serde_json::to_string(ids).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "update task set state = 'generating', next_run_at = ?2, lease_until = null, attempts = 0,
+                 updated_at = ?3
+             where id in (select value from json_each(?1))",
+        )
+        .bind(ids)
+        .bind(next_run_at)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn set_state(&self, id: i64, state: TaskState) -> Result<(), StorageError> {

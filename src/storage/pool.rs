@@ -172,17 +172,19 @@ impl Storage {
     }
 
     /// Free generation slots across the usable pool accounts, so the worker hands them out in
-    /// fair order instead of letting every waiting task race for them.
-    pub async fn pool_free_slots(&self) -> Result<i64, StorageError> {
+    /// fair order instead of letting every waiting task race for them. `None` when no account is
+    /// usable at all (the submit step then tells the user why).
+    pub async fn pool_free_slots(&self) -> Result<Option<i64>, StorageError> {
         let usable = usable("?1");
-        Ok(sqlx::query_scalar(AssertSqlSafe(format!(
-            "select coalesce(sum(max(0, p.max_concurrency - (select count(*) from task t
+        let (accounts, free): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
+            "select count(*), coalesce(sum(max(0, p.max_concurrency - (select count(*) from task t
                  where t.pool_account_id = p.id and t.state in ('submitting', 'generating')))), 0)
              from pool_account p where {usable}"
         )))
         .bind(now_ms())
         .fetch_one(&self.pool)
-        .await?)
+        .await?;
+        Ok((accounts > 0).then_some(free))
     }
 
     /// Applies `PIXVERSE_ACCOUNT_CONCURRENCY` to every pool account.

@@ -114,20 +114,18 @@ impl Storage {
     /// Claims up to `limit` unfinished tasks that are due and not held, holding each for `lease_ms`.
     /// One statement, so two claimers can never take the same task.
     ///
-    /// Fairness: due tasks are taken in turns, each user's oldest first (`turn` 1 for every user
-    /// before anyone's `turn` 2), so one user with many queued tasks cannot push another user's
-    /// single task to the back. RETURNING keeps no order: see `worker::fair_order`.
+    /// Fairness between users is the worker's job (`worker::fair_order`), over what is claimed
+    /// here; RETURNING keeps no order anyway.
     pub async fn claim_due_tasks(&self, limit: i64, lease_ms: i64) -> Result<Vec<TaskRow>, StorageError> {
         let now = now_ms();
         Ok(sqlx::query_as(
             "update task set lease_until = ?2
-             where id in (select id from (
-                              select id, next_run_at,
-                                     row_number() over (partition by user_id order by next_run_at, id) as turn
-                              from task
-                              where state not in ('delivered', 'failed') and next_run_at <= ?1
-                                and (lease_until is null or lease_until <= ?1))
-                          order by turn, next_run_at limit ?3)
+             where id in (select id from task
+                          where state not in ('delivered', 'failed') and next_run_at <= ?1
+                            and (lease_until is null or lease_until <= ?1)
+                          -- An account's tasks side by side, so one claim gets all of them
+                          -- (the worker polls a web account's tasks with one listing call).
+                          order by next_run_at, credential_id limit ?3)
              returning *",
         )
         .bind(now)
@@ -374,6 +372,26 @@ impl Storage {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Gives back held tasks that are still generating, all due at `next_run_at`: one write for
+    /// a whole poll of an account instead of one per task (see [`Storage::reschedule_task`]).
+    pub async fn reschedule_generating(&self, ids: &[i64], next_run_at: i64) -> Result<(), StorageError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = serde_json::to_string(ids).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "update task set state = 'generating', next_run_at = ?2, lease_until = null, attempts = 0,
+                 updated_at = ?3
+             where id in (select value from json_each(?1))",
+        )
+        .bind(ids)
+        .bind(next_run_at)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn set_state(&self, id: i64, state: TaskState) -> Result<(), StorageError> {

@@ -44,9 +44,13 @@ impl Worker {
                 self.storage
                     .reschedule_task(task.id, retry_state, next, false, Some(&message))
                     .await?;
-                let texts = self.texts_for(task.user_id).await;
-                self.edit_progress(task, texts.waiting_for_slot(), Edit::Stage)
-                    .await;
+                // Said once: a task that was already waiting for a slot shows that text already
+                // (re-editing it every retry cost one Telegram call per queued task per retry).
+                if task.last_error.as_deref() != Some(message.as_str()) {
+                    let texts = self.texts_for(task.user_id).await;
+                    self.edit_progress(task, texts.waiting_for_slot(), Edit::Stage)
+                        .await;
+                }
                 Ok(())
             }
             ErrorKind::Transient => {

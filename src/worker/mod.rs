@@ -240,7 +240,8 @@ impl Worker {
                 TaskState::Queued | TaskState::Submitting if task.credential_id.is_none() => {
                     let free = match pool_free {
                         Some(free) => free,
-                        None => *pool_free.insert(self.storage.pool_free_slots().await?),
+                        // No usable account at all: the submit step fails the task with why.
+                        None => *pool_free.insert(self.storage.pool_free_slots().await?.unwrap_or(i64::MAX)),
                     };
                     if free > 0 {
                         pool_free = Some(free - 1);

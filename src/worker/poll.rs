@@ -42,6 +42,13 @@ impl Worker {
                 return Ok(());
             }
         };
+        // One due time for the whole group, on a grid of poll intervals (rounded to the nearest
+        // tick, so the mean interval stays one interval): every generating task of an account
+        // falls due together, whenever it was submitted, and the next round polls them with one
+        // listing call instead of one per task.
+        let interval = self.settings.poll_interval.as_millis().max(1) as i64;
+        let next = (now_ms() + interval + interval / 2) / interval * interval;
+        let mut still_generating = Vec::new();
         for task in tasks {
             let status = task.video_id.and_then(|id| statuses.get(&id)).cloned();
             match status {
@@ -69,15 +76,18 @@ impl Worker {
                         .await?;
                     self.slot_freed(task.credential_id).await?;
                 }
-                Some(VideoStatus::Generating) | None => {
-                    let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
-                    self.storage
-                        .reschedule_task(task.id, TaskState::Generating, next, false, None)
-                        .await?;
-                    let texts = self.texts_for(task.user_id).await;
-                    self.edit_progress(&task, texts.generating(elapsed(&task)), Edit::Routine)
-                        .await;
-                }
+                Some(VideoStatus::Generating) | None => still_generating.push(task),
+            }
+        }
+        // One write for every task still generating rather than one each; the texts are looked
+        // up only for the tasks whose progress edit is due.
+        let ids: Vec<i64> = still_generating.iter().map(|t| t.id).collect();
+        self.storage.reschedule_generating(&ids, next).await?;
+        for task in &still_generating {
+            if self.progress_edit_due(task) {
+                let texts = self.texts_for(task.user_id).await;
+                self.edit_progress(task, texts.generating(elapsed(task)), Edit::Routine)
+                    .await;
             }
         }
         Ok(())

@@ -94,7 +94,7 @@ impl Worker {
         paused.insert(chat_id, now + wait.as_millis() as i64);
     }
 
-    fn progress_edit_due(&self, task: &TaskRow) -> bool {
+    pub(super) fn progress_edit_due(&self, task: &TaskRow) -> bool {
         let mut interval = self.settings.progress_edit_interval;
         if task.chat_id < 0 {
             interval *= 2;

@@ -157,6 +157,8 @@ struct Video {
     polls_left: u32,
     final_status: i64,
     created_at: i64,
+    /// When a status answer first reported the final status (benchmarks time delivery from it).
+    done_at: Option<std::time::Instant>,
 }
 
 /// The uploaded web image an i2v may reference.
@@ -665,6 +667,7 @@ impl State {
             polls_left: self.generation_polls,
             final_status: self.final_status,
             created_at: now(),
+            done_at: None,
         });
         if web {
             Answer::ok(json!({ "video_id": id, "video_ids": [id], "success_count": 1, "total_count": 1 }))
@@ -680,6 +683,7 @@ impl State {
         if video.status == GENERATING {
             if video.polls_left == 0 {
                 video.status = video.final_status;
+                video.done_at = Some(std::time::Instant::now());
                 if video.status == 7 {
                     let account = video.public.account.clone();
                     if let Some(a) = self.accounts.get_mut(&account) {
@@ -711,5 +715,53 @@ impl State {
             "size": if video.status == 1 { self.video_size } else { 0 },
             "credits": VIDEO_COST,
         })
+    }
+}
+
+/// Helpers for the benchmark (`benches/bot.rs`), which seeds thousands of tasks at once.
+impl FakePixverse {
+    /// Registers a video already generating for `account` (an API key or a web username), as if
+    /// a generate call had started it, bypassing the concurrency and credit checks. Returns its id.
+    pub fn add_generating_video(&self, account: &str, prompt: &str) -> i64 {
+        let mut s = self.lock();
+        let id = s.next_video_id;
+        s.next_video_id += 1;
+        let video = Video {
+            public: FakeVideo {
+                id,
+                prompt: prompt.to_owned(),
+                model: "v5".to_owned(),
+                account: account.to_owned(),
+                kind: "t2v".to_owned(),
+                image: None,
+            },
+            status: GENERATING,
+            polls_left: s.generation_polls,
+            final_status: s.final_status,
+            created_at: now(),
+            done_at: None,
+        };
+        s.videos.push(video);
+        id
+    }
+
+    /// When a status answer first reported video `id` finished, if one has.
+    pub fn finished_at(&self, id: i64) -> Option<std::time::Instant> {
+        self.lock()
+            .videos
+            .iter()
+            .find(|v| v.public.id == id)
+            .and_then(|v| v.done_at)
+    }
+
+    /// How many requests the fake has received, cheaply (no copy of their bodies).
+    pub fn request_count(&self) -> usize {
+        self.lock().requests.len()
+    }
+
+    /// The paths of the requests received from the `from`-th on.
+    pub fn request_paths_since(&self, from: usize) -> Vec<String> {
+        let s = self.lock();
+        s.requests.iter().skip(from).map(|r| r.path.clone()).collect()
     }
 }

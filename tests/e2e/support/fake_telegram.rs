@@ -1569,3 +1569,34 @@ async fn handle_download(
         }
     }
 }
+
+/// Helpers for the benchmark (`benches/bot.rs`), which seeds thousands of tasks at once.
+impl FakeTelegram {
+    /// Stores a message as if the bot had sent it to `chat` earlier (the progress message of a
+    /// seeded task, say), without a recorded call. Returns its message_id.
+    pub fn seed_bot_message(&self, chat: TgChat, text: &str) -> i32 {
+        let mut st = self.state();
+        st.store(chat.id(), TgState::bot_message(Some(text.to_owned()), None))
+    }
+
+    /// How many calls the fake has received, cheaply (no copy of them).
+    pub fn call_count(&self) -> usize {
+        self.state().calls.len()
+    }
+
+    /// `(method, chat_id, when)` of the calls from the `from`-th on.
+    pub fn call_times_since(&self, from: usize) -> Vec<(String, Option<i64>, Instant)> {
+        let st = self.state();
+        st.calls
+            .iter()
+            .skip(from)
+            .map(|c| {
+                (
+                    c.method.clone(),
+                    c.params.get("chat_id").and_then(Value::as_i64),
+                    c.at,
+                )
+            })
+            .collect()
+    }
+}

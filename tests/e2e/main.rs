@@ -5,6 +5,8 @@ mod admin;
 mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;
+mod parsers_fuzz;
 mod pixverse_client;
+mod process;
 mod reliability;
 mod ux;

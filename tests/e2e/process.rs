@@ -1,0 +1,278 @@
+//! The real binary as a child process: signals, crashes at chosen points, and what it writes to
+//! its log and its database. The fakes run in the test process.
+
+use std::{
+    fs::File,
+    path::PathBuf,
+    process::{Child, Command, ExitStatus, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::support::{
+    app::{DEADLINE, OPERATOR_KEY, TestBot, private_user},
+    fake_pixverse::FakeFault,
+    fake_telegram::{BOT_TOKEN, TgChat},
+};
+
+/// One run of `pixverse-bot`, configured like a deployment: environment only, no `.env`.
+struct BotProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl BotProcess {
+    /// Starts the binary and waits until it polls Telegram.
+    async fn start(bot: &TestBot, rust_log: &str) -> BotProcess {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = bot.dir().join(format!("bot-{run}.log"));
+        let out = File::create(&log).expect("log file");
+        let polls_before = bot.tg.calls_to("getupdates").len();
+        let child = Command::new(env!("CARGO_BIN_EXE_pixverse-bot"))
+            .env_clear()
+            .envs(&bot.env)
+            .env("RUST_LOG", rust_log)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .current_dir(bot.dir())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .expect("start pixverse-bot");
+        let process = BotProcess { child, log };
+        bot.tg
+            .wait_for("the binary to poll for updates", DEADLINE, |tg| {
+                tg.calls_to("getupdates").len() > polls_before
+            })
+            .await;
+        process
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the process to exit; `None` if it is still running after `limit`.
+    async fn exited_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("wait for the child") {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    }
+
+    /// SIGKILL: no chance to clean up, as in a power cut of the process.
+    async fn kill(mut self) {
+        self.signal("KILL");
+        self.exited_within(Duration::from_secs(5))
+            .await
+            .expect("SIGKILL ends the process");
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn videos_replying_to(bot: &TestBot, chat: TgChat, request: i32) -> usize {
+    bot.tg
+        .bot_messages(chat)
+        .iter()
+        .filter(|m| m.video_file_id.is_some() && m.reply_to == Some(request))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_binary_within_ten_seconds_and_the_task_resumes_after_a_restart() {
+    let bot = TestBot::fakes_only(|_| {}).await;
+    bot.px.set_generation_polls(1_000_000);
+    let mut process = BotProcess::start(&bot, "info").await;
+    let (chat, user) = private_user(5001);
+    let request = bot.tg.send_text(chat, &user, "/t2v a lantern festival");
+    bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
+        .await;
+
+    let asked = Instant::now();
+    process.signal("TERM");
+    let status = process
+        .exited_within(Duration::from_secs(10))
+        .await
+        .expect("stopped within 10 s");
+    let took = asked.elapsed();
+    assert!(
+        status.success(),
+        "a clean exit: {status:?}\n{}",
+        process.log_text()
+    );
+    println!("SIGTERM to exit: {} ms", took.as_millis());
+    let storage = bot.storage().await;
+    assert!(storage.integrity_ok().await.unwrap(), "PRAGMA integrity_check");
+    storage.close().await;
+    assert_eq!(
+        bot.task_states().await,
+        [("generating".to_owned(), 1)],
+        "nothing lost"
+    );
+
+    bot.px.finish_videos();
+    let _process = BotProcess::start(&bot, "info").await;
+    bot.wait_for_videos(chat, 1).await;
+    assert_eq!(bot.px.count("/video/text/generate"), 1, "not submitted again");
+    assert_eq!(videos_replying_to(&bot, chat, request), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_video_once() {
+    let bot = TestBot::fakes_only(|_| {}).await;
+
+    // 1. Killed while PixVerse holds the submit: the task is resubmitted after the restart.
+    let process = BotProcess::start(&bot, "info").await;
+    let (chat1, user1) = private_user(5101);
+    bot.px
+        .fail_next("/video/text/generate", FakeFault::Stall(Duration::from_secs(3)));
+    let request1 = bot.tg.send_text(chat1, &user1, "/t2v killed while submitting");
+    bot.wait_until("the submit to reach PixVerse", || {
+        bot.px.count("/video/text/generate") == 1
+    })
+    .await;
+    process.kill().await;
+    let process = BotProcess::start(&bot, "info").await;
+    bot.wait_for_videos(chat1, 1).await;
+    // Each phase ends with the task recorded as delivered, so the next kill cannot land in the
+    // (documented) window between sending a video and recording it.
+    bot.wait_for_states(&[("delivered", 1)]).await;
+
+    // 2. Killed while polling: after the restart it polls the same video, never submits again.
+    bot.px.set_generation_polls(30);
+    let (chat2, user2) = private_user(5102);
+    let request2 = bot.tg.send_text(chat2, &user2, "/t2v killed while polling");
+    let polls = || {
+        bot.px
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/video/result/"))
+            .count()
+    };
+    let before = polls();
+    bot.wait_until("the video to be polled", || polls() >= before + 2)
+        .await;
+    process.kill().await;
+    bot.px.finish_videos();
+    let process = BotProcess::start(&bot, "info").await;
+    bot.wait_for_videos(chat2, 1).await;
+    bot.wait_for_states(&[("delivered", 2)]).await;
+
+    // 3. Killed while downloading the finished video: delivery resumes, once.
+    bot.px.set_generation_polls(0);
+    bot.px.fail_next(".mp4", FakeFault::Stall(Duration::from_secs(3)));
+    let (chat3, user3) = private_user(5103);
+    let downloads = || {
+        bot.px
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with(".mp4"))
+            .count()
+    };
+    let downloads_before = downloads();
+    let request3 = bot.tg.send_text(chat3, &user3, "/t2v killed while downloading");
+    bot.wait_until("the download to start", || downloads() > downloads_before)
+        .await;
+    process.kill().await;
+    let _process = BotProcess::start(&bot, "info").await;
+    bot.wait_for_videos(chat3, 1).await;
+
+    for (chat, request) in [(chat1, request1), (chat2, request2), (chat3, request3)] {
+        assert_eq!(
+            videos_replying_to(&bot, chat, request),
+            1,
+            "exactly one video for {chat:?}"
+        );
+    }
+    let generates = bot.px.count("/video/text/generate");
+    assert!(
+        (3..=4).contains(&generates),
+        "one submit each, plus at most the one cut off in step 1 (the documented window): {generates}"
+    );
+    bot.wait_for_states(&[("delivered", 3)]).await;
+    assert!(bot.storage().await.integrity_ok().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_token_or_key_reaches_the_trace_log_or_the_database_file() {
+    const PASSWORD: &str = "Pw-Secret-7q9z!";
+    const USER_KEY: &str = "uk-Secret-3x8w5v";
+    let bot = TestBot::fakes_only(|_| {}).await;
+    bot.px.add_web_account("erin@example.com", PASSWORD);
+    bot.px.add_api_key(USER_KEY);
+    let mut process = BotProcess::start(&bot, "trace").await;
+
+    let (chat, user) = private_user(5201);
+    bot.tg
+        .send_text(chat, &user, &format!("/login erin@example.com {PASSWORD}"));
+    bot.wait_for_text(chat, "Connected to PixVerse").await;
+    bot.tg.send_text(chat, &user, "/t2v a quiet harbour at dawn");
+    bot.wait_for_videos(chat, 1).await;
+    let (chat2, user2) = private_user(5202);
+    bot.tg.send_text(chat2, &user2, &format!("/apikey {USER_KEY}"));
+    bot.wait_for_text(chat2, "API key connected").await;
+    bot.tg.send_text(chat2, &user2, "/t2v rain on a tin roof");
+    bot.wait_for_videos(chat2, 1).await;
+    let (chat3, user3) = private_user(5203);
+    bot.tg.send_text(chat3, &user3, "/t2v on the shared account");
+    bot.wait_for_videos(chat3, 1).await;
+
+    process.signal("TERM");
+    process
+        .exited_within(Duration::from_secs(10))
+        .await
+        .expect("stopped");
+    let log = process.log_text();
+    assert!(
+        log.lines().filter(|l| l.contains("TRACE")).count() > 50,
+        "trace logging was on"
+    );
+
+    let token_secret = BOT_TOKEN.split_once(':').unwrap().1;
+    let mut secrets = vec![
+        PASSWORD.to_owned(),
+        USER_KEY.to_owned(),
+        OPERATOR_KEY.to_owned(),
+        token_secret.to_owned(),
+    ];
+    let tokens = bot.px.issued_tokens();
+    assert_eq!(tokens.len(), 1);
+    secrets.extend(tokens);
+    let mut stored = Vec::new();
+    for file in ["bot.db", "bot.db-wal"] {
+        stored.extend(std::fs::read(bot.dir().join(file)).unwrap_or_default());
+    }
+    assert!(stored.len() > 10_000, "the database was read");
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret is in the log: {}…",
+            &secret[..4]
+        );
+        let bytes = secret.as_bytes();
+        assert!(
+            !stored.windows(bytes.len()).any(|w| w == bytes),
+            "a secret is in the database: {}…",
+            &secret[..4]
+        );
+    }
+}

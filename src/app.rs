@@ -88,7 +88,6 @@ impl App {
             storage: storage.clone(),
             pixverse,
             wake_worker: wake,
-            operator_key: config.pixverse_api_key.clone(),
             admin_ids: config.admin_ids.clone(),
             user_max_in_flight: config.user_max_in_flight,
             user_max_per_hour: config.user_max_per_hour,

@@ -8,7 +8,6 @@ pub mod schema;
 
 use std::{collections::HashSet, sync::Arc};
 
-use secrecy::SecretString;
 use teloxide::types::{Message, User};
 use tokio::sync::Notify;
 
@@ -29,7 +28,6 @@ pub struct BotContext {
     /// Wakes the worker as soon as a task is written.
     pub wake_worker: Arc<Notify>,
     /// The operator's PixVerse API key for users without their own credential.
-    pub operator_key: Option<SecretString>,
     pub admin_ids: HashSet<i64>,
     /// Unfinished tasks one user may have at once.
     pub user_max_in_flight: u32,

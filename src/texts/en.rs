@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{
     FailureReason, Lang, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar,
-    shorten,
+    shorten, task_line,
 };
 use crate::domain::{GenerationParams, MotionMode, ParamError, ParamProblem, TaskState};
 
@@ -312,25 +312,15 @@ impl Texts for En {
         } else {
             out.push_str("In progress:\n");
             for line in in_flight {
-                out.push_str(&format!(
-                    "#{} {} — {} — {}\n",
-                    line.id,
-                    state_word(line.state),
-                    shorten(line.prompt, 60),
-                    ago(line.age)
-                ));
+                out.push_str(&task_line(self, line));
+                out.push('\n');
             }
         }
         if !finished.is_empty() {
             out.push_str("\nRecently finished:\n");
             for line in finished {
-                out.push_str(&format!(
-                    "#{} {} — {} — {}\n",
-                    line.id,
-                    state_word(line.state),
-                    shorten(line.prompt, 60),
-                    ago(line.age)
-                ));
+                out.push_str(&task_line(self, line));
+                out.push('\n');
             }
         }
         out
@@ -448,13 +438,8 @@ impl Texts for En {
         }
         let mut out = String::from("🗂 Your last videos (tap one to get it again):\n");
         for line in tasks {
-            out.push_str(&format!(
-                "\n#{} {} — {} — {}",
-                line.id,
-                state_word(line.state),
-                shorten(line.prompt, 60),
-                ago(line.age)
-            ));
+            out.push('\n');
+            out.push_str(&task_line(self, line));
         }
         out
     }
@@ -462,25 +447,25 @@ impl Texts for En {
     fn history_unavailable(&self) -> String {
         "That video can't be sent again (it was delivered as a link or not at all).".into()
     }
-}
 
-fn state_word(state: TaskState) -> &'static str {
-    match state {
-        TaskState::Queued => "queued",
-        TaskState::Submitting => "starting",
-        TaskState::Generating => "generating",
-        TaskState::Delivering => "sending",
-        TaskState::Delivered => "✅ delivered",
-        TaskState::Failed => "❌ failed",
+    fn state_word(&self, state: TaskState) -> &'static str {
+        match state {
+            TaskState::Queued => "queued",
+            TaskState::Submitting => "starting",
+            TaskState::Generating => "generating",
+            TaskState::Delivering => "sending",
+            TaskState::Delivered => "✅ delivered",
+            TaskState::Failed => "❌ failed",
+        }
     }
-}
 
-fn ago(age: Duration) -> String {
-    let mins = age.as_secs() / 60;
-    match mins {
-        0 => "just now".into(),
-        m if m < 60 => format!("{m} min ago"),
-        m if m < 48 * 60 => format!("{} h ago", m / 60),
-        m => format!("{} days ago", m / 60 / 24),
+    fn ago(&self, age: Duration) -> String {
+        let mins = age.as_secs() / 60;
+        match mins {
+            0 => "just now".into(),
+            m if m < 60 => format!("{m} min ago"),
+            m if m < 48 * 60 => format!("{} h ago", m / 60),
+            m => format!("{} days ago", m / 60 / 24),
+        }
     }
 }

@@ -89,6 +89,10 @@ pub enum FailureReason {
 }
 
 pub trait Texts: Sync {
+    /// A task's state in a word or two, for lists.
+    fn state_word(&self, state: TaskState) -> &'static str;
+    /// How long ago, in words: `5 min ago`.
+    fn ago(&self, age: Duration) -> String;
     /// The language these texts are in.
     fn lang(&self) -> Lang;
     fn start(&self, first_name: &str, has_own_account: bool, shared_available: bool) -> String;
@@ -194,6 +198,17 @@ pub fn progress_bar(elapsed: Duration) -> String {
 /// The label of a history button: `▶️ #12 a fox…`.
 pub(crate) fn history_button(id: i64, prompt: &str) -> String {
     format!("▶️ #{id} {}", shorten(prompt, 24))
+}
+
+/// `#12 ✅ delivered — a fox… — 5 min ago`: one task in `/status` and `/history`.
+pub(crate) fn task_line(texts: &dyn Texts, line: &TaskLine<'_>) -> String {
+    format!(
+        "#{} {} — {} — {}",
+        line.id,
+        texts.state_word(line.state),
+        shorten(line.prompt, 60),
+        texts.ago(line.age)
+    )
 }
 
 /// `1:05` style elapsed time.

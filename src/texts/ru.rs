@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{
     FailureReason, Lang, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar,
-    shorten,
+    shorten, task_line,
 };
 use crate::domain::{GenerationParams, MotionMode, ParamError, ParamProblem, TaskState};
 
@@ -295,25 +295,15 @@ impl Texts for Ru {
         } else {
             out.push_str("В работе:\n");
             for line in in_flight {
-                out.push_str(&format!(
-                    "#{} {} — {} — {}\n",
-                    line.id,
-                    state_word(line.state),
-                    shorten(line.prompt, 60),
-                    ago(line.age)
-                ));
+                out.push_str(&task_line(self, line));
+                out.push('\n');
             }
         }
         if !finished.is_empty() {
             out.push_str("\nНедавно завершённые:\n");
             for line in finished {
-                out.push_str(&format!(
-                    "#{} {} — {} — {}\n",
-                    line.id,
-                    state_word(line.state),
-                    shorten(line.prompt, 60),
-                    ago(line.age)
-                ));
+                out.push_str(&task_line(self, line));
+                out.push('\n');
             }
         }
         out
@@ -431,13 +421,8 @@ impl Texts for Ru {
         }
         let mut out = String::from("🗂 Ваши последние видео (нажмите, чтобы получить снова):\n");
         for line in tasks {
-            out.push_str(&format!(
-                "\n#{} {} — {} — {}",
-                line.id,
-                state_word(line.state),
-                shorten(line.prompt, 60),
-                ago(line.age)
-            ));
+            out.push('\n');
+            out.push_str(&task_line(self, line));
         }
         out
     }
@@ -445,25 +430,25 @@ impl Texts for Ru {
     fn history_unavailable(&self) -> String {
         "Это видео нельзя отправить снова (оно пришло ссылкой или не было доставлено).".into()
     }
-}
 
-fn state_word(state: TaskState) -> &'static str {
-    match state {
-        TaskState::Queued => "в очереди",
-        TaskState::Submitting => "запускается",
-        TaskState::Generating => "генерируется",
-        TaskState::Delivering => "отправляется",
-        TaskState::Delivered => "✅ доставлено",
-        TaskState::Failed => "❌ ошибка",
+    fn state_word(&self, state: TaskState) -> &'static str {
+        match state {
+            TaskState::Queued => "в очереди",
+            TaskState::Submitting => "запускается",
+            TaskState::Generating => "генерируется",
+            TaskState::Delivering => "отправляется",
+            TaskState::Delivered => "✅ доставлено",
+            TaskState::Failed => "❌ ошибка",
+        }
     }
-}
 
-fn ago(age: Duration) -> String {
-    let mins = age.as_secs() / 60;
-    match mins {
-        0 => "только что".into(),
-        m if m < 60 => format!("{m} мин назад"),
-        m if m < 48 * 60 => format!("{} ч назад", m / 60),
-        m => format!("{} дн назад", m / 60 / 24),
+    fn ago(&self, age: Duration) -> String {
+        let mins = age.as_secs() / 60;
+        match mins {
+            0 => "только что".into(),
+            m if m < 60 => format!("{m} мин назад"),
+            m if m < 48 * 60 => format!("{} ч назад", m / 60),
+            m => format!("{} дн назад", m / 60 / 24),
+        }
     }
 }

@@ -329,14 +329,16 @@ impl Population {
     }
 }
 
+/// One seeded task: user, credential, pool account, video, progress message.
+type SeedTask = (i64, Option<i64>, Option<i64>, Option<i64>, i32);
+
 /// Seeds users, credentials (sealed with SECRET_KEY), progress messages and tasks.
 async fn seed_in_flight(fakes: &Fakes, population: &Population) {
     let storage = fakes.storage().await;
     let client = PixverseClient::new(&fakes.px.url(), &fakes.px.upload_url()).expect("client");
     let now = now_ms();
     let params = serde_json::to_string(&GenerationParams::default()).expect("params");
-    // user, credential, pool account, video, progress message
-    let mut tasks: Vec<(i64, Option<i64>, Option<i64>, Option<i64>, i32)> = Vec::new();
+    let mut tasks: Vec<SeedTask> = Vec::new();
 
     let accounts = population.web_accounts + population.key_accounts;
     let credentials: Vec<(i64, i64, String)> = stream::iter(0..accounts)

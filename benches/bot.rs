@@ -36,7 +36,7 @@ use futures_util::{StreamExt, stream};
 use pixverse_bot::{
     domain::GenerationParams,
     pixverse::PixverseClient,
-    storage::{Cipher, CredentialKind, SeenUser, Storage, now_ms},
+    storage::{Cipher, CredentialKind, OPERATOR_ACCOUNT, SeenUser, Storage, now_ms},
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -101,7 +101,12 @@ struct BotProcess {
 
 impl BotProcess {
     fn spawn(fakes: &Fakes, extra: &[(&str, &str)]) -> BotProcess {
-        let log = File::create(fakes.dir.path().join("bot.log")).expect("log file");
+        // `BENCH_LOG_DIR` keeps the bot's logs (`BENCH_RUST_LOG` sets their filter, e.g.
+        // `info,sqlx::query=debug` to count statements); by default they vanish with the run.
+        let log_dir =
+            std::env::var("BENCH_LOG_DIR").map_or_else(|_| fakes.dir.path().to_owned(), PathBuf::from);
+        let log_name = format!("bot-{}.log", now_ms());
+        let log = File::create(log_dir.join(log_name)).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_pixverse-bot"));
         command
             // No `.env` from the repository, no variables from the caller's shell.
@@ -114,7 +119,10 @@ impl BotProcess {
             .env("PIXVERSE_API_KEY", OPERATOR_KEY)
             .env("DATABASE_URL", fakes.database_url())
             .env("SECRET_KEY", secret_key())
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -307,14 +315,22 @@ struct Population {
     key_accounts: usize,
     generating_per_account: usize,
     queued_per_web_account: usize,
+    /// Users without a credential of their own, one task each on the shared pool (the operator's
+    /// key, `operator`): the first `generating_per_account` generate on it, the rest wait for a
+    /// pool slot (`credential_id` null, `pool_account_id` given at submit).
+    pool_users: usize,
 }
 
 impl Population {
     fn tasks(&self) -> usize {
         self.web_accounts * (self.generating_per_account + self.queued_per_web_account)
             + self.key_accounts * self.generating_per_account
+            + self.pool_users
     }
 }
+
+/// One seeded task: user, credential, pool account, video, progress message.
+type SeedTask = (i64, Option<i64>, Option<i64>, Option<i64>, i32);
 
 /// Seeds users, credentials (sealed with SECRET_KEY), progress messages and tasks.
 async fn seed_in_flight(fakes: &Fakes, population: &Population) {
@@ -322,7 +338,7 @@ async fn seed_in_flight(fakes: &Fakes, population: &Population) {
     let client = PixverseClient::new(&fakes.px.url(), &fakes.px.upload_url()).expect("client");
     let now = now_ms();
     let params = serde_json::to_string(&GenerationParams::default()).expect("params");
-    let mut tasks: Vec<(i64, Option<i64>, Option<i64>, i32)> = Vec::new(); // user, credential, video, progress
+    let mut tasks: Vec<SeedTask> = Vec::new();
 
     let accounts = population.web_accounts + population.key_accounts;
     let credentials: Vec<(i64, i64, String)> = stream::iter(0..accounts)
@@ -387,19 +403,59 @@ async fn seed_in_flight(fakes: &Fakes, population: &Population) {
             let progress = fakes
                 .tg
                 .seed_bot_message(chat, "🎬 Generating… 0:05 (usually 30–60 s)");
-            tasks.push((*user_id, Some(*credential_id), Some(video), progress));
+            tasks.push((*user_id, Some(*credential_id), None, Some(video), progress));
         }
         if web {
             for _ in 0..population.queued_per_web_account {
                 let progress = fakes
                     .tg
                     .seed_bot_message(chat, "⏳ Accepted. Your video is queued…");
-                tasks.push((*user_id, Some(*credential_id), None, progress));
+                tasks.push((*user_id, Some(*credential_id), None, None, progress));
             }
         }
     }
+    // The pool: the bot makes PIXVERSE_API_KEY the account `operator` at start; made here first
+    // so the generating pool tasks can name it.
+    storage
+        .upsert_operator_account(&SecretString::from(OPERATOR_KEY))
+        .await
+        .expect("operator pool account");
+    let operator = storage
+        .pool_account(OPERATOR_ACCOUNT)
+        .await
+        .expect("pool account")
+        .expect("operator")
+        .id;
+    for i in 0..population.pool_users {
+        let user_id = 4_000_000 + i as i64;
+        storage
+            .upsert_user(&SeenUser {
+                id: user_id,
+                username: None,
+                first_name: "Bench",
+                language: Some("en"),
+                in_private_chat: true,
+            })
+            .await
+            .expect("user");
+        let chat = TgChat::Private(user_id);
+        if i < population.generating_per_account {
+            let video = fakes
+                .px
+                .add_generating_video(OPERATOR_KEY, &format!("bench pool {i}"));
+            let progress = fakes
+                .tg
+                .seed_bot_message(chat, "🎬 Generating… 0:05 (usually 30–60 s)");
+            tasks.push((user_id, None, Some(operator), Some(video), progress));
+        } else {
+            let progress = fakes
+                .tg
+                .seed_bot_message(chat, "⏳ Accepted. Your video is queued…");
+            tasks.push((user_id, None, None, None, progress));
+        }
+    }
     let mut tx = storage.pool().begin().await.expect("transaction");
-    for (i, (user_id, credential_id, video_id, progress)) in tasks.iter().enumerate() {
+    for (i, (user_id, credential_id, pool_account_id, video_id, progress)) in tasks.iter().enumerate() {
         let state = if video_id.is_some() {
             "generating"
         } else {
@@ -408,8 +464,8 @@ async fn seed_in_flight(fakes: &Fakes, population: &Population) {
         sqlx::query(
             "insert into task (user_id, chat_id, request_message_id, progress_message_id, kind, prompt, params,
                                credential_id, video_id, state, next_run_at, submitted_at, progress_edited_at,
-                               created_at, updated_at)
-             values (?1, ?1, ?2, ?3, 't2v', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?9, ?9)",
+                               created_at, updated_at, pool_account_id)
+             values (?1, ?1, ?2, ?3, 't2v', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?9, ?12)",
         )
         .bind(user_id)
         .bind(i as i64 + 1)
@@ -421,6 +477,10 @@ async fn seed_in_flight(fakes: &Fakes, population: &Population) {
         .bind(state)
         .bind(now)
         .bind(video_id.map(|_| now))
+        // Progress messages last edited over the past ten minutes, as in a bot that has been
+        // running: routine edits fall due steadily instead of all at once.
+        .bind(now - (i as i64 % 600) * 1000)
+        .bind(pool_account_id)
         .execute(&mut *tx)
         .await
         .expect("insert task");
@@ -507,10 +567,11 @@ fn window_json(w: &Window) -> Value {
 async fn in_flight(results: &mut serde_json::Map<String, Value>) {
     let window = Duration::from_secs(env_usize("BENCH_WINDOW_SECS", 30) as u64);
     let population = Population {
-        web_accounts: 1_600,
+        web_accounts: 1_560,
         key_accounts: 80,
         generating_per_account: 5,
         queued_per_web_account: 1,
+        pool_users: 240,
     };
     let fakes = Fakes::start().await;
     fakes.px.set_generation_polls(u32::MAX);
@@ -546,7 +607,8 @@ async fn in_flight(results: &mut serde_json::Map<String, Value>) {
         );
         w
     };
-    let generating = (population.web_accounts + population.key_accounts) * population.generating_per_account;
+    let generating =
+        (population.web_accounts + population.key_accounts + 1) * population.generating_per_account;
     results.insert(
         "in_flight".into(),
         json!({
@@ -555,6 +617,7 @@ async fn in_flight(results: &mut serde_json::Map<String, Value>) {
             "queued": population.tasks() - generating,
             "web_accounts": population.web_accounts,
             "api_key_accounts": population.key_accounts,
+            "pool_users": population.pool_users,
             "poll_interval_ms": 5000,
             "window_s": window.as_secs(),
             "startup_to_first_get_updates_ms": ms(startup),
@@ -705,10 +768,12 @@ fn results_path() -> PathBuf {
 
 fn table(r: &serde_json::Map<String, Value>) -> String {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-    let accept = &r["accept"];
-    let paced = &r["accept_paced"];
-    let flight = &r["in_flight"];
-    let video = &r["per_video"];
+    // A scenario left out (`BENCH_ONLY`) reads as null: its rows show NaN.
+    let get = |key: &str| r.get(key).unwrap_or(&Value::Null);
+    let accept = get("accept");
+    let paced = get("accept_paced");
+    let flight = get("in_flight");
+    let video = get("per_video");
     let mut rows: Vec<(String, String, &str)> = vec![
         (
             format!("accept throughput ({} users at once)", accept["users"]),
@@ -780,7 +845,7 @@ fn table(r: &serde_json::Map<String, Value>) -> String {
         ),
         (
             "idle memory".into(),
-            format!("{:.1} MiB resident", f(&r["idle_rss_mib"])),
+            format!("{:.1} MiB resident", f(get("idle_rss_mib"))),
             "≤ 30 MB",
         ),
         (
@@ -807,21 +872,35 @@ fn table(r: &serde_json::Map<String, Value>) -> String {
     out
 }
 
+/// `BENCH_ONLY=in_flight` (or `idle,accept,in_flight,per_video`, comma-separated) runs a part;
+/// the table then shows only what was measured.
+fn wanted(scenario: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == scenario))
+}
+
 #[tokio::main]
 async fn main() {
-    // `cargo bench` passes `--bench`; a filter argument is not supported (the run is one piece).
+    // `cargo bench` passes `--bench`; a filter argument is not supported (see `BENCH_ONLY`).
     let mut results = serde_json::Map::new();
     results.insert(
         "machine".into(),
         json!({ "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) }),
     );
-    idle(&mut results).await;
+    if wanted("idle") {
+        idle(&mut results).await;
+    }
     let users = env_usize("BENCH_USERS", 2000);
-    results.insert("accept".into(), accept(users, None).await);
-    // Telegram's own limit is ~30 messages/s per bot; 1,000/s is the target throughput.
-    results.insert("accept_paced".into(), accept(3 * users / 2, Some(1000.0)).await);
-    in_flight(&mut results).await;
-    per_video(&mut results).await;
+    if wanted("accept") {
+        results.insert("accept".into(), accept(users, None).await);
+        // Telegram's own limit is ~30 messages/s per bot; 1,000/s is the target throughput.
+        results.insert("accept_paced".into(), accept(3 * users / 2, Some(1000.0)).await);
+    }
+    if wanted("in_flight") {
+        in_flight(&mut results).await;
+    }
+    if wanted("per_video") {
+        per_video(&mut results).await;
+    }
     println!("\n{}", table(&results));
     let path = results_path();
     if let Some(dir) = path.parent() {

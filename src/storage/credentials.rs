@@ -1,5 +1,10 @@
 //! PixVerse credentials that users connected, sealed with the bot's [`Cipher`](super::Cipher).
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
 use secrecy::SecretString;
 
 use super::{Storage, StorageError, now_ms};
@@ -69,6 +74,44 @@ struct CredentialRow {
     invalid_at: Option<i64>,
 }
 
+/// Decrypted credentials by id, shared by every clone of [`Storage`] (the handlers' and the
+/// worker's). The worker reads a credential for every poll of an account, every round: from
+/// here that is a map lookup instead of a statement and a decryption. Every write to the
+/// `credential` table goes through this file and drops the entries it touches; `generation`
+/// counts those drops, so a read that raced with a write does not store the old row.
+#[derive(Clone, Default)]
+pub(super) struct CredentialCache(Arc<Mutex<CacheInner>>);
+
+#[derive(Default)]
+struct CacheInner {
+    by_id: HashMap<i64, Credential>,
+    generation: u64,
+}
+
+impl CredentialCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, id: i64) -> Result<Option<Credential>, u64> {
+        let inner = self.lock();
+        inner.by_id.get(&id).cloned().map(Some).ok_or(inner.generation)
+    }
+
+    fn put(&self, generation: u64, credential: &Credential) {
+        let mut inner = self.lock();
+        if inner.generation == generation {
+            inner.by_id.insert(credential.id, credential.clone());
+        }
+    }
+
+    fn forget(&self, matches: impl Fn(&Credential) -> bool) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.by_id.retain(|_, c| !matches(c));
+    }
+}
+
 impl Storage {
     /// Stores `secret` for `owner_id`, replacing the credential they had.
     pub async fn save_credential(
@@ -98,6 +141,7 @@ impl Storage {
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await?;
+        self.credentials.forget(|c| c.id == id || c.owner_id == owner_id);
         Ok(id)
     }
 
@@ -109,12 +153,21 @@ impl Storage {
         row.map(|row| self.decrypt(row)).transpose()
     }
 
+    /// The credential with this id (from the cache when it was read before).
     pub async fn credential(&self, id: i64) -> Result<Option<Credential>, StorageError> {
+        let generation = match self.credentials.get(id) {
+            Ok(cached) => return Ok(cached),
+            Err(generation) => generation,
+        };
         let row: Option<CredentialRow> = sqlx::query_as("select * from credential where id = ?1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| self.decrypt(row)).transpose()
+        let credential = row.map(|row| self.decrypt(row)).transpose()?;
+        if let Some(credential) = &credential {
+            self.credentials.put(generation, credential);
+        }
+        Ok(credential)
     }
 
     /// Forgets the user's credential. Returns whether there was one.
@@ -123,6 +176,7 @@ impl Storage {
             .bind(owner_id)
             .execute(&self.pool)
             .await?;
+        self.credentials.forget(|c| c.owner_id == owner_id);
         Ok(done.rows_affected() > 0)
     }
 
@@ -134,6 +188,7 @@ impl Storage {
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
+        self.credentials.forget(|c| c.id == id);
         Ok(done.rows_affected() > 0)
     }
 

@@ -44,6 +44,8 @@ pub enum StorageError {
 pub struct Storage {
     pool: SqlitePool,
     cipher: Cipher,
+    /// Decrypted credentials by id, for the worker's polls (one lookup per account per round).
+    credentials: credentials::CredentialCache,
 }
 
 impl Storage {
@@ -63,7 +65,11 @@ impl Storage {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Storage { pool, cipher })
+        Ok(Storage {
+            pool,
+            cipher,
+            credentials: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -135,21 +135,38 @@ impl Storage {
         .await?)
     }
 
-    /// Generations started or running on each credential (`None`: the operator key), for the per-account limit.
-    pub async fn generating_per_credential(&self) -> Result<Vec<(Option<i64>, i64)>, StorageError> {
-        Ok(sqlx::query_as("select credential_id, count(*) from task where state in ('submitting', 'generating') group by credential_id")
-            .fetch_all(&self.pool)
-            .await?)
+    /// Generations started or running on each credential of `users` (`None`: a pool task), for
+    /// the per-account limit. Only the users whose tasks a round claimed: through the `task_user`
+    /// index instead of a scan of every task (a credential is one user's, so its tasks are theirs).
+    pub async fn generating_per_credential(
+        &self,
+        users: &[i64],
+    ) -> Result<Vec<(Option<i64>, i64)>, StorageError> {
+        Ok(sqlx::query_as(
+            "select credential_id, count(*) from task
+             where user_id in (select value from json_each(?1)) and state in ('submitting', 'generating')
+             group by credential_id",
+        )
+        .bind(json_ids(users)?)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
-    /// Per user: generations started since `since_ms` or still running. The worker serves users
-    /// with fewer first, so one user's backlog cannot crowd out another user's single task.
-    pub async fn recent_starts_per_user(&self, since_ms: i64) -> Result<Vec<(i64, i64)>, StorageError> {
+    /// Per user of `users`: generations started since `since_ms` or still running. The worker
+    /// serves users with fewer first, so one user's backlog cannot crowd out another user's
+    /// single task.
+    pub async fn recent_starts_per_user(
+        &self,
+        users: &[i64],
+        since_ms: i64,
+    ) -> Result<Vec<(i64, i64)>, StorageError> {
         Ok(sqlx::query_as(
             "select user_id, count(*) from task
-             where state in ('submitting', 'generating') or submitted_at >= ?1
+             where user_id in (select value from json_each(?1))
+               and (state in ('submitting', 'generating') or submitted_at >= ?2)
              group by user_id",
         )
+        .bind(json_ids(users)?)
         .bind(since_ms)
         .fetch_all(&self.pool)
         .await?)
@@ -211,13 +228,18 @@ impl Storage {
         Ok(done.rows_affected())
     }
 
-    /// When the next unfinished task falls due (held ones count from their lease's end).
+    /// When the next unfinished task that is not held falls due (a task left held by a failed
+    /// step counts once its lease has expired). Walks the `task_due` index in order and stops at
+    /// the first such task, so it costs about as much as the tasks held right now, not a scan of
+    /// every task; held tasks are the worker's own and it looks again when their steps end.
     pub async fn next_due_at(&self) -> Result<Option<i64>, StorageError> {
         Ok(sqlx::query_scalar(
-            "select min(max(next_run_at, coalesce(lease_until, 0))) from task
-             where state not in ('delivered', 'failed')",
+            "select next_run_at from task
+             where state not in ('delivered', 'failed') and (lease_until is null or lease_until <= ?1)
+             order by next_run_at limit 1",
         )
-        .fetch_one(&self.pool)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
         .await?)
     }
 
@@ -375,18 +397,36 @@ impl Storage {
     }
 
     /// Gives back held tasks that are still generating, all due at `next_run_at`: one write for
-    /// a whole poll of an account instead of one per task (see [`Storage::reschedule_task`]).
+    /// many polls instead of one per task (see [`Storage::reschedule_task`]). A task finished
+    /// meanwhile (e.g. cancelled) stays finished.
     pub async fn reschedule_generating(&self, ids: &[i64], next_run_at: i64) -> Result<(), StorageError> {
         if ids.is_empty() {
             return Ok(());
         }
-        let ids = serde_json::to_string(ids).map_err(|e| StorageError::Corrupt(e.to_string()))?;
         sqlx::query(
             "update task set state = 'generating', next_run_at = ?2, lease_until = null, attempts = 0,
                  updated_at = ?3
-             where id in (select value from json_each(?1))",
+             where id in (select value from json_each(?1)) and state not in ('delivered', 'failed')",
         )
-        .bind(ids)
+        .bind(json_ids(ids)?)
+        .bind(next_run_at)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives back held tasks that wait for a free generation slot, in their state, due at
+    /// `next_run_at`: [`Storage::reschedule_task`] without an error, for many tasks in one write.
+    pub async fn reschedule_waiting(&self, ids: &[i64], next_run_at: i64) -> Result<(), StorageError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "update task set next_run_at = ?2, lease_until = null, attempts = 0, updated_at = ?3
+             where id in (select value from json_each(?1)) and state not in ('delivered', 'failed')",
+        )
+        .bind(json_ids(ids)?)
         .bind(next_run_at)
         .bind(now_ms())
         .execute(&self.pool)
@@ -403,4 +443,9 @@ impl Storage {
             .await?;
         Ok(())
     }
+}
+
+/// A list of ids as one JSON parameter, for `json_each`: one statement for many rows.
+fn json_ids(ids: &[i64]) -> Result<String, StorageError> {
+    serde_json::to_string(ids).map_err(|e| StorageError::Corrupt(e.to_string()))
 }

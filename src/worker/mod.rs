@@ -15,7 +15,7 @@ mod submit;
 use progress::Edit;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
     time::Duration,
 };
@@ -23,8 +23,9 @@ use std::{
 use futures_util::{StreamExt, stream};
 use teloxide::{Bot, requests::Requester};
 use tokio::{
-    sync::{Notify, Semaphore, watch},
+    sync::{Notify, watch},
     task::JoinSet,
+    time::Instant,
 };
 
 use crate::{
@@ -62,7 +63,15 @@ pub struct Worker {
     wake: Arc<Notify>,
     /// Per chat: no progress edits before this time (ms), after Telegram answered 429.
     edit_pause: std::sync::Mutex<HashMap<i64, i64>>,
+    /// The routine progress edits' pace across all chats (see `progress.rs`).
+    edit_budget: std::sync::Mutex<progress::EditBudget>,
+    /// Polled tasks still generating, by the time they are due again, not yet written back
+    /// (see `flush_rescheduled`).
+    rescheduled: std::sync::Mutex<BTreeMap<i64, Vec<i64>>>,
 }
+
+/// The longest the run loop waits, while steps keep ending, before it claims again.
+const REPLAN_GAP: Duration = Duration::from_millis(100);
 
 /// What one round did, for tests and the run loop.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -135,6 +144,8 @@ impl Worker {
             settings,
             wake,
             edit_pause: Default::default(),
+            edit_budget: Default::default(),
+            rescheduled: Default::default(),
         }
     }
 
@@ -146,35 +157,56 @@ impl Worker {
     }
 
     /// Runs until `shutdown` turns true. Steps run as independent tasks (at most `concurrency` at
-    /// once), so one slow upload never holds up other tasks' polls; the loop claims more work
-    /// whenever a step ends, a handler writes a task, or the next task falls due. On shutdown the
-    /// running steps get a few seconds; whatever is cut off keeps its stored state and resumes at
-    /// the next start.
+    /// once), so one slow upload never holds up other tasks' polls. Claimed steps wait here, as
+    /// plain data, for a free place; the loop claims again once they are all handed out and
+    /// something may be due: a handler wrote a task, the next task falls due, or steps ended
+    /// (their writes may make tasks due sooner; looked at no more than every `replan_gap`, since a
+    /// claim and a due-time query after each of thousands of steps cost more than the steps). On
+    /// shutdown the running steps get a few seconds; whatever is cut off keeps its stored state
+    /// and resumes at the next start.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let released = self.storage.release_all_leases().await.unwrap_or_default();
         if released > 0 {
             tracing::info!(released, "resuming tasks left over by the previous run");
         }
-        let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        let concurrency = self.settings.concurrency;
+        let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
         let mut running = JoinSet::new();
+        let mut waiting: VecDeque<Step> = VecDeque::new();
+        let mut plan_now = true;
+        let mut wake_at = Instant::now();
+        let mut last_plan = Instant::now();
         while !*shutdown.borrow() {
-            match self.plan_round().await {
-                Ok(steps) => {
-                    for step in steps {
-                        let (worker, slots) = (self.clone(), slots.clone());
-                        running.spawn(async move {
-                            let _slot = slots.acquire_owned().await;
-                            worker.run_step(step).await;
-                        });
+            if plan_now && waiting.is_empty() {
+                plan_now = false;
+                last_plan = Instant::now();
+                let mut more = false;
+                match self.plan_round().await {
+                    Ok((steps, full)) => {
+                        more = full;
+                        waiting.extend(steps);
                     }
+                    Err(e) => tracing::error!(error = format!("{e:#}"), "worker round failed"),
                 }
-                Err(e) => tracing::error!(error = format!("{e:#}"), "worker round failed"),
+                // A full claim may have left due tasks behind: claim again once these are out.
+                wake_at = if more {
+                    Instant::now()
+                } else {
+                    Instant::now() + self.time_to_next_due().await
+                };
             }
-            let sleep = self.time_to_next_due().await;
+            while running.len() < concurrency
+                && let Some(step) = waiting.pop_front()
+            {
+                let worker = self.clone();
+                running.spawn(async move { worker.run_step(step).await });
+            }
             tokio::select! {
-                Some(_) = running.join_next() => {}
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(sleep) => {}
+                Some(_) = running.join_next() => {
+                    wake_at = wake_at.min(last_plan + replan_gap);
+                }
+                _ = self.wake.notified() => plan_now = true,
+                _ = tokio::time::sleep_until(wake_at), if waiting.is_empty() => plan_now = true,
                 _ = shutdown.changed() => break,
             }
         }
@@ -182,56 +214,78 @@ impl Worker {
         if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
             running.abort_all();
         }
+        if let Err(e) = self.flush_rescheduled().await {
+            tracing::warn!(error = %e, "could not store the last polls (they resume at the next start)");
+        }
         tracing::info!("worker stopped");
     }
 
     /// Claims the due tasks and runs one step of each, to completion. Tests and benchmarks call
     /// this to drive the worker without sleeping.
     pub async fn try_run_once(&self) -> anyhow::Result<Outcome> {
-        let steps = self.plan_round().await?;
+        let (steps, _) = self.plan_round().await?;
         let outcome = Outcome {
             claimed: steps.iter().map(Step::tasks).sum(),
         };
         stream::iter(steps)
             .for_each_concurrent(self.settings.concurrency, |step| self.run_step(step))
             .await;
+        self.flush_rescheduled().await?;
         Ok(outcome)
     }
 
-    /// Claims the due tasks (with a lease) and groups them into steps.
-    async fn plan_round(&self) -> anyhow::Result<Vec<Step>> {
-        let limit = (self.settings.concurrency * 16) as i64;
+    /// Stores what the polls since the last call found still generating: due again at their
+    /// tick, lease released. One statement per tick for all of them instead of one per account:
+    /// the tasks stay held (by their lease) until then, and a crash in between only means they
+    /// are polled again at the next start.
+    async fn flush_rescheduled(&self) -> anyhow::Result<()> {
+        let batches = std::mem::take(&mut *self.rescheduled.lock().unwrap_or_else(|e| e.into_inner()));
+        for (next, ids) in batches {
+            self.storage.reschedule_generating(&ids, next).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims the due tasks (with a lease) and groups them into steps; also says whether the
+    /// claim was full (more tasks may be due).
+    async fn plan_round(&self) -> anyhow::Result<(Vec<Step>, bool)> {
+        self.flush_rescheduled().await?;
+        let limit = (self.settings.concurrency * 64) as i64;
         let claimed = self
             .storage
             .claim_due_tasks(limit, self.settings.lease.as_millis() as i64)
             .await?;
         if claimed.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         }
+        let full = claimed.len() as i64 >= limit;
+        let wants_slot = |t: &TaskRow| matches!(t.state(), TaskState::Queued | TaskState::Submitting);
+        // Only the users who have a task waiting for a slot matter to the slot counts below.
+        let mut waiting_users: Vec<i64> = claimed
+            .iter()
+            .filter(|t| wants_slot(t))
+            .map(|t| t.user_id)
+            .collect();
+        waiting_users.sort_unstable();
+        waiting_users.dedup();
         // Free generation slots per account, filled in fair order; the rest wait for a slot
         // here instead of being refused by PixVerse (500044 stays handled as a fallback).
-        let mut busy: HashMap<Option<i64>, i64> = self
-            .storage
-            .generating_per_credential()
-            .await?
-            .into_iter()
-            .collect();
+        let mut busy: HashMap<Option<i64>, i64> = HashMap::new();
+        let mut served: HashMap<i64, i64> = HashMap::new();
+        if !waiting_users.is_empty() {
+            busy.extend(self.storage.generating_per_credential(&waiting_users).await?);
+            let hour_ago = now_ms() - 60 * 60 * 1000;
+            served.extend(
+                self.storage
+                    .recent_starts_per_user(&waiting_users, hour_ago)
+                    .await?,
+            );
+        }
         let mut steps = Vec::new();
         // Polls are grouped by the account they run on: the user's own, or a pool account.
         let mut polls: BTreeMap<(Option<i64>, Option<i64>), Vec<TaskRow>> = BTreeMap::new();
-        let wants_slots = claimed
-            .iter()
-            .any(|t| matches!(t.state(), TaskState::Queued | TaskState::Submitting));
-        let served: HashMap<i64, i64> = if wants_slots {
-            let hour_ago = now_ms() - 60 * 60 * 1000;
-            self.storage
-                .recent_starts_per_user(hour_ago)
-                .await?
-                .into_iter()
-                .collect()
-        } else {
-            HashMap::new()
-        };
+        // Tasks that wait for a slot: given back in one write.
+        let mut no_slot: Vec<i64> = Vec::new();
         let mut pool_free: Option<i64> = None;
         for task in fair_order(claimed, &served) {
             match task.state() {
@@ -247,19 +301,13 @@ impl Worker {
                         pool_free = Some(free - 1);
                         steps.push(Step::Submit(task));
                     } else {
-                        let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
-                        self.storage
-                            .reschedule_task(task.id, task.state(), next, false, None)
-                            .await?;
+                        no_slot.push(task.id);
                     }
                 }
                 TaskState::Queued | TaskState::Submitting => {
                     let used = busy.entry(task.credential_id).or_default();
                     if *used >= i64::from(self.settings.account_concurrency) {
-                        let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
-                        self.storage
-                            .reschedule_task(task.id, task.state(), next, false, None)
-                            .await?;
+                        no_slot.push(task.id);
                     } else {
                         *used += 1;
                         steps.push(Step::Submit(task));
@@ -273,8 +321,10 @@ impl Worker {
                 TaskState::Delivered | TaskState::Failed => {}
             }
         }
+        let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
+        self.storage.reschedule_waiting(&no_slot, next).await?;
         steps.extend(polls.into_values().map(Step::Poll));
-        Ok(steps)
+        Ok((steps, full))
     }
 
     async fn run_step(&self, step: Step) {

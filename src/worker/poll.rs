@@ -8,6 +8,9 @@ use crate::{
 };
 
 use super::progress::Edit;
+
+/// How many phases of the poll grid the accounts are spread over.
+const POLL_PHASES: i64 = 8;
 use super::{Lookup, Worker, progress::elapsed};
 
 impl Worker {
@@ -46,8 +49,14 @@ impl Worker {
         // tick, so the mean interval stays one interval): every generating task of an account
         // falls due together, whenever it was submitted, and the next round polls them with one
         // listing call instead of one per task.
+        //
+        // Accounts are spread over POLL_PHASES phases of the grid (by id), so a round's polls,
+        // and the progress edits they send, come in a few smaller waves rather than one burst
+        // per interval that would exhaust the edits' budget (`progress.rs`) in a moment.
         let interval = self.settings.poll_interval.as_millis().max(1) as i64;
-        let next = (now_ms() + interval + interval / 2) / interval * interval;
+        let account = first.credential_id.or(first.pool_account_id).unwrap_or(0);
+        let phase = account.rem_euclid(POLL_PHASES) * interval / POLL_PHASES;
+        let next = (now_ms() - phase + interval + interval / 2) / interval * interval + phase;
         let mut still_generating = Vec::new();
         for task in tasks {
             let status = task.video_id.and_then(|id| statuses.get(&id)).cloned();
@@ -79,14 +88,20 @@ impl Worker {
                 Some(VideoStatus::Generating) | None => still_generating.push(task),
             }
         }
-        // One write for every task still generating rather than one each; the texts are looked
-        // up only for the tasks whose progress edit is due.
-        let ids: Vec<i64> = still_generating.iter().map(|t| t.id).collect();
-        self.storage.reschedule_generating(&ids, next).await?;
+        // Written back with the other polls of the round (`flush_rescheduled`): one write for
+        // many accounts rather than one each. The texts are looked up only for the tasks whose
+        // progress edit is due.
+        self.rescheduled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(next)
+            .or_default()
+            .extend(still_generating.iter().map(|t| t.id));
+        self.note_generating(still_generating.len());
         for task in &still_generating {
-            if self.progress_edit_due(task) {
+            if self.routine_edit_ready(task) {
                 let texts = self.texts_for(task.user_id).await;
-                self.edit_progress(task, texts.generating(elapsed(task)), Edit::Routine)
+                self.edit_progress(task, texts.generating(elapsed(task)), Edit::Admitted)
                     .await;
             }
         }

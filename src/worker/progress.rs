@@ -1,6 +1,6 @@
 //! The progress message: the bot's reply that the worker edits as the task moves.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use teloxide::{
     ApiError, RequestError,
@@ -22,10 +22,40 @@ pub(super) enum Edit {
     Stage,
     /// The last word (delivered, failed): sent now and, after a 429, once more when allowed.
     Final,
+    /// A ticker edit that already took its turn ([`Worker::routine_edit_ready`]), so the text
+    /// is only built for edits that go out.
+    Admitted,
 }
 
 /// The longest a final progress edit waits out a Telegram 429 before giving up on it.
 const MAX_EDIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Routine edits per second across all chats. Telegram takes about 30 messages a second from one
+/// bot; replies, stage and final edits and the videos need the rest. With 10,000 tasks in
+/// flight a 5 s ticker alone would want 2,000 edits a second: the tickers then share this budget
+/// and each message advances less often (see [`EditBudget`]).
+const ROUTINE_EDITS_PER_SEC: f64 = 20.0;
+/// Telegram's pace within one chat: about a message a second in a private chat, 20 a minute in a
+/// group. A chat with several tasks gets routine edits no closer than this (or than the edit
+/// interval itself, when that is shorter).
+const PRIVATE_CHAT_GAP: Duration = Duration::from_secs(1);
+const GROUP_CHAT_GAP: Duration = Duration::from_secs(3);
+
+/// The shared pace of routine edits: a token bucket over all chats, the last routine edit per
+/// chat, and how many tasks are generating (counted as the polls see them), which stretches
+/// every task's interval so that all of them fit the budget, each in turn: a task is due once
+/// its own message has gone unedited that long, so the oldest ones go first.
+#[derive(Debug, Default)]
+pub(super) struct EditBudget {
+    tokens: f64,
+    refilled_at: i64,
+    /// Tasks seen generating since `window_start`, and in the whole window before it.
+    counting: usize,
+    window_start: i64,
+    generating: usize,
+    /// Per chat: no routine edit before this time (ms).
+    chat_next: HashMap<i64, i64>,
+}
 
 impl Worker {
     /// Edits the progress message to `text`, paced as `kind` says.
@@ -45,7 +75,11 @@ impl Worker {
         let Some(message_id) = task.progress_message_id else {
             return;
         };
-        if !force && (!self.progress_edit_due(task) || self.edits_paused(task.chat_id)) {
+        if !force
+            && (!self.progress_edit_due(task)
+                || self.edits_paused(task.chat_id)
+                || !self.take_edit_turn(task))
+        {
             return;
         }
         let (chat, message) = (ChatId(task.chat_id), MessageId(message_id as i32));
@@ -94,13 +128,83 @@ impl Worker {
         paused.insert(chat_id, now + wait.as_millis() as i64);
     }
 
-    pub(super) fn progress_edit_due(&self, task: &TaskRow) -> bool {
+    /// The task's routine edit interval: the configured one (doubled in groups), stretched while
+    /// so many tasks generate that they would not fit [`ROUTINE_EDITS_PER_SEC`].
+    fn routine_interval(&self, task: &TaskRow) -> Duration {
         let mut interval = self.settings.progress_edit_interval;
         if task.chat_id < 0 {
             interval *= 2;
         }
+        let generating = {
+            let budget = self.edit_budget.lock().unwrap_or_else(|e| e.into_inner());
+            budget.generating.max(budget.counting)
+        };
+        interval.max(Duration::from_secs_f64(generating as f64 / ROUTINE_EDITS_PER_SEC))
+    }
+
+    pub(super) fn progress_edit_due(&self, task: &TaskRow) -> bool {
         let last = task.progress_edited_at.unwrap_or(0);
-        now_ms() - last >= interval.as_millis() as i64
+        now_ms() - last >= self.routine_interval(task).as_millis() as i64
+    }
+
+    /// Counts tasks a poll found still generating; a poll interval's worth is how many tickers
+    /// share the edit budget.
+    pub(super) fn note_generating(&self, tasks: usize) {
+        let now = now_ms();
+        let window = self.settings.poll_interval.as_millis().max(1) as i64;
+        let mut budget = self.edit_budget.lock().unwrap_or_else(|e| e.into_inner());
+        if now - budget.window_start >= window {
+            budget.generating = budget.counting;
+            budget.counting = 0;
+            budget.window_start = now;
+        }
+        budget.counting += tasks;
+    }
+
+    /// For the elapsed-time ticker: the edit is due, the chat is not rate-limited, and it took
+    /// its turn; the caller then sends it as [`Edit::Admitted`].
+    pub(super) fn routine_edit_ready(&self, task: &TaskRow) -> bool {
+        task.progress_message_id.is_some()
+            && self.progress_edit_due(task)
+            && !self.edits_paused(task.chat_id)
+            && self.take_edit_turn(task)
+    }
+
+    /// A routine edit may go now: the chat's last one is far enough back and the budget has a
+    /// token (taken here). Otherwise the edit is skipped; the task stays due and tries again at
+    /// its next poll.
+    fn take_edit_turn(&self, task: &TaskRow) -> bool {
+        let now = now_ms();
+        let chat_gap = if task.chat_id < 0 {
+            GROUP_CHAT_GAP
+        } else {
+            PRIVATE_CHAT_GAP
+        };
+        let mut interval = self.settings.progress_edit_interval;
+        if task.chat_id < 0 {
+            interval *= 2;
+        }
+        let chat_gap = chat_gap.min(interval).as_millis() as i64;
+        let mut budget = self.edit_budget.lock().unwrap_or_else(|e| e.into_inner());
+        if budget
+            .chat_next
+            .get(&task.chat_id)
+            .is_some_and(|next| *next > now)
+        {
+            return false;
+        }
+        let elapsed = (now - budget.refilled_at).max(0) as f64 / 1000.0;
+        budget.tokens = (budget.tokens + elapsed * ROUTINE_EDITS_PER_SEC).min(ROUTINE_EDITS_PER_SEC);
+        budget.refilled_at = now;
+        if budget.tokens < 1.0 {
+            return false;
+        }
+        budget.tokens -= 1.0;
+        if budget.chat_next.len() > 4096 {
+            budget.chat_next.retain(|_, next| *next > now);
+        }
+        budget.chat_next.insert(task.chat_id, now + chat_gap);
+        true
     }
 
     /// Tells the user something final: on the progress message when there is one, else as a reply

@@ -183,11 +183,13 @@ impl Storage {
     /// PixVerse refused this credential. Returns true only for the call that changed it, so the
     /// owner is told once.
     pub async fn mark_credential_invalid(&self, id: i64) -> Result<bool, StorageError> {
-        let done =
-            sqlx::query("update credential set status = 'invalid' where id = ?1 and status = 'active'")
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+        let done = sqlx::query(
+            "update credential set status = 'invalid', invalid_at = ?2 where id = ?1 and status = 'active'",
+        )
+        .bind(id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
         self.credentials.forget(|c| c.id == id);
         Ok(done.rows_affected() > 0)
     }

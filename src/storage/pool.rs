@@ -196,6 +196,14 @@ impl Storage {
         Ok(())
     }
 
+    /// Whether the pool has any account at all (usable or not), without decrypting them.
+    pub async fn pool_is_empty(&self) -> Result<bool, StorageError> {
+        let count: i64 = sqlx::query_scalar("select count(*) from pool_account")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count == 0)
+    }
+
     pub async fn pool_accounts(&self) -> Result<Vec<PoolAccount>, StorageError> {
         let rows: Vec<PoolRow> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} order by p.id")))
             .fetch_all(&self.pool)

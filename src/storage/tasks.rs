@@ -381,6 +381,16 @@ impl Storage {
         .await?)
     }
 
+    /// How many unfinished tasks the user has (the per-user limit), without loading them.
+    pub async fn count_in_flight(&self, user_id: i64) -> Result<i64, StorageError> {
+        Ok(sqlx::query_scalar(
+            "select count(*) from task where user_id = ?1 and state not in ('delivered', 'failed')",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// The user's most recent finished tasks, newest first.
     pub async fn recent_finished_tasks(
         &self,

@@ -181,6 +181,33 @@ async fn a_login_used_elsewhere_holds_the_task_until_the_user_logs_in_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_task_fails_with_a_message_once_the_hold_window_passes() {
+    let bot = TestBot::start_with(|env| {
+        env.remove("PIXVERSE_API_KEY");
+        env.insert("CREDENTIAL_HOLD_MS".into(), "300".into());
+    })
+    .await;
+    bot.px.add_web_account("fay", "pw-fay");
+    let (chat, user) = private_user(3109);
+    bot.tg.send_text(chat, &user, "/login fay pw-fay");
+    bot.wait_for_text(chat, "Connected to PixVerse").await;
+    bot.px.set_generation_polls(1_000_000);
+    bot.tg.send_text(chat, &user, "/t2v a kite");
+    bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
+        .await;
+
+    bot.px.sign_in_elsewhere("fay");
+    bot.wait_for_states(&[("failed", 1)]).await;
+    let storage = bot.storage().await;
+    let refused = storage
+        .credential_of_user(3109)
+        .await
+        .unwrap()
+        .expect("kept for a re-login");
+    assert!(refused.invalid_at.is_some(), "the refusal time is recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_user_limits_refuse_politely_and_say_when_to_try_again() {
     let bot = TestBot::start_with(|env| {
         env.insert("USER_MAX_IN_FLIGHT".into(), "1".into());

@@ -93,7 +93,7 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
     let texts = ctx.remember_sender(&msg).await;
     let (source, credential) = match ctx.storage.credential_of_user(sender_id(&msg)).await? {
         Some(own) => (own.label.clone(), own.to_pixverse()),
-        None if ctx.storage.pool_accounts().await?.is_empty() => {
+        None if ctx.storage.pool_is_empty().await? => {
             reply(&bot, &msg, texts.need_account()).await?;
             return Ok(());
         }

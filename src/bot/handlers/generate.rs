@@ -159,8 +159,8 @@ async fn over_limit(
     user_id: i64,
 ) -> anyhow::Result<Option<String>> {
     const HOUR_MS: i64 = 60 * 60 * 1000;
-    let in_flight = ctx.storage.tasks_in_flight(user_id).await?.len();
-    if in_flight >= ctx.user_max_in_flight as usize {
+    let in_flight = ctx.storage.count_in_flight(user_id).await?;
+    if in_flight >= i64::from(ctx.user_max_in_flight) {
         return Ok(Some(texts.too_many_in_flight(ctx.user_max_in_flight)));
     }
     let (last_hour, oldest) = ctx.storage.count_tasks_since(user_id, now_ms() - HOUR_MS).await?;
@@ -216,7 +216,7 @@ pub(crate) async fn enqueue(
     let credential_id = match ctx.storage.credential_of_user(user_id).await? {
         Some(own) if own.is_usable(now_ms()) => Some(own.id),
         Some(_expired_or_refused) => return Ok(Enqueued::Refused(texts.reconnect_account())),
-        None if ctx.storage.pool_accounts().await?.is_empty() => {
+        None if ctx.storage.pool_is_empty().await? => {
             return Ok(Enqueued::Refused(texts.need_account()));
         }
         None => match super::access::quota_refusal(ctx, user_id, texts.lang()).await? {

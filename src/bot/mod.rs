@@ -59,11 +59,14 @@ impl BotContext {
             language: user.language_code.as_deref(),
             in_private_chat,
         };
-        if let Err(e) = self.storage.upsert_user(&seen).await {
-            // Not worth failing the request over: the user row is refreshed on every message.
-            tracing::warn!(error = %e, "could not record the user");
-        }
-        let chosen = self.storage.chosen_language(id).await.ok().flatten();
+        let chosen = match self.storage.upsert_user(&seen).await {
+            Ok(chosen) => chosen,
+            Err(e) => {
+                // Not worth failing the request over: the user row is refreshed on every message.
+                tracing::warn!(error = %e, "could not record the user");
+                self.storage.chosen_language(id).await.ok().flatten()
+            }
+        };
         texts(Lang::from_code(
             chosen.as_deref().or(user.language_code.as_deref()),
         ))

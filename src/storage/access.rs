@@ -39,13 +39,19 @@ pub struct UserAccess {
 
 impl Storage {
     pub async fn access_mode(&self) -> Result<AccessMode, StorageError> {
+        // Cached: the gate asks on every message; only `set_access_mode` changes it.
+        if let Some(mode) = self.access_mode.get() {
+            return Ok(mode);
+        }
         let value: Option<String> = sqlx::query_scalar("select value from setting where key = 'access_mode'")
             .fetch_optional(&self.pool)
             .await?;
-        Ok(value
+        let mode = value
             .as_deref()
             .and_then(AccessMode::parse)
-            .unwrap_or(AccessMode::Open))
+            .unwrap_or(AccessMode::Open);
+        self.access_mode.put(mode);
+        Ok(mode)
     }
 
     pub async fn set_access_mode(&self, mode: AccessMode) -> Result<(), StorageError> {
@@ -56,6 +62,7 @@ impl Storage {
         .bind(mode.as_str())
         .execute(&self.pool)
         .await?;
+        self.access_mode.put(mode);
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! All SQL lives here: users, encrypted credentials and tasks. Knows nothing of Telegram.
 
+mod accept;
 mod access;
 mod credentials;
 mod crypto;
@@ -15,6 +16,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use accept::AcceptFacts;
 pub use access::{AccessMode, UserAccess};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
@@ -46,6 +48,8 @@ pub struct Storage {
     cipher: Cipher,
     /// Decrypted credentials by id, for the worker's polls (one lookup per account per round).
     credentials: credentials::CredentialCache,
+    /// The access mode, read on every message by the gate (see `accept.rs`).
+    access_mode: accept::AccessModeCache,
 }
 
 impl Storage {
@@ -69,6 +73,7 @@ impl Storage {
             pool,
             cipher,
             credentials: Default::default(),
+            access_mode: Default::default(),
         })
     }
 

@@ -21,6 +21,9 @@ pub struct NewTask {
     pub params: GenerationParams,
     pub image_file_id: Option<String>,
     pub credential_id: Option<i64>,
+    /// The bot picked `params.seed` (the request gave none); stored with the row rather than
+    /// by a second statement (see `Storage::mark_seed_auto`).
+    pub seed_auto: bool,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -76,8 +79,8 @@ impl Storage {
         let params = serde_json::to_string(&task.params).map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let id = sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
-                               credential_id, state, next_run_at, created_at, updated_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?9, ?9)
+                               credential_id, seed_auto, state, next_run_at, created_at, updated_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, 'queued', ?9, ?9, ?9)
              returning id",
         )
         .bind(task.user_id)
@@ -89,6 +92,7 @@ impl Storage {
         .bind(&task.image_file_id)
         .bind(task.credential_id)
         .bind(now)
+        .bind(task.seed_auto)
         .fetch_one(&self.pool)
         .await?;
         Ok(id)

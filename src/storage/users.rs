@@ -22,10 +22,12 @@ pub struct User {
 }
 
 impl Storage {
-    /// Records that the user was seen now, creating the row on first contact.
-    pub async fn upsert_user(&self, seen: &SeenUser<'_>) -> Result<(), StorageError> {
+    /// Records that the user was seen now, creating the row on first contact. Returns the
+    /// language chosen with /language, if any: every handler wants it right after, and one
+    /// statement is cheaper than two (see `accept.rs`).
+    pub async fn upsert_user(&self, seen: &SeenUser<'_>) -> Result<Option<String>, StorageError> {
         let now = now_ms();
-        sqlx::query(
+        let chosen: Option<String> = sqlx::query_scalar(
             "insert into user (id, username, first_name, language, has_private_chat, first_seen_at, last_seen_at)
              values (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              on conflict (id) do update set
@@ -33,7 +35,8 @@ impl Storage {
                  first_name = excluded.first_name,
                  language = coalesce(excluded.language, user.language),
                  has_private_chat = max(user.has_private_chat, excluded.has_private_chat),
-                 last_seen_at = excluded.last_seen_at",
+                 last_seen_at = excluded.last_seen_at
+             returning (select language from user_settings where user_id = ?1)",
         )
         .bind(seen.id)
         .bind(seen.username)
@@ -41,9 +44,9 @@ impl Storage {
         .bind(seen.language)
         .bind(seen.in_private_chat)
         .bind(now)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(())
+        Ok(chosen)
     }
 
     pub async fn user(&self, id: i64) -> Result<Option<User>, StorageError> {

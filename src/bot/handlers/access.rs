@@ -38,15 +38,24 @@ pub async fn gate(msg: Message, ctx: Arc<BotContext>) -> Option<Refusal> {
 async fn check(msg: &Message, ctx: &BotContext) -> anyhow::Result<Option<Refusal>> {
     let user_id = sender_id(msg);
     let chat_id = msg.chat.id.0;
-    if msg.chat.is_private() {
-        ctx.storage.clear_user_blocked(user_id).await?;
+    // One read in a private chat (access and the "blocked" mark together); the write only when
+    // there is a mark to clear. Every message passes here, so each statement counts.
+    let access = if msg.chat.is_private() {
+        let (access, blocked) = ctx.storage.user_access_and_blocked(user_id).await?;
+        if blocked {
+            ctx.storage.clear_user_blocked(user_id).await?;
+        }
+        access
     } else {
         ctx.storage.record_group_member(chat_id, user_id).await?;
-    }
+        if ctx.is_admin(user_id) {
+            return Ok(None);
+        }
+        ctx.storage.user_access(user_id).await?
+    };
     if ctx.is_admin(user_id) {
         return Ok(None);
     }
-    let access = ctx.storage.user_access(user_id).await?;
     // Only a message meant for the bot may use up the one refusal or get an answer.
     let addressed = msg.chat.is_private()
         || msg
@@ -99,16 +108,11 @@ pub async fn pool_quota(ctx: &BotContext, user_id: i64) -> anyhow::Result<(i64, 
     Ok((used, limit))
 }
 
-/// The reply for a user over their pool quota today; `None` when they may go on (admins always).
-pub async fn quota_refusal(ctx: &BotContext, user_id: i64, lang: Lang) -> anyhow::Result<Option<String>> {
-    if ctx.is_admin(user_id) {
-        return Ok(None);
-    }
-    let (used, limit) = pool_quota(ctx, user_id).await?;
-    if used < limit {
-        return Ok(None);
-    }
-    Ok(Some(admin_texts(lang).quota_exceeded(limit, quota_resets_in())))
+/// The reply for a user over their pool quota today (`used` of `limit`), `None` when they may go
+/// on. The accept path reads the figures with its other facts in one statement (see
+/// `storage/accept.rs`) and excepts admins itself.
+pub fn quota_refusal_of(used: i64, limit: i64, lang: Lang) -> Option<String> {
+    (used >= limit).then(|| admin_texts(lang).quota_exceeded(limit, quota_resets_in()))
 }
 
 /// Time until the quota resets (the next UTC midnight).

@@ -33,8 +33,9 @@ pub enum StorageError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(
-        "a stored credential cannot be decrypted: SECRET_KEY (or the key file) is not the one it was \
-         encrypted with"
+        "a stored credential cannot be decrypted: SECRET_KEY (or the key file beside the database) is \
+         not the one it was encrypted with; restore the original key (or delete the credentials and \
+         let users log in again)"
     )]
     Decrypt,
     #[error("stored data is corrupt: {0}")]
@@ -69,12 +70,28 @@ impl Storage {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Storage {
+        let storage = Storage {
             pool,
             cipher,
             credentials: Default::default(),
             access_mode: Default::default(),
-        })
+        };
+        storage.check_key().await?;
+        Ok(storage)
+    }
+
+    /// Opens one stored secret, if there is any: a changed `SECRET_KEY` (or a replaced key file)
+    /// stops the bot at start with a clear error instead of failing every task later.
+    async fn check_key(&self) -> Result<(), StorageError> {
+        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+            "select secret from credential union all select secret from pool_account limit 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        match sealed {
+            Some(sealed) if self.cipher.open(&sealed).is_none() => Err(StorageError::Decrypt),
+            _ => Ok(()),
+        }
     }
 
     pub fn pool(&self) -> &SqlitePool {

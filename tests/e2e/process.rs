@@ -276,3 +276,31 @@ async fn no_password_token_or_key_reaches_the_trace_log_or_the_database_file() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_secret_key_stops_the_binary_with_a_clear_error() {
+    const KEY_A: &str = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="; // 32 × 'A'
+    const KEY_B: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="; // 32 × 'B'
+    let mut bot = TestBot::start_with(|env| {
+        env.insert("SECRET_KEY".into(), KEY_A.into());
+    })
+    .await;
+    bot.px.add_web_account("gus", "pw-gus");
+    let (chat, user) = private_user(5301);
+    bot.tg.send_text(chat, &user, "/login gus pw-gus");
+    bot.wait_for_text(chat, "Connected to PixVerse").await;
+    bot.stop().await.expect("a clean stop");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_pixverse-bot"))
+        .env_clear()
+        .envs(&bot.env)
+        .env("SECRET_KEY", KEY_B)
+        .current_dir(bot.dir())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pixverse-bot");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "refuses to start");
+    assert!(stderr.contains("SECRET_KEY"), "names the variable: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

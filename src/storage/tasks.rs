@@ -191,21 +191,6 @@ impl Storage {
         Ok(done.rows_affected())
     }
 
-    /// How many tasks the user requested since `since_ms`.
-    pub async fn count_tasks_since(
-        &self,
-        user_id: i64,
-        since_ms: i64,
-    ) -> Result<(i64, Option<i64>), StorageError> {
-        Ok(sqlx::query_as(
-            "select count(*), min(created_at) from task where user_id = ?1 and created_at >= ?2",
-        )
-        .bind(user_id)
-        .bind(since_ms)
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
     /// A group became a supergroup with a new id: unfinished tasks deliver there.
     pub async fn migrate_chat(&self, old_chat_id: i64, new_chat_id: i64) -> Result<u64, StorageError> {
         let done = sqlx::query(
@@ -382,16 +367,6 @@ impl Storage {
         )
         .bind(user_id)
         .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// How many unfinished tasks the user has (the per-user limit), without loading them.
-    pub async fn count_in_flight(&self, user_id: i64) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar(
-            "select count(*) from task where user_id = ?1 and state not in ('delivered', 'failed')",
-        )
-        .bind(user_id)
-        .fetch_one(&self.pool)
         .await?)
     }
 

@@ -237,6 +237,7 @@ async fn a_group_request_is_answered_in_the_group_replying_to_the_requester() {
     assert_eq!(video.reply_to, Some(request));
     // A bare photo with a caption in a group is people chatting, not a request.
     bot.tg.send_photo(group, &user, Some("look at my cat"), jpeg(100));
+    bot.wait_for_states(&[("delivered", 1)]).await;
     bot.tg.send_text(group, &user, "/status");
     bot.wait_for_text(group, "Recently finished").await;
     assert_eq!(bot.px.videos().len(), 1);

@@ -227,6 +227,8 @@ async fn per_user_limits_refuse_politely_and_say_when_to_try_again() {
     bot.px.set_generation_polls(0);
     bot.tg.send_text(chat, &user, "/t2v third");
     bot.wait_for_videos(chat, 2).await;
+    // The video is sent before the task is recorded as delivered; until then it is in flight.
+    bot.wait_for_states(&[("delivered", 2)]).await;
     bot.tg.send_text(chat, &user, "/t2v fourth");
     let refusal = bot.wait_for_text(chat, "in the last hour").await;
     assert!(refusal.contains("more in"), "{refusal}");

@@ -208,7 +208,7 @@ async fn the_pool_spreads_tasks_and_fails_over_when_an_account_runs_out_of_credi
     );
 
     // Four requests at once while videos take a while: two per account.
-    bot.px.set_generation_polls(10);
+    bot.px.set_generation_polls(50);
     let users: Vec<_> = (3001..=3004).map(private_user).collect();
     for (chat, user) in &users {
         bot.tg.send_text(*chat, user, "/t2v a lighthouse");
@@ -241,7 +241,7 @@ async fn the_pool_spreads_tasks_and_fails_over_when_an_account_runs_out_of_credi
         1,
         "the admin is told once"
     );
-    assert_eq!(bot.task_states().await, [("delivered".to_owned(), 6)]);
+    bot.wait_for_states(&[("delivered", 6)]).await;
 
     bot.tg.send_text(admin_chat, &admin_user, "/pool list");
     let list = bot.wait_for_text(admin_chat, "Pool accounts:").await;

@@ -265,7 +265,7 @@ async fn a_restart_while_generating_delivers_exactly_once() {
 
     assert_eq!(bot.px.count("/video/text/generate"), 1, "never submitted twice");
     assert_eq!(bot.tg.calls_to("sendvideo").len(), 1, "delivered once");
-    assert_eq!(bot.task_states().await, [("delivered".to_owned(), 1)]);
+    bot.wait_for_states(&[("delivered", 1)]).await;
     bot.storage()
         .await
         .integrity_ok()

@@ -65,7 +65,7 @@ async fn with_a_third_of_all_calls_failing_100_tasks_from_10_users_each_deliver_
             "no video twice: {per_request:?}"
         );
     }
-    assert_eq!(bot.task_states().await, [("delivered".to_owned(), 100)]);
+    bot.wait_for_states(&[("delivered", 100)]).await;
     let tg_faults = bot.tg.calls().iter().filter(|c| c.fault.is_some()).count();
     let px_calls = bot.px.requests().len();
     println!(
@@ -113,7 +113,7 @@ async fn a_group_migrated_to_a_supergroup_gets_its_video_at_the_new_id() {
     bot.tg
         .send_text(old_group, &user, "/t2v@pixverse_test_bot a parade");
     bot.wait_for_videos(new_group, 1).await;
-    assert_eq!(bot.task_states().await, [("delivered".to_owned(), 1)]);
+    bot.wait_for_states(&[("delivered", 1)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

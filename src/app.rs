@@ -6,11 +6,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use teloxide::{
-    dispatching::Dispatcher,
-    dptree,
-    error_handlers::LoggingErrorHandler,
-    prelude::*,
-    types::{BotCommand, BotCommandScope},
+    dispatching::Dispatcher, dptree, error_handlers::LoggingErrorHandler, prelude::*,
     update_listeners::Polling,
 };
 use tokio::sync::{Notify, watch};
@@ -20,7 +16,7 @@ use crate::{
     config::Config,
     pixverse::PixverseClient,
     storage::{Cipher, Storage, key_file_for},
-    texts::{Lang, texts},
+    telegram::{Cooldowns, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
 };
 
@@ -92,6 +88,7 @@ impl App {
             user_max_in_flight: config.user_max_in_flight,
             user_max_per_hour: config.user_max_per_hour,
             pool_daily_quota: config.pool_daily_quota,
+            cooldowns: Arc::new(Cooldowns::default()),
         });
         Ok(App {
             config,
@@ -132,7 +129,7 @@ impl App {
         let menu_bot = bot.clone();
         let mut dispatching = tokio::spawn(async move {
             register_commands(&menu_bot).await;
-            crate::bot::register_admin_menu(&menu_bot, &admin_ids).await;
+            register_admin_menu(&menu_bot, &admin_ids).await;
             dispatcher
                 .try_dispatch_with_listener(
                     listener,
@@ -163,35 +160,5 @@ impl App {
         storage.close().await;
         tracing::info!("stopped");
         result
-    }
-}
-
-/// Commands not listed in group chats: they are personal or take secrets.
-const PRIVATE_ONLY_COMMANDS: [&str; 4] = ["login", "apikey", "logout", "settings"];
-
-/// The command menu, per language and per scope (private chats list everything; groups leave
-/// out the personal commands). A failure here is logged, not fatal: the bot works without it.
-async fn register_commands(bot: &Bot) {
-    let scopes = [
-        (BotCommandScope::Default, false),
-        (BotCommandScope::AllPrivateChats, false),
-        (BotCommandScope::AllGroupChats, true),
-    ];
-    for lang in Lang::ALL {
-        for (scope, group) in &scopes {
-            let commands: Vec<BotCommand> = texts(lang)
-                .command_descriptions()
-                .into_iter()
-                .filter(|(command, _)| !(*group && PRIVATE_ONLY_COMMANDS.contains(command)))
-                .map(|(command, description)| BotCommand::new(command, description))
-                .collect();
-            let mut request = bot.set_my_commands(commands).scope(scope.clone());
-            if lang != Lang::En {
-                request = request.language_code(lang.code());
-            }
-            if let Err(e) = request.await {
-                tracing::warn!(error = %e, language = lang.code(), "could not set the command menu");
-            }
-        }
     }
 }

@@ -14,12 +14,16 @@ use tokio::sync::Notify;
 use crate::{
     pixverse::PixverseClient,
     storage::{SeenUser, Storage},
-    texts::{Lang, Texts, texts},
+    telegram::{Cooldowns, lang_of_sender},
+    texts::{
+        Lang, Texts,
+        admin::{AdminTexts, admin_texts},
+        texts,
+    },
 };
 
 pub use admin_commands::AdminCommand;
 pub use commands::Command;
-pub use handlers::admin::register_admin_menu;
 
 /// What every handler needs; injected once into the dispatcher.
 pub struct BotContext {
@@ -35,6 +39,8 @@ pub struct BotContext {
     pub user_max_per_hour: u32,
     /// Default videos per user per UTC day on the pool (`POOL_DAILY_QUOTA`).
     pub pool_daily_quota: i64,
+    /// Chats Telegram asked us to wait for (429), shared by every handler.
+    pub cooldowns: Arc<Cooldowns>,
 }
 
 pub type HandlerResult = anyhow::Result<()>;
@@ -67,9 +73,19 @@ impl BotContext {
                 self.storage.chosen_language(id).await.ok().flatten()
             }
         };
-        texts(Lang::from_code(
-            chosen.as_deref().or(user.language_code.as_deref()),
-        ))
+        texts(lang_of_sender(chosen.as_deref(), user))
+    }
+
+    /// [`Self::remember_sender`] for an admin command: the admin texts in the admin's language.
+    pub async fn remember_admin(&self, msg: &Message) -> &'static dyn AdminTexts {
+        admin_texts(self.remember_sender(msg).await.lang())
+    }
+
+    /// The language of `user` without recording them (for a refusal, say).
+    pub async fn lang_of(&self, user: &User) -> Lang {
+        let id = user.id.0 as i64;
+        let chosen = self.storage.chosen_language(id).await.ok().flatten();
+        lang_of_sender(chosen.as_deref(), user)
     }
 }
 

@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 
-use teloxide::{prelude::*, types::MessageId};
+use teloxide::prelude::*;
 
-use super::{reply, reply_to};
+use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{
         GenerationParams, MAX_PROMPT_CHARS, MAX_SEED, PromptError, RequestError, TaskKind, parse_request,
     },
     storage::{AcceptFacts, NewTask, now_ms, utc_day_start},
+    telegram::{Late, Place, Sent, replied_message, send_text},
     texts::Texts,
 };
 
@@ -26,7 +27,7 @@ struct Image {
 pub async fn t2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     if text.trim().is_empty() {
-        reply(&bot, &msg, texts.t2v_usage()).await?;
+        reply(&bot, &ctx, &msg, texts.t2v_usage()).await?;
         return Ok(());
     }
     accept(&bot, &msg, &ctx, texts, TaskKind::T2v, &text, None).await
@@ -34,19 +35,19 @@ pub async fn t2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> 
 
 pub async fn i2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
-    let image = match image_of(&msg).or_else(|| msg.reply_to_message().and_then(image_of)) {
+    let image = match image_of(&msg).or_else(|| replied_message(&msg).and_then(image_of)) {
         Some(Ok(image)) => image,
         Some(Err(ImageProblem::NotAnImage)) => {
-            reply(&bot, &msg, texts.not_an_image()).await?;
+            reply(&bot, &ctx, &msg, texts.not_an_image()).await?;
             return Ok(());
         }
         None => {
-            reply(&bot, &msg, texts.i2v_usage()).await?;
+            reply(&bot, &ctx, &msg, texts.i2v_usage()).await?;
             return Ok(());
         }
     };
     if text.trim().is_empty() {
-        reply(&bot, &msg, texts.photo_needs_caption()).await?;
+        reply(&bot, &ctx, &msg, texts.photo_needs_caption()).await?;
         return Ok(());
     }
     accept(&bot, &msg, &ctx, texts, TaskKind::I2v, &text, Some(image)).await
@@ -61,10 +62,10 @@ pub async fn media(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResul
     let texts = ctx.remember_sender(&msg).await;
     match (image_of(&msg), msg.caption()) {
         (Some(Err(ImageProblem::NotAnImage)) | None, _) => {
-            reply(&bot, &msg, texts.not_an_image()).await?;
+            reply(&bot, &ctx, &msg, texts.not_an_image()).await?;
         }
         (Some(Ok(_)), None) => {
-            reply(&bot, &msg, texts.photo_needs_caption()).await?;
+            reply(&bot, &ctx, &msg, texts.photo_needs_caption()).await?;
         }
         (Some(Ok(image)), Some(caption)) => {
             accept(&bot, &msg, &ctx, texts, TaskKind::I2v, caption, Some(image)).await?;
@@ -127,14 +128,20 @@ async fn accept(
                 }
                 RequestError::Param(error) => texts.param_error(&error),
             };
-            reply(bot, msg, answer).await?;
+            reply(bot, ctx, msg, answer).await?;
             return Ok(());
         }
     };
     if let Some(image) = &image
         && image.size > MAX_IMAGE_BYTES
     {
-        reply(bot, msg, texts.image_too_large(MAX_IMAGE_BYTES / 1024 / 1024)).await?;
+        reply(
+            bot,
+            ctx,
+            msg,
+            texts.image_too_large(MAX_IMAGE_BYTES / 1024 / 1024),
+        )
+        .await?;
         return Ok(());
     }
     let request = Request {
@@ -147,7 +154,7 @@ async fn accept(
         image_file_id: image.map(|i| i.file_id),
     };
     if let Enqueued::Refused(answer) = enqueue(bot, ctx, texts, request).await? {
-        reply(bot, msg, answer).await?;
+        reply(bot, ctx, msg, answer).await?;
     }
     Ok(())
 }
@@ -250,15 +257,12 @@ pub(crate) async fn enqueue(
     // `seed_auto` is stored with the row (one statement, no window between the two).
     let task_id = ctx.storage.insert_task(&task).await?;
     tracing::info!(task_id, user_id, kind = kind.as_str(), "task accepted");
-    let progress = reply_to(
-        bot,
-        ChatId(chat_id),
-        MessageId(request_message_id),
-        texts.queued(),
-    )
-    .await;
-    if let Ok(progress) = &progress {
-        ctx.storage.set_progress_message(task_id, progress.id.0).await?;
+    // In a chat Telegram rate-limits there is no progress message: the worker then says the
+    // outcome in a new message.
+    let place = Place::of_request(chat_id, None, request_message_id);
+    let progress = send_text(bot, &ctx.cooldowns, place, texts.queued(), None, Late::Skip).await;
+    if let Ok(Sent::Now(progress)) = &progress {
+        ctx.storage.set_progress_message(task_id, progress.0).await?;
     }
     ctx.wake_worker.notify_one();
     progress?;

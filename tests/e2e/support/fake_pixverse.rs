@@ -1,6 +1,7 @@
 //! A fake PixVerse (both APIs, the OSS bucket and the media host) on 127.0.0.1:0. It answers as
 //! /work/shared/pixverse-api.md says the real one does, and records every protocol violation it
-//! sees (tests assert `violations()` is empty). Faults can be queued or sprinkled at random.
+//! sees; dropping the handle fails the test if there was any (see [`FakePixverse`]). Faults can
+//! be queued or sprinkled at random.
 //!
 //! Every request goes through one handler: record it, check its trace id, maybe inject a fault,
 //! then route it (platform.rs, web.rs, oss.rs) with the state locked. Routes are synchronous
@@ -15,6 +16,7 @@ mod platform;
 mod web;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -74,10 +76,13 @@ pub struct FakeVideo {
     pub image: Option<String>,
 }
 
-#[derive(Clone)]
+/// The test's handle on the fake. Dropping it (at the end of a test, or with its `TestBot`)
+/// asserts that the fake recorded no protocol violation, unless the test provoked some on
+/// purpose and said so with [`FakePixverse::allow_violations`]. Not `Clone`: one handle, one check.
 pub struct FakePixverse {
     url: String,
     state: Arc<Mutex<State>>,
+    violations_allowed: AtomicBool,
 }
 
 /// An answer, kept whole so a reused trace id can be answered with it again.
@@ -205,6 +210,7 @@ impl FakePixverse {
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let fake = Self {
             url: url.clone(),
+            violations_allowed: AtomicBool::new(false),
             state: Arc::new(Mutex::new(State {
                 base_url: url,
                 accounts: HashMap::new(),
@@ -232,7 +238,9 @@ impl FakePixverse {
                 traces: HashMap::new(),
             })),
         };
-        let app = axum::Router::new().fallback(handle).with_state(fake.clone());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(fake.state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve the fake PixVerse") });
         fake
     }
@@ -348,10 +356,38 @@ impl FakePixverse {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test thread must not hide every later assertion behind a poison error.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// This test provokes protocol violations on purpose (and asserts on `violations()`
+    /// itself): dropping the fake will not fail the test for them.
+    pub fn allow_violations(&self) {
+        self.violations_allowed.store(true, Ordering::Relaxed);
     }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+impl Drop for FakePixverse {
+    /// The default end-of-test check: whatever a test asserted, the bot spoke PixVerse's
+    /// protocol correctly throughout. Skipped while a test is already failing, so the first
+    /// failure is the one reported.
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.violations_allowed.load(Ordering::Relaxed) {
+            return;
+        }
+        let violations = self.violations();
+        assert!(
+            violations.is_empty(),
+            "the fake PixVerse recorded {} protocol violation(s):\n{}",
+            violations.len(),
+            violations.join("\n")
+        );
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panicking test thread must not hide every later assertion behind a poison error.
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A plausible MP4 start, then a pattern that depends on the id.
@@ -371,7 +407,7 @@ fn now() -> i64 {
 
 /// The one handler: record, check the trace id, inject faults, then route.
 async fn handle(
-    axum::extract::State(fake): axum::extract::State<FakePixverse>,
+    axum::extract::State(state): axum::extract::State<Arc<Mutex<State>>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -383,7 +419,7 @@ async fn handle(
     let trace_id = header_str(&headers, "ai-trace-id").map(str::to_owned);
 
     let fault = {
-        let mut s = fake.lock();
+        let mut s = lock(&state);
         s.requests.push(RecordedRequest {
             method: method.to_string(),
             path: path.clone(),
@@ -408,7 +444,7 @@ async fn handle(
         None
     };
     let answer = {
-        let mut s = fake.lock();
+        let mut s = lock(&state);
         let request = Incoming {
             method: &method,
             path: &path,

@@ -52,6 +52,10 @@ pub enum FakeFault {
     Stall(Duration),
     /// Drop the connection mid-answer.
     Reset,
+    /// Handle the request (a generation starts and is charged), then drop the connection before
+    /// the answer arrives: the one way a client can pay twice. A retry with the same trace id
+    /// gets the kept answer, as PixVerse's idempotency rule says.
+    AnswerDropped,
 }
 
 #[derive(Clone, Debug)]
@@ -140,6 +144,13 @@ impl Answer {
     }
 }
 
+/// What the fake keeps per trace id, to answer a retried submit as PixVerse does.
+struct Trace {
+    /// `METHOD path` and the body of the first request with this id.
+    request: (String, Bytes),
+    answer: Option<Answer>,
+}
+
 struct Account {
     id: i64,
     credits: i64,
@@ -198,8 +209,9 @@ struct State {
     faults: VecDeque<(String, FakeFault)>,
     requests: Vec<RecordedRequest>,
     violations: Vec<String>,
-    /// Trace id -> the answer given (None while in flight or when a fault answered).
-    traces: HashMap<String, Option<Answer>>,
+    /// Trace id -> the request it came with and the answer given (None while in flight or when
+    /// a fault answered before the request was handled).
+    traces: HashMap<String, Trace>,
 }
 
 impl FakePixverse {
@@ -390,6 +402,17 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A generation call: the one request a client retries with the same trace id.
+fn is_submit(path: &str) -> bool {
+    matches!(
+        path,
+        "/openapi/v2/video/text/generate"
+            | "/openapi/v2/video/img/generate"
+            | "/creative_platform/video/t2v"
+            | "/creative_platform/video/i2v"
+    )
+}
+
 /// A plausible MP4 start, then a pattern that depends on the id.
 fn video_bytes(id: i64, size: usize) -> Vec<u8> {
     let mut bytes = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
@@ -426,15 +449,15 @@ async fn handle(
             trace_id: trace_id.clone(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         });
-        if let Some(previous) = s.check_trace_id(&method, &path, trace_id.as_deref(), is_api) {
+        if let Some(previous) = s.check_trace_id(&method, &path, trace_id.as_deref(), is_api, &bytes) {
             return previous.into_response();
         }
         s.take_fault(&path)
     };
     match fault {
         Some(FakeFault::Stall(pause)) => tokio::time::sleep(pause).await,
+        Some(FakeFault::AnswerDropped) | None => {}
         Some(fault) => return fault_answer(fault, &path).into_response(),
-        None => {}
     }
 
     // Multipart needs an async parse, so the image is extracted before the state is locked.
@@ -452,11 +475,16 @@ async fn handle(
             body: &bytes,
         };
         let answer = s.route(&request, image);
-        if let (true, Some(trace_id)) = (is_api, trace_id) {
-            s.traces.insert(trace_id, Some(answer.clone()));
+        if let (true, Some(trace_id)) = (is_api, trace_id)
+            && let Some(trace) = s.traces.get_mut(&trace_id)
+        {
+            trace.answer = Some(answer.clone());
         }
         answer
     };
+    if fault == Some(FakeFault::AnswerDropped) {
+        return fault_answer(FakeFault::Reset, &path).into_response();
+    }
     answer.into_response()
 }
 
@@ -533,7 +561,9 @@ fn fault_answer(fault: FakeFault, path: &str) -> Answer {
             reset: true,
             ..Answer::raw(200, "application/json", "")
         },
-        FakeFault::Stall(_) => unreachable!("a stall answers normally: {path}"),
+        FakeFault::Stall(_) | FakeFault::AnswerDropped => {
+            unreachable!("handled before it answers: {path}")
+        }
     }
 }
 
@@ -568,13 +598,16 @@ impl State {
     }
 
     /// Records missing, malformed or reused trace ids. A reused id on the API gets the answer
-    /// it got the first time, as the real PixVerse does.
+    /// it got the first time, as the real PixVerse does. Reusing one is right only for the retry
+    /// of a submit (same call, same body: the spec's idempotency rule); anywhere else, or with
+    /// another body, it is a violation.
     fn check_trace_id(
         &mut self,
         method: &Method,
         path: &str,
         trace_id: Option<&str>,
         is_api: bool,
+        body: &Bytes,
     ) -> Option<Answer> {
         let at = format!("{method} {path}");
         let Some(trace_id) = trace_id else {
@@ -590,12 +623,24 @@ impl State {
         }
         match self.traces.get(trace_id) {
             Some(previous) => {
-                self.violations
-                    .push(format!("{at}: reused Ai-trace-id {trace_id}"));
-                previous.clone().filter(|_| is_api)
+                let same_request = previous.request.0 == at && previous.request.1 == *body;
+                if !is_submit(path) {
+                    self.violations
+                        .push(format!("{at}: reused Ai-trace-id {trace_id}"));
+                } else if !same_request {
+                    self.violations.push(format!(
+                        "{at}: Ai-trace-id {trace_id} reused for another request than {}",
+                        previous.request.0
+                    ));
+                }
+                previous.answer.clone().filter(|_| is_api)
             }
             None => {
-                self.traces.insert(trace_id.to_owned(), None);
+                let trace = Trace {
+                    request: (at, body.clone()),
+                    answer: None,
+                };
+                self.traces.insert(trace_id.to_owned(), trace);
                 None
             }
         }

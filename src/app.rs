@@ -12,7 +12,7 @@ use teloxide::{
 use tokio::sync::{Notify, watch};
 
 use crate::{
-    bot::{BotContext, schema::schema},
+    bot::{BotContext, PlainTextBudget, schema::schema},
     config::Config,
     pixverse::PixverseClient,
     storage::{Cipher, Storage, key_file_for},
@@ -22,6 +22,11 @@ use crate::{
 
 /// How long a video upload to Telegram may take (50 MB on a slow link).
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// Updates teloxide queues per chat (its default is 64). When one chat's queue is full the
+/// dispatcher waits for it and every other chat waits too; handlers answer within about a second
+/// (see `telegram::send_text`) and plain-text floods are dropped cheaply, so a deep queue only
+/// absorbs bursts (an update is a few kB).
+const UPDATES_QUEUED_PER_CHAT: usize = 1024;
 /// How long the dispatcher and the worker get to finish after a shutdown request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -89,6 +94,7 @@ impl App {
             user_max_per_hour: config.user_max_per_hour,
             pool_daily_quota: config.pool_daily_quota,
             cooldowns: Arc::new(Cooldowns::default()),
+            plain_text: PlainTextBudget::default(),
         });
         Ok(App {
             config,
@@ -121,6 +127,7 @@ impl App {
             // Updates we have no branch for (edited messages, joins, ...) are not errors.
             .default_handler(|_| async {})
             .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+            .worker_queue_size(UPDATES_QUEUED_PER_CHAT)
             .build();
         let dispatcher_token = dispatcher.shutdown_token();
         let listener = Polling::builder(bot.clone())

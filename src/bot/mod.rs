@@ -3,6 +3,7 @@
 
 pub mod admin_commands;
 pub mod commands;
+mod flood;
 mod handlers;
 pub mod schema;
 
@@ -24,6 +25,7 @@ use crate::{
 
 pub use admin_commands::AdminCommand;
 pub use commands::Command;
+pub use flood::PlainTextBudget;
 
 /// What every handler needs; injected once into the dispatcher.
 pub struct BotContext {
@@ -41,6 +43,8 @@ pub struct BotContext {
     pub pool_daily_quota: i64,
     /// Chats Telegram asked us to wait for (429), shared by every handler.
     pub cooldowns: Arc<Cooldowns>,
+    /// Plain-text answers per user (a flood is ignored quietly).
+    pub plain_text: PlainTextBudget,
 }
 
 pub type HandlerResult = anyhow::Result<()>;

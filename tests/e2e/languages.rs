@@ -50,7 +50,8 @@ async fn a_language_chosen_with_the_language_command_is_used_for_admin_replies_q
 
     // The owner of a cancelled task hears it in their chosen language.
     bot.px.set_generation_polls(10_000);
-    bot.tg.send_text(alice_chat, &alice, "/t2v a fox that never arrives");
+    bot.tg
+        .send_text(alice_chat, &alice, "/t2v a fox that never arrives");
     bot.wait_until("the task to be generating", || bot.px.videos().len() == 1)
         .await;
     bot.tg.send_text(admin_chat, &admin, "/cancel 1");
@@ -60,10 +61,10 @@ async fn a_language_chosen_with_the_language_command_is_used_for_admin_replies_q
 
     // A banned user's one refusal comes in their chosen language.
     bot.tg.send_text(admin_chat, &admin, "/ban 3102");
-    bot.wait_for_text(admin_chat, "Пользователь 3102 заблокирован").await;
-    bot.tg.send_text(bob_chat, &bob, "/help");
-    bot.wait_for_text(bob_chat, "Извините, вы больше не можете")
+    bot.wait_for_text(admin_chat, "Пользователь 3102 заблокирован")
         .await;
+    bot.tg.send_text(bob_chat, &bob, "/help");
+    bot.wait_for_text(bob_chat, "Извините, вы больше не можете").await;
 
     // Nothing of it came in English.
     for chat in [admin_chat, alice_chat, bob_chat] {
@@ -73,9 +74,15 @@ async fn a_language_chosen_with_the_language_command_is_used_for_admin_replies_q
             .into_iter()
             .filter_map(|m| m.text)
             .filter(|t| {
-                ["Access:", "shared accounts", "An admin stopped", "Sorry, you can", "is banned"]
-                    .iter()
-                    .any(|phrase| t.contains(phrase))
+                [
+                    "Access:",
+                    "shared accounts",
+                    "An admin stopped",
+                    "Sorry, you can",
+                    "is banned",
+                ]
+                .iter()
+                .any(|phrase| t.contains(phrase))
             })
             .collect();
         assert!(english.is_empty(), "English in {chat:?}: {english:?}");

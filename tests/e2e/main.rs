@@ -5,6 +5,7 @@ mod admin;
 mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;
+mod flood;
 mod languages;
 mod parsers_fuzz;
 mod pixverse_client;

@@ -43,7 +43,11 @@ pub async fn unknown_command(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> Ha
     Ok(())
 }
 
+/// Plain text in a private chat: a hint how to ask for a video, a few times a minute at most.
 pub async fn text_hint(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    if !ctx.plain_text.admit(sender_id(&msg)) {
+        return Ok(());
+    }
     let texts = ctx.remember_sender(&msg).await;
     reply(&bot, &ctx, &msg, texts.text_hint()).await?;
     Ok(())

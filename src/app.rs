@@ -15,6 +15,7 @@ use crate::{
     bot::{BotContext, PlainTextBudget, schema::schema},
     config::Config,
     pixverse::PixverseClient,
+    service::{Limits, Service},
     storage::{Cipher, Storage, key_file_for},
     telegram::{Cooldowns, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
@@ -85,14 +86,17 @@ impl App {
                 .context("adding PIXVERSE_API_KEY to the pool")?;
         }
         storage.set_pool_concurrency(config.account_concurrency).await?;
+        let limits = Limits {
+            max_in_flight: config.user_max_in_flight,
+            max_per_hour: config.user_max_per_hour,
+            pool_daily_quota: config.pool_daily_quota,
+        };
         let context = Arc::new(BotContext {
             storage: storage.clone(),
             pixverse,
+            service: Service::new(storage.clone(), wake.clone(), config.admin_ids.clone(), limits),
             wake_worker: wake,
             admin_ids: config.admin_ids.clone(),
-            user_max_in_flight: config.user_max_in_flight,
-            user_max_per_hour: config.user_max_per_hour,
-            pool_daily_quota: config.pool_daily_quota,
             cooldowns: Arc::new(Cooldowns::default()),
             plain_text: PlainTextBudget::default(),
         });

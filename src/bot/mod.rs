@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use crate::{
     pixverse::PixverseClient,
+    service::Service,
     storage::{SeenUser, Storage},
     telegram::{Cooldowns, lang_of_sender},
     texts::{
@@ -35,12 +36,8 @@ pub struct BotContext {
     pub wake_worker: Arc<Notify>,
     /// The operator's PixVerse API key for users without their own credential.
     pub admin_ids: HashSet<i64>,
-    /// Unfinished tasks one user may have at once.
-    pub user_max_in_flight: u32,
-    /// Tasks one user may request per rolling hour.
-    pub user_max_per_hour: u32,
-    /// Default videos per user per UTC day on the pool (`POOL_DAILY_QUOTA`).
-    pub pool_daily_quota: i64,
+    /// The one way work is accepted (shared with the HTTP API): access, limits, quota, insert.
+    pub service: Service,
     /// Chats Telegram asked us to wait for (429), shared by every handler.
     pub cooldowns: Arc<Cooldowns>,
     /// Plain-text answers per user (a flood is ignored quietly).
@@ -90,12 +87,6 @@ impl BotContext {
         let id = user.id.0 as i64;
         let chosen = self.storage.chosen_language(id).await.ok().flatten();
         lang_of_sender(chosen.as_deref(), user)
-    }
-}
-
-impl BotContext {
-    pub fn is_admin(&self, user_id: i64) -> bool {
-        self.admin_ids.contains(&user_id)
     }
 }
 

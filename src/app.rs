@@ -17,7 +17,7 @@ use crate::{
     pixverse::PixverseClient,
     service::{Limits, Service},
     storage::{Cipher, Storage, key_file_for},
-    telegram::{Cooldowns, register_admin_menu, register_commands},
+    telegram::{Cooldowns, QuietUpdates, loggable, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
 };
 
@@ -141,11 +141,11 @@ impl App {
         let mut dispatching = tokio::spawn(async move {
             register_commands(&menu_bot).await;
             register_admin_menu(&menu_bot, &admin_ids).await;
+            let listener_failed = |e: teloxide::RequestError| async move {
+                tracing::error!(error = loggable(&e), "getUpdates failed");
+            };
             dispatcher
-                .try_dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("getUpdates failed"),
-                )
+                .try_dispatch_with_listener(QuietUpdates(listener), Arc::new(listener_failed))
                 .await
         });
 

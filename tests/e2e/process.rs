@@ -302,8 +302,14 @@ async fn an_update_teloxide_cannot_parse_never_reaches_the_log_and_the_next_one_
         .await
         .expect("stopped");
     let log = process.log_text();
-    assert!(!log.contains(PASSWORD), "the unparsable update's body is in the log");
-    assert!(!log.contains("Mallory"), "the unparsable update's body is in the log");
+    assert!(
+        !log.contains(PASSWORD),
+        "the unparsable update's body is in the log"
+    );
+    assert!(
+        !log.contains("Mallory"),
+        "the unparsable update's body is in the log"
+    );
     assert!(log.contains("skipped an update"), "the skip is logged: {log}");
 }
 

@@ -7,7 +7,7 @@ use teloxide::{ApiError, RequestError, prelude::*};
 
 use super::{access::pool_quota, pool::refresh_credits, reply};
 use crate::{
-    bot::{BotContext, HandlerResult, sender_id},
+    bot::{BotContext, HandlerResult, in_background, sender_id},
     storage::{AccessMode, Storage, now_ms, utc_day_start},
     telegram::{Place, lang_of_user, replied_message},
     texts::{
@@ -147,7 +147,13 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
     Ok(())
 }
 
+/// Refreshes the pool's credits from PixVerse first, off the update path (see `in_background`).
 pub async fn stats(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    in_background("stats", report_stats(bot, msg, ctx));
+    Ok(())
+}
+
+async fn report_stats(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_admin(&msg).await;
     refresh_credits(&ctx).await;
     let now = now_ms();

@@ -90,7 +90,7 @@ pub fn on_behalf_of_a_chat(msg: Message) -> bool {
 
 /// One answer to a command sent on behalf of a chat, asking for it from a personal account;
 /// nothing else (other messages of the kind, a channel's posts, are not for us).
-pub async fn anonymous(bot: Bot, msg: Message, me: Me) -> HandlerResult {
+pub async fn anonymous(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>) -> HandlerResult {
     let Some(command) = msg
         .text()
         .or(msg.caption())
@@ -107,7 +107,7 @@ pub async fn anonymous(bot: Bot, msg: Message, me: Me) -> HandlerResult {
             chat_id = msg.chat.id.0,
             "a command on behalf of a chat was refused"
         );
-        reply(&bot, &msg, texts(Lang::from_code(None)).anonymous_sender()).await?;
+        reply(&bot, &ctx, &msg, texts(Lang::En).anonymous_sender()).await?;
     }
     Ok(())
 }
@@ -131,15 +131,17 @@ pub async fn migrated(msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     Ok(())
 }
 
-pub async fn refuse(bot: Bot, msg: Message, refusal: Refusal) -> HandlerResult {
-    let lang = Lang::from_code(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-    let texts = admin_texts(lang);
+pub async fn refuse(bot: Bot, msg: Message, ctx: Arc<BotContext>, refusal: Refusal) -> HandlerResult {
+    let Some(sender) = msg.from.as_ref() else {
+        return Ok(());
+    };
+    let texts = admin_texts(ctx.lang_of(sender).await);
     let text = match refusal {
         Refusal::NotAllowed => texts.not_allowed(sender_id(&msg)),
         Refusal::Banned => texts.banned(),
         Refusal::Silent => return Ok(()),
     };
-    reply(&bot, &msg, text).await?;
+    reply(&bot, &ctx, &msg, text).await?;
     Ok(())
 }
 

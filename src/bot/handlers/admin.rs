@@ -1,23 +1,19 @@
 //! Admin commands: access (/access, /allow, /deny, /ban, /unban, /allowgroup), quotas, /stats,
 //! /tasks, /cancel and /broadcast. Only reachable after the admin check in the handler tree.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use teloxide::{
-    ApiError, RequestError,
-    prelude::*,
-    types::{BotCommand, BotCommandScope, Me, MessageId, Recipient, ReplyParameters},
-};
+use teloxide::{ApiError, RequestError, prelude::*, types::Me};
 
 use super::{access::pool_quota, pool::refresh_credits, reply};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     service::is_placeholder,
     storage::{AccessMode, Storage, now_ms, utc_day_start},
+    telegram::{Late, Place, lang_of_user, replied_message, send_text},
     texts::{
         Lang,
         admin::{AdminTaskLine, AdminTexts, AdminUsage, PoolLine, admin_texts},
-        texts,
     },
 };
 
@@ -26,16 +22,8 @@ const TASKS_SHOWN: i64 = 15;
 /// Telegram allows about 30 messages a second to different chats; stay below.
 const BROADCAST_GAP: Duration = Duration::from_millis(40);
 
-/// The admin's texts, in the admin's language.
-pub(super) fn admin_texts_for(msg: &Message) -> &'static dyn AdminTexts {
-    admin_texts(Lang::from_code(
-        msg.from.as_ref().and_then(|u| u.language_code.as_deref()),
-    ))
-}
-
 pub async fn access(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let answer = match AccessMode::parse(&arg) {
         Some(mode) => {
             ctx.storage.set_access_mode(mode).await?;
@@ -44,7 +32,7 @@ pub async fn access(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -
         }
         None => texts.usage(AdminUsage::Access),
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
@@ -76,20 +64,19 @@ async fn set_user(
     arg: String,
     change: UserChange,
 ) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let user_id = match target(&msg, &ctx, arg.trim()).await? {
         Target::User(id) => id,
         Target::Unknown(input) => {
-            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            reply(&bot, &ctx, &msg, texts.unknown_user(&input)).await?;
             return Ok(());
         }
         Target::Missing => {
-            reply(&bot, &msg, texts.usage(AdminUsage::Target)).await?;
+            reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Target)).await?;
             return Ok(());
         }
         Target::Anonymous => {
-            reply(&bot, &msg, texts.target_anonymous()).await?;
+            reply(&bot, &ctx, &msg, texts.target_anonymous()).await?;
             return Ok(());
         }
     };
@@ -104,13 +91,12 @@ async fn set_user(
         }
     };
     tracing::info!(admin = sender_id(&msg), user_id, "user access changed");
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
 pub async fn allow_group(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let answer = if msg.chat.is_private() {
         texts.allowgroup_only_in_groups()
     } else {
@@ -118,17 +104,16 @@ pub async fn allow_group(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> Handle
         tracing::info!(admin = sender_id(&msg), chat_id = msg.chat.id.0, "group allowed");
         texts.group_allowed()
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
 /// `/quota <user> <n>` sets, `/quota <user> default` resets, `/quota <user>` shows; as a reply to
 /// the user's message, `<user>` is left out.
 pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let mut words: Vec<&str> = args.split_whitespace().collect();
-    let replied = msg.reply_to_message().and_then(|m| m.from.as_ref()).is_some();
+    let replied = replied_message(&msg).and_then(|m| m.from.as_ref()).is_some();
     let user_arg = if replied || words.is_empty() {
         ""
     } else {
@@ -137,15 +122,15 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
     let user_id = match target(&msg, &ctx, user_arg).await? {
         Target::User(id) => id,
         Target::Unknown(input) => {
-            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            reply(&bot, &ctx, &msg, texts.unknown_user(&input)).await?;
             return Ok(());
         }
         Target::Missing => {
-            reply(&bot, &msg, texts.usage(AdminUsage::Quota)).await?;
+            reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Quota)).await?;
             return Ok(());
         }
         Target::Anonymous => {
-            reply(&bot, &msg, texts.target_anonymous()).await?;
+            reply(&bot, &ctx, &msg, texts.target_anonymous()).await?;
             return Ok(());
         }
     };
@@ -167,33 +152,31 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
         },
         _ => texts.usage(AdminUsage::Quota),
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
 pub async fn stats(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     refresh_credits(&ctx).await;
     let now = now_ms();
     let stats = ctx.storage.stats(utc_day_start(now), now).await?;
     let accounts = ctx.storage.pool_accounts().await?;
     let lines: Vec<PoolLine<'_>> = accounts.iter().map(super::pool::line).collect();
-    answer_in_private(&bot, &msg, &me, texts, texts.stats(&stats, &lines)).await
+    answer_in_private(&bot, &ctx, &msg, &me, texts, texts.stats(&stats, &lines)).await
 }
 
 pub async fn tasks(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let user = match target(&msg, &ctx, arg.trim()).await? {
         Target::User(id) => Some(id),
         Target::Missing => None,
         Target::Unknown(input) => {
-            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            reply(&bot, &ctx, &msg, texts.unknown_user(&input)).await?;
             return Ok(());
         }
         Target::Anonymous => {
-            reply(&bot, &msg, texts.target_anonymous()).await?;
+            reply(&bot, &ctx, &msg, texts.target_anonymous()).await?;
             return Ok(());
         }
     };
@@ -219,69 +202,66 @@ pub async fn tasks(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, arg: St
             last_error: t.last_error.as_deref(),
         })
         .collect();
-    answer_in_private(&bot, &msg, &me, texts, texts.tasks_list(&lines)).await
+    answer_in_private(&bot, &ctx, &msg, &me, texts, texts.tasks_list(&lines)).await
 }
 
 /// Answers `msg` with `text`, which shows other users' data: in a private chat as a reply; asked
 /// in a group, in the admin's private chat, with a short note in the group.
 pub(super) async fn answer_in_private(
     bot: &Bot,
+    ctx: &BotContext,
     msg: &Message,
     me: &Me,
     texts: &dyn AdminTexts,
     text: String,
 ) -> HandlerResult {
     if msg.chat.is_private() {
-        reply(bot, msg, text).await?;
+        reply(bot, ctx, msg, text).await?;
         return Ok(());
     }
-    let note = match bot.send_message(ChatId(sender_id(msg)), text).await {
+    let private = Place::private_chat(sender_id(msg));
+    let note = match send_text(bot, &ctx.cooldowns, private, text, None, Late::SendLater).await {
         Ok(_) => texts.answered_in_private(),
         Err(e) => {
             tracing::info!(error = %e, "could not answer an admin in their private chat");
             texts.answer_only_in_private(me.username())
         }
     };
-    reply(bot, msg, note).await?;
+    reply(bot, ctx, msg, note).await?;
     Ok(())
 }
 
 /// Stops tracking a task: it ends as failed ("cancelled by admin") and its owner is told. A step
 /// the worker is running at this very moment may still finish (e.g. deliver the video).
 pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let Ok(task_id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
-        reply(&bot, &msg, texts.usage(AdminUsage::Cancel)).await?;
+        reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Cancel)).await?;
         return Ok(());
     };
     let Some(task) = ctx.storage.cancel_task(task_id, "cancelled by admin").await? else {
-        reply(&bot, &msg, texts.cancel_not_found(task_id)).await?;
+        reply(&bot, &ctx, &msg, texts.cancel_not_found(task_id)).await?;
         return Ok(());
     };
     tracing::info!(admin = sender_id(&msg), task_id, "task cancelled by an admin");
     let owner = owner_texts(&ctx.storage, task.user_id).await;
-    let told = bot
-        .send_message(ChatId(task.chat_id), owner.cancelled_by_admin(task_id))
-        .reply_parameters(
-            ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
-        )
+    let told = Place::of_request(task.chat_id, None, task.request_message_id as i32)
+        .message(&bot, owner.cancelled_by_admin(task_id))
         .await;
     if let Err(e) = told {
         tracing::warn!(task_id, error = %e, "could not tell the owner about the cancel");
     }
-    reply(&bot, &msg, texts.cancel_done(task_id)).await?;
+    reply(&bot, &ctx, &msg, texts.cancel_done(task_id)).await?;
     Ok(())
 }
 
 /// Sends the announcement from a spawned task (the admin's chat is not blocked meanwhile) and
 /// reports the count to the admin when done.
 pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let text = text.trim().to_owned();
     if text.is_empty() {
-        reply(&bot, &msg, texts.usage(AdminUsage::Broadcast)).await?;
+        reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Broadcast)).await?;
         return Ok(());
     }
     let recipients = ctx.storage.broadcast_recipients().await?;
@@ -362,7 +342,7 @@ enum Target {
 async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Target> {
     let arg = arg.split_whitespace().next().unwrap_or_default();
     if arg.is_empty() {
-        return Ok(match msg.reply_to_message() {
+        return Ok(match replied_message(msg) {
             Some(replied) if replied.sender_chat.is_some() => Target::Anonymous,
             Some(replied) => match &replied.from {
                 Some(user) if is_placeholder(user.id.0 as i64) => Target::Anonymous,
@@ -386,35 +366,5 @@ async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Ta
 }
 
 async fn owner_texts(storage: &Storage, user_id: i64) -> &'static dyn AdminTexts {
-    let language = storage
-        .user(user_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|u| u.language);
-    admin_texts(Lang::from_code(language.as_deref()))
-}
-
-/// The command menu each admin sees in their private chat: the user commands plus the admin
-/// ones. Best effort, like the user menu.
-pub async fn register_admin_menu(bot: &Bot, admin_ids: &HashSet<i64>) {
-    for &admin in admin_ids {
-        for lang in [Lang::En, Lang::Ru] {
-            let commands: Vec<BotCommand> = texts(lang)
-                .command_descriptions()
-                .into_iter()
-                .chain(admin_texts(lang).admin_command_descriptions())
-                .map(|(command, description)| BotCommand::new(command, description))
-                .collect();
-            let mut request = bot.set_my_commands(commands).scope(BotCommandScope::Chat {
-                chat_id: Recipient::Id(ChatId(admin)),
-            });
-            if lang != Lang::En {
-                request = request.language_code(lang.code());
-            }
-            if let Err(e) = request.await {
-                tracing::warn!(error = %e, admin, "could not set the admin command menu");
-            }
-        }
-    }
+    admin_texts(lang_of_user(storage, user_id).await)
 }

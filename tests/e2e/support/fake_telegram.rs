@@ -107,6 +107,8 @@ struct TgState {
     /// Chats whose every call fails this way (blocked the bot, migrated, not found).
     chat_fates: HashMap<i64, TgFault>,
     flood: flood::Flood,
+    /// Chats every send and edit to which answers 429 with this `retry_after` (seconds).
+    rate_limited_chats: HashMap<i64, u32>,
     next_callback_seq: u64,
     open_callbacks: HashSet<String>,
     commands: HashMap<String, Value>,

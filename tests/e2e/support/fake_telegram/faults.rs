@@ -113,7 +113,15 @@ impl TgState {
             };
         }
         let counted = flood::counts(method);
-        let queued = self.faults.get_mut(method).and_then(VecDeque::pop_front);
+        let random_target = method.starts_with("send") || method.starts_with("edit");
+        let limited = chat_id
+            .and_then(|chat| self.rate_limited_chats.get(&chat))
+            .copied();
+        let queued = self
+            .faults
+            .get_mut(method)
+            .and_then(VecDeque::pop_front)
+            .or(limited.filter(|_| random_target).map(TgFault::RetryAfter));
         if queued.is_none()
             && counted
             && let Err((secs, throttled)) = self.flood.check_penalty(chat_id, now)
@@ -182,6 +190,16 @@ impl FakeTelegram {
             .entry(method.to_ascii_lowercase())
             .or_default()
             .push_back(fault);
+    }
+
+    /// From now on every send and edit to `chat` answers 429 "retry after `retry_after`", as
+    /// Telegram does to a bot that floods one chat; `None` lifts it.
+    pub fn rate_limit_chat(&self, chat: i64, retry_after: Option<u32>) {
+        let mut st = self.state();
+        match retry_after {
+            Some(secs) => st.rate_limited_chats.insert(chat, secs),
+            None => st.rate_limited_chats.remove(&chat),
+        };
     }
 
     /// From now on `percent`% of send*/edit* calls fail before they are handled: half with

@@ -22,6 +22,7 @@ mod chat_events;
 mod chats;
 mod faults;
 mod files;
+mod flood;
 mod messages;
 mod params;
 mod record;
@@ -48,6 +49,7 @@ pub use {
     chat_events::OnBehalf,
     chats::{TgChat, TgUser},
     faults::TgFault,
+    flood::{FloodControl, Rate, Scope, Throttled},
     messages::BotMessage,
     record::TgCall,
 };
@@ -103,6 +105,10 @@ struct TgState {
     next_file_seq: u64,
     faults: HashMap<String, VecDeque<TgFault>>,
     fault_rate: u8,
+    answer_drop_rate: u8,
+    /// Chats whose every call fails this way (blocked the bot, migrated, not found).
+    chat_fates: HashMap<i64, TgFault>,
+    flood: flood::Flood,
     /// Chats every send and edit to which answers 429 with this `retry_after` (seconds).
     rate_limited_chats: HashMap<i64, u32>,
     next_callback_seq: u64,

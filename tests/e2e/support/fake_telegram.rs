@@ -18,9 +18,11 @@
 //! `chats` (users and chats), `faults` (injected failures) and `record` (calls and dumps).
 #![allow(dead_code)] // each test uses a different part of the API
 
+mod chat_events;
 mod chats;
 mod faults;
 mod files;
+mod flood;
 mod messages;
 mod params;
 mod record;
@@ -44,8 +46,10 @@ use tokio::sync::watch;
 // The benchmark includes this module too and uses only a part of it.
 #[allow(unused_imports)]
 pub use {
+    chat_events::OnBehalf,
     chats::{TgChat, TgUser},
     faults::TgFault,
+    flood::{FloodControl, Rate, Scope, Throttled},
     messages::BotMessage,
     record::TgCall,
 };
@@ -101,12 +105,18 @@ struct TgState {
     next_file_seq: u64,
     faults: HashMap<String, VecDeque<TgFault>>,
     fault_rate: u8,
+    answer_drop_rate: u8,
+    /// Chats whose every call fails this way (blocked the bot, migrated, not found).
+    chat_fates: HashMap<i64, TgFault>,
+    flood: flood::Flood,
     /// Chats every send and edit to which answers 429 with this `retry_after` (seconds).
     rate_limited_chats: HashMap<i64, u32>,
     next_callback_seq: u64,
     open_callbacks: HashSet<String>,
     commands: HashMap<String, Value>,
     privacy_off: bool,
+    /// Chats that are basic groups (type "group"), not supergroups, until they migrate.
+    basic_groups: HashSet<i64>,
 }
 
 /// An error response: HTTP status, description and optional `parameters`.

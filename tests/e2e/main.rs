@@ -2,6 +2,7 @@
 mod support;
 
 mod admin;
+mod api;
 mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;

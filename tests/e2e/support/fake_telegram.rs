@@ -1199,6 +1199,12 @@ impl FakeTelegram {
     }
 
     /// A readable dump of calls, chats and undelivered updates, for failure messages.
+    /// Takes the queued updates, as Telegram does when it posts them to a webhook instead of
+    /// answering getUpdates.
+    pub fn drain_updates(&self) -> Vec<Value> {
+        self.state().updates.drain(..).collect()
+    }
+
     pub fn dump(&self) -> String {
         let st = self.state();
         let mut out = format!("--- fake Telegram: {} calls ---\n", st.calls.len());

@@ -20,6 +20,7 @@ use crate::{
     bot::{BotContext, schema::schema},
     config::Config,
     pixverse::PixverseClient,
+    service::{Limits, Service},
     storage::{Cipher, Storage, key_file_for},
     texts::{Lang, texts},
     worker::{Worker, WorkerSettings},
@@ -98,6 +99,12 @@ impl App {
                 .context("adding PIXVERSE_API_KEY to the pool")?;
         }
         storage.set_pool_concurrency(config.account_concurrency).await?;
+        let limits = Limits {
+            max_in_flight: config.user_max_in_flight,
+            max_per_hour: config.user_max_per_hour,
+            pool_daily_quota: config.pool_daily_quota,
+        };
+        let service = Service::new(storage.clone(), wake.clone(), config.admin_ids.clone(), limits);
         let (http, webhook_updates) = match config.http_addr {
             None => (None, None),
             Some(addr) => {
@@ -133,11 +140,9 @@ impl App {
         let context = Arc::new(BotContext {
             storage: storage.clone(),
             pixverse,
+            service: service.clone(),
             wake_worker: wake,
             admin_ids: config.admin_ids.clone(),
-            user_max_in_flight: config.user_max_in_flight,
-            user_max_per_hour: config.user_max_per_hour,
-            pool_daily_quota: config.pool_daily_quota,
         });
         Ok(App {
             config,

@@ -12,6 +12,8 @@ pub mod config;
 pub mod domain;
 /// The PixVerse HTTP client: both the Platform API and the web-app API.
 pub mod pixverse;
+/// The one way work is accepted, shared by the bot and the HTTP API: access, limits, insert.
+pub mod service;
 /// SQLite storage: users, encrypted credentials, tasks.
 pub mod storage;
 /// Logging setup.

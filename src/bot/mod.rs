@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use crate::{
     pixverse::PixverseClient,
+    service::Service,
     storage::{SeenUser, Storage},
     texts::{Lang, Texts, texts},
 };
@@ -29,12 +30,8 @@ pub struct BotContext {
     pub wake_worker: Arc<Notify>,
     /// The operator's PixVerse API key for users without their own credential.
     pub admin_ids: HashSet<i64>,
-    /// Unfinished tasks one user may have at once.
-    pub user_max_in_flight: u32,
-    /// Tasks one user may request per rolling hour.
-    pub user_max_per_hour: u32,
-    /// Default videos per user per UTC day on the pool (`POOL_DAILY_QUOTA`).
-    pub pool_daily_quota: i64,
+    /// The one way work is accepted (shared with the HTTP API): access, limits, quota, insert.
+    pub service: Service,
 }
 
 pub type HandlerResult = anyhow::Result<()>;
@@ -70,12 +67,6 @@ impl BotContext {
         texts(Lang::from_code(
             chosen.as_deref().or(user.language_code.as_deref()),
         ))
-    }
-}
-
-impl BotContext {
-    pub fn is_admin(&self, user_id: i64) -> bool {
-        self.admin_ids.contains(&user_id)
     }
 }
 

@@ -19,7 +19,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use accept::AcceptFacts;
+pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, Upload};
 pub use access::{AccessMode, UserAccess};
 pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web_identity};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};

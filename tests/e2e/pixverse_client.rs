@@ -498,14 +498,15 @@ async fn no_secret_appears_in_debug_or_display() {
 }
 
 #[tokio::test]
-async fn the_fake_records_string_ids_and_reused_trace_ids() {
+async fn the_fake_records_string_ids_and_trace_ids_reused_for_another_request() {
     let (fake, _client) = setup().await;
+    fake.allow_violations();
     let http = reqwest::Client::new();
     let trace = uuid::Uuid::new_v4().to_string();
-    let body = serde_json::json!({
-        "prompt": "x", "model": "v5", "duration": 5, "quality": "540p", "img_id": "400000000000000001"
-    });
-    for _ in 0..2 {
+    for prompt in ["x", "y"] {
+        let body = serde_json::json!({
+            "prompt": prompt, "model": "v5", "duration": 5, "quality": "540p", "img_id": "400000000000000001"
+        });
         let answer: serde_json::Value = http
             .post(format!("{}/openapi/v2/video/img/generate", fake.url()))
             .header("API-KEY", API_KEY)
@@ -522,5 +523,32 @@ async fn the_fake_records_string_ids_and_reused_trace_ids() {
     let violations = fake.violations();
     assert_eq!(violations.len(), 2, "{violations:?}");
     assert!(violations[0].contains("img_id sent as a string"));
-    assert!(violations[1].contains("reused Ai-trace-id"));
+    assert!(violations[1].contains("reused for another request"));
+}
+
+#[tokio::test]
+async fn a_submit_whose_answer_was_dropped_and_retried_with_its_trace_id_is_charged_once() {
+    let (fake, _client) = setup().await;
+    fake.fail_next("/video/text/generate", FakeFault::AnswerDropped);
+    let http = reqwest::Client::new();
+    let trace = uuid::Uuid::new_v4().to_string();
+    let body = serde_json::json!({
+        "prompt": "x", "model": "v5", "duration": 5, "quality": "540p", "aspect_ratio": "16:9"
+    });
+    let submit = || {
+        http.post(format!("{}/openapi/v2/video/text/generate", fake.url()))
+            .header("API-KEY", API_KEY)
+            .header("Ai-trace-id", &trace)
+            .json(&body)
+            .send()
+    };
+    let first = async { submit().await?.bytes().await }.await;
+    assert!(first.is_err(), "the first answer is lost: {first:?}");
+    assert_eq!(fake.videos().len(), 1, "but the generation started");
+    let retried: serde_json::Value = submit().await.unwrap().json().await.unwrap();
+    assert_eq!(retried["ErrCode"], 0, "{retried}");
+    assert_eq!(retried["Resp"]["video_id"], fake.videos()[0].id);
+    assert_eq!(fake.videos().len(), 1, "the retry started nothing new");
+    assert_eq!(fake.credits(API_KEY), Some(10_000 - 10), "and was not charged");
+    assert_clean(&fake);
 }

@@ -147,7 +147,7 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
         }
         ["default"] => {
             ctx.storage.set_daily_quota(user_id, None).await?;
-            texts.quota_set(user_id, ctx.pool_daily_quota)
+            texts.quota_set(user_id, ctx.service.limits().pool_daily_quota)
         }
         [n] => match n.parse::<i64>() {
             Ok(n) if n >= 0 => {

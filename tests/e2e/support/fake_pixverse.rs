@@ -1,6 +1,7 @@
 //! A fake PixVerse (both APIs, the OSS bucket and the media host) on 127.0.0.1:0. It answers as
 //! /work/shared/pixverse-api.md says the real one does, and records every protocol violation it
-//! sees (tests assert `violations()` is empty). Faults can be queued or sprinkled at random.
+//! sees; dropping the handle fails the test if there was any (see [`FakePixverse`]). Faults can
+//! be queued or sprinkled at random.
 //!
 //! Every request goes through one handler: record it, check its trace id, maybe inject a fault,
 //! then route it (platform.rs, web.rs, oss.rs) with the state locked. Routes are synchronous
@@ -15,6 +16,7 @@ mod platform;
 mod web;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,6 +52,10 @@ pub enum FakeFault {
     Stall(Duration),
     /// Drop the connection mid-answer.
     Reset,
+    /// Handle the request (a generation starts and is charged), then drop the connection before
+    /// the answer arrives: the one way a client can pay twice. A retry with the same trace id
+    /// gets the kept answer, as PixVerse's idempotency rule says.
+    AnswerDropped,
 }
 
 #[derive(Clone, Debug)]
@@ -74,10 +80,13 @@ pub struct FakeVideo {
     pub image: Option<String>,
 }
 
-#[derive(Clone)]
+/// The test's handle on the fake. Dropping it (at the end of a test, or with its `TestBot`)
+/// asserts that the fake recorded no protocol violation, unless the test provoked some on
+/// purpose and said so with [`FakePixverse::allow_violations`]. Not `Clone`: one handle, one check.
 pub struct FakePixverse {
     url: String,
     state: Arc<Mutex<State>>,
+    violations_allowed: AtomicBool,
 }
 
 /// An answer, kept whole so a reused trace id can be answered with it again.
@@ -133,6 +142,13 @@ impl Answer {
         }
         builder.body(body).expect("a valid response")
     }
+}
+
+/// What the fake keeps per trace id, to answer a retried submit as PixVerse does.
+struct Trace {
+    /// `METHOD path` and the body of the first request with this id.
+    request: (String, Bytes),
+    answer: Option<Answer>,
 }
 
 struct Account {
@@ -193,8 +209,9 @@ struct State {
     faults: VecDeque<(String, FakeFault)>,
     requests: Vec<RecordedRequest>,
     violations: Vec<String>,
-    /// Trace id -> the answer given (None while in flight or when a fault answered).
-    traces: HashMap<String, Option<Answer>>,
+    /// Trace id -> the request it came with and the answer given (None while in flight or when
+    /// a fault answered before the request was handled).
+    traces: HashMap<String, Trace>,
 }
 
 impl FakePixverse {
@@ -205,6 +222,7 @@ impl FakePixverse {
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let fake = Self {
             url: url.clone(),
+            violations_allowed: AtomicBool::new(false),
             state: Arc::new(Mutex::new(State {
                 base_url: url,
                 accounts: HashMap::new(),
@@ -232,7 +250,9 @@ impl FakePixverse {
                 traces: HashMap::new(),
             })),
         };
-        let app = axum::Router::new().fallback(handle).with_state(fake.clone());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(fake.state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve the fake PixVerse") });
         fake
     }
@@ -348,10 +368,49 @@ impl FakePixverse {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test thread must not hide every later assertion behind a poison error.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// This test provokes protocol violations on purpose (and asserts on `violations()`
+    /// itself): dropping the fake will not fail the test for them.
+    pub fn allow_violations(&self) {
+        self.violations_allowed.store(true, Ordering::Relaxed);
     }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+impl Drop for FakePixverse {
+    /// The default end-of-test check: whatever a test asserted, the bot spoke PixVerse's
+    /// protocol correctly throughout. Skipped while a test is already failing, so the first
+    /// failure is the one reported.
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.violations_allowed.load(Ordering::Relaxed) {
+            return;
+        }
+        let violations = self.violations();
+        assert!(
+            violations.is_empty(),
+            "the fake PixVerse recorded {} protocol violation(s):\n{}",
+            violations.len(),
+            violations.join("\n")
+        );
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panicking test thread must not hide every later assertion behind a poison error.
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A generation call: the one request a client retries with the same trace id.
+fn is_submit(path: &str) -> bool {
+    matches!(
+        path,
+        "/openapi/v2/video/text/generate"
+            | "/openapi/v2/video/img/generate"
+            | "/creative_platform/video/t2v"
+            | "/creative_platform/video/i2v"
+    )
 }
 
 /// A plausible MP4 start, then a pattern that depends on the id.
@@ -371,7 +430,7 @@ fn now() -> i64 {
 
 /// The one handler: record, check the trace id, inject faults, then route.
 async fn handle(
-    axum::extract::State(fake): axum::extract::State<FakePixverse>,
+    axum::extract::State(state): axum::extract::State<Arc<Mutex<State>>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -383,22 +442,22 @@ async fn handle(
     let trace_id = header_str(&headers, "ai-trace-id").map(str::to_owned);
 
     let fault = {
-        let mut s = fake.lock();
+        let mut s = lock(&state);
         s.requests.push(RecordedRequest {
             method: method.to_string(),
             path: path.clone(),
             trace_id: trace_id.clone(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         });
-        if let Some(previous) = s.check_trace_id(&method, &path, trace_id.as_deref(), is_api) {
+        if let Some(previous) = s.check_trace_id(&method, &path, trace_id.as_deref(), is_api, &bytes) {
             return previous.into_response();
         }
         s.take_fault(&path)
     };
     match fault {
         Some(FakeFault::Stall(pause)) => tokio::time::sleep(pause).await,
+        Some(FakeFault::AnswerDropped) | None => {}
         Some(fault) => return fault_answer(fault, &path).into_response(),
-        None => {}
     }
 
     // Multipart needs an async parse, so the image is extracted before the state is locked.
@@ -408,7 +467,7 @@ async fn handle(
         None
     };
     let answer = {
-        let mut s = fake.lock();
+        let mut s = lock(&state);
         let request = Incoming {
             method: &method,
             path: &path,
@@ -416,11 +475,16 @@ async fn handle(
             body: &bytes,
         };
         let answer = s.route(&request, image);
-        if let (true, Some(trace_id)) = (is_api, trace_id) {
-            s.traces.insert(trace_id, Some(answer.clone()));
+        if let (true, Some(trace_id)) = (is_api, trace_id)
+            && let Some(trace) = s.traces.get_mut(&trace_id)
+        {
+            trace.answer = Some(answer.clone());
         }
         answer
     };
+    if fault == Some(FakeFault::AnswerDropped) {
+        return fault_answer(FakeFault::Reset, &path).into_response();
+    }
     answer.into_response()
 }
 
@@ -497,7 +561,9 @@ fn fault_answer(fault: FakeFault, path: &str) -> Answer {
             reset: true,
             ..Answer::raw(200, "application/json", "")
         },
-        FakeFault::Stall(_) => unreachable!("a stall answers normally: {path}"),
+        FakeFault::Stall(_) | FakeFault::AnswerDropped => {
+            unreachable!("handled before it answers: {path}")
+        }
     }
 }
 
@@ -532,13 +598,16 @@ impl State {
     }
 
     /// Records missing, malformed or reused trace ids. A reused id on the API gets the answer
-    /// it got the first time, as the real PixVerse does.
+    /// it got the first time, as the real PixVerse does. Reusing one is right only for the retry
+    /// of a submit (same call, same body: the spec's idempotency rule); anywhere else, or with
+    /// another body, it is a violation.
     fn check_trace_id(
         &mut self,
         method: &Method,
         path: &str,
         trace_id: Option<&str>,
         is_api: bool,
+        body: &Bytes,
     ) -> Option<Answer> {
         let at = format!("{method} {path}");
         let Some(trace_id) = trace_id else {
@@ -554,12 +623,24 @@ impl State {
         }
         match self.traces.get(trace_id) {
             Some(previous) => {
-                self.violations
-                    .push(format!("{at}: reused Ai-trace-id {trace_id}"));
-                previous.clone().filter(|_| is_api)
+                let same_request = previous.request.0 == at && previous.request.1 == *body;
+                if !is_submit(path) {
+                    self.violations
+                        .push(format!("{at}: reused Ai-trace-id {trace_id}"));
+                } else if !same_request {
+                    self.violations.push(format!(
+                        "{at}: Ai-trace-id {trace_id} reused for another request than {}",
+                        previous.request.0
+                    ));
+                }
+                previous.answer.clone().filter(|_| is_api)
             }
             None => {
-                self.traces.insert(trace_id.to_owned(), None);
+                let trace = Trace {
+                    request: (at, body.clone()),
+                    answer: None,
+                };
+                self.traces.insert(trace_id.to_owned(), trace);
                 None
             }
         }

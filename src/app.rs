@@ -6,28 +6,29 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use teloxide::{
-    dispatching::Dispatcher,
-    dptree,
-    error_handlers::LoggingErrorHandler,
-    prelude::*,
-    types::{BotCommand, BotCommandScope},
+    dispatching::Dispatcher, dptree, error_handlers::LoggingErrorHandler, prelude::*,
     update_listeners::Polling,
 };
 use tokio::sync::{Notify, watch};
 
 use crate::{
     api::{self, ApiState, RateLimiter, webhook},
-    bot::{BotContext, schema::schema},
+    bot::{BotContext, PlainTextBudget, schema::schema},
     config::Config,
     pixverse::PixverseClient,
     service::{Limits, Service},
     storage::{Cipher, Storage, key_file_for},
-    texts::{Lang, texts},
+    telegram::{Cooldowns, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
 };
 
 /// How long a video upload to Telegram may take (50 MB on a slow link).
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// Updates teloxide queues per chat (its default is 64). When one chat's queue is full the
+/// dispatcher waits for it and every other chat waits too; handlers answer within about a second
+/// (see `telegram::send_text`) and plain-text floods are dropped cheaply, so a deep queue only
+/// absorbs bursts (an update is a few kB).
+const UPDATES_QUEUED_PER_CHAT: usize = 1024;
 /// How long the dispatcher and the worker get to finish after a shutdown request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -143,6 +144,8 @@ impl App {
             service: service.clone(),
             wake_worker: wake,
             admin_ids: config.admin_ids.clone(),
+            cooldowns: Arc::new(Cooldowns::default()),
+            plain_text: PlainTextBudget::default(),
         });
         Ok(App {
             config,
@@ -199,6 +202,7 @@ impl App {
                 // Updates we have no branch for (edited messages, joins, ...) are not errors.
                 .default_handler(|_| async {})
                 .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+                .worker_queue_size(UPDATES_QUEUED_PER_CHAT)
                 .build();
             let token = dispatcher.shutdown_token();
             let menu_bot = bot.clone();
@@ -207,7 +211,7 @@ impl App {
             let listener_storage = storage.clone();
             let dispatching = tokio::spawn(async move {
                 register_commands(&menu_bot).await;
-                crate::bot::register_admin_menu(&menu_bot, &admin_ids).await;
+                register_admin_menu(&menu_bot, &admin_ids).await;
                 match (webhook, webhook_updates) {
                     (Some(hook), Some(updates)) => {
                         // The webhook stays set at shutdown: Telegram keeps (and retries) updates
@@ -285,35 +289,5 @@ impl App {
         storage.close().await;
         tracing::info!("stopped");
         result
-    }
-}
-
-/// Commands not listed in group chats: they are personal or take secrets.
-const PRIVATE_ONLY_COMMANDS: [&str; 5] = ["login", "apikey", "logout", "settings", "token"];
-
-/// The command menu, per language and per scope (private chats list everything; groups leave
-/// out the personal commands). A failure here is logged, not fatal: the bot works without it.
-async fn register_commands(bot: &Bot) {
-    let scopes = [
-        (BotCommandScope::Default, false),
-        (BotCommandScope::AllPrivateChats, false),
-        (BotCommandScope::AllGroupChats, true),
-    ];
-    for lang in Lang::ALL {
-        for (scope, group) in &scopes {
-            let commands: Vec<BotCommand> = texts(lang)
-                .command_descriptions()
-                .into_iter()
-                .filter(|(command, _)| !(*group && PRIVATE_ONLY_COMMANDS.contains(command)))
-                .map(|(command, description)| BotCommand::new(command, description))
-                .collect();
-            let mut request = bot.set_my_commands(commands).scope(scope.clone());
-            if lang != Lang::En {
-                request = request.language_code(lang.code());
-            }
-            if let Err(e) = request.await {
-                tracing::warn!(error = %e, language = lang.code(), "could not set the command menu");
-            }
-        }
     }
 }

@@ -16,6 +16,8 @@ pub mod pixverse;
 pub mod service;
 /// SQLite storage: users, encrypted credentials, tasks.
 pub mod storage;
+/// Telegram plumbing shared by the bot and the worker: places, the 429 policy, menus, keyboards.
+pub mod telegram;
 /// Logging setup.
 pub mod telemetry;
 /// Every user-facing text, in English and Russian.

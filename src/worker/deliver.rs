@@ -3,13 +3,15 @@
 use teloxide::{
     ApiError, RequestError,
     prelude::*,
-    types::{ChatAction, InputFile, MessageId, ReplyParameters},
+    types::{ChatAction, InputFile},
 };
 
-use crate::{domain::TaskState, pixverse::DownloadedVideo, storage::TaskRow};
+use crate::{domain::TaskState, pixverse::DownloadedVideo, storage::TaskRow, telegram::result_keyboard};
 
-use super::progress::Edit;
-use super::{Worker, progress::elapsed};
+use super::{
+    Worker,
+    progress::{Edit, elapsed, place_of},
+};
 
 /// Telegram's upload limit for bots.
 pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
@@ -42,16 +44,12 @@ impl Worker {
         };
         let _ = self.bot.send_chat_action(chat, ChatAction::UploadVideo).await;
         let params = task.params()?;
-        let sent = self
-            .upload_bot
-            .send_video(
-                chat,
-                InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id)),
-            )
+        let video = InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id));
+        let sent = place_of(&task)
+            .video(&self.upload_bot, video)
             .caption(texts.caption(&task.prompt, &params))
             .supports_streaming(true)
-            .reply_markup(super::buttons::result_keyboard(texts, task.id))
-            .reply_parameters(self.reply_to(&task))
+            .reply_markup(result_keyboard(texts, task.id))
             .await;
         match sent {
             Ok(message) => {
@@ -72,10 +70,8 @@ impl Worker {
     /// Sends the link instead of the file (too large, or Telegram refused the upload for good).
     async fn deliver_link(&self, task: &TaskRow, url: &str) -> anyhow::Result<()> {
         let texts = self.texts_for(task.user_id).await;
-        let sent = self
-            .bot
-            .send_message(ChatId(task.chat_id), texts.video_link(&task.prompt, url))
-            .reply_parameters(self.reply_to(task))
+        let sent = place_of(task)
+            .message(&self.bot, texts.video_link(&task.prompt, url))
             .await;
         match sent {
             Ok(_) => {
@@ -137,10 +133,6 @@ impl Worker {
                 SendFailure::Handled
             }
         })
-    }
-
-    fn reply_to(&self, task: &TaskRow) -> ReplyParameters {
-        ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply()
     }
 }
 

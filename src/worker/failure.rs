@@ -139,7 +139,7 @@ impl Worker {
             reason,
             FailureReason::GenerationFailed | FailureReason::Unavailable | FailureReason::TimedOut
         )
-        .then(|| super::buttons::retry_keyboard(texts, task.id));
+        .then(|| crate::telegram::retry_keyboard(texts, task.id));
         self.announce(task, texts.failed(reason), retry).await;
         Ok(())
     }

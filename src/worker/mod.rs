@@ -4,7 +4,6 @@
 //! concurrently, and stores the next state. Between rounds it sleeps until the next task falls
 //! due or a handler writes a new one ([`Notify`]), never on a fixed tick.
 
-pub(crate) mod buttons;
 mod deliver;
 mod failure;
 mod poll;
@@ -32,7 +31,8 @@ use crate::{
     domain::TaskState,
     pixverse::{self, PixverseClient},
     storage::{Storage, TaskRow, now_ms},
-    texts::{FailureReason, Lang, Texts, texts},
+    telegram::lang_of_user,
+    texts::{FailureReason, Texts, texts},
 };
 
 /// Timing and sizing of the worker, from [`crate::config::Config`].
@@ -366,9 +366,7 @@ impl Worker {
 
     /// The texts in the language of the task's owner.
     async fn texts_for(&self, user_id: i64) -> &'static dyn Texts {
-        // The language chosen with /language wins over Telegram's.
-        let language = self.storage.preferred_language(user_id).await.ok().flatten();
-        texts(Lang::from_code(language.as_deref()))
+        texts(lang_of_user(&self.storage, user_id).await)
     }
 
     /// The credential a task generates with, and whether it is the user's own.

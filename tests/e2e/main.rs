@@ -6,6 +6,8 @@ mod api;
 mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;
+mod flood;
+mod languages;
 mod limits;
 mod parsers_fuzz;
 mod pixverse_client;

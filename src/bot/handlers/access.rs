@@ -12,7 +12,7 @@ use crate::{
     domain::{MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind},
     service::{self, Admission, Refusal as ServiceRefusal, admission},
     storage::{AccessMode, now_ms, utc_day_start},
-    texts::{Lang, Texts, admin::admin_texts},
+    texts::{Texts, admin::admin_texts},
 };
 
 /// Why a message goes no further.
@@ -81,15 +81,17 @@ async fn check(msg: &Message, ctx: &BotContext) -> anyhow::Result<Option<Refusal
     })
 }
 
-pub async fn refuse(bot: Bot, msg: Message, refusal: Refusal) -> HandlerResult {
-    let lang = Lang::from_code(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-    let texts = admin_texts(lang);
+pub async fn refuse(bot: Bot, msg: Message, ctx: Arc<BotContext>, refusal: Refusal) -> HandlerResult {
+    let Some(sender) = msg.from.as_ref() else {
+        return Ok(());
+    };
+    let texts = admin_texts(ctx.lang_of(sender).await);
     let text = match refusal {
         Refusal::NotAllowed => texts.not_allowed(sender_id(&msg)),
         Refusal::Banned => texts.banned(),
         Refusal::Silent => return Ok(()),
     };
-    reply(&bot, &msg, text).await?;
+    reply(&bot, &ctx, &msg, text).await?;
     Ok(())
 }
 

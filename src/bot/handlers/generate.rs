@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use teloxide::{prelude::*, types::MessageId};
+use teloxide::prelude::*;
 
 use super::access::word_refusal;
-use super::{reply, reply_to};
+use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::TaskKind,
     service::{AcceptError, Destination, ImageSource, Spec, WorkOrder},
+    telegram::{Late, Place, Sent, replied_message, send_text},
     texts::Texts,
 };
 
@@ -22,7 +23,7 @@ struct Image {
 pub async fn t2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     if text.trim().is_empty() {
-        reply(&bot, &msg, texts.t2v_usage()).await?;
+        reply(&bot, &ctx, &msg, texts.t2v_usage()).await?;
         return Ok(());
     }
     accept(&bot, &msg, &ctx, texts, TaskKind::T2v, &text, None).await
@@ -30,19 +31,19 @@ pub async fn t2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> 
 
 pub async fn i2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
-    let image = match image_of(&msg).or_else(|| msg.reply_to_message().and_then(image_of)) {
+    let image = match image_of(&msg).or_else(|| replied_message(&msg).and_then(image_of)) {
         Some(Ok(image)) => image,
         Some(Err(ImageProblem::NotAnImage)) => {
-            reply(&bot, &msg, texts.not_an_image()).await?;
+            reply(&bot, &ctx, &msg, texts.not_an_image()).await?;
             return Ok(());
         }
         None => {
-            reply(&bot, &msg, texts.i2v_usage()).await?;
+            reply(&bot, &ctx, &msg, texts.i2v_usage()).await?;
             return Ok(());
         }
     };
     if text.trim().is_empty() {
-        reply(&bot, &msg, texts.photo_needs_caption()).await?;
+        reply(&bot, &ctx, &msg, texts.photo_needs_caption()).await?;
         return Ok(());
     }
     accept(&bot, &msg, &ctx, texts, TaskKind::I2v, &text, Some(image)).await
@@ -57,10 +58,10 @@ pub async fn media(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResul
     let texts = ctx.remember_sender(&msg).await;
     match (image_of(&msg), msg.caption()) {
         (Some(Err(ImageProblem::NotAnImage)) | None, _) => {
-            reply(&bot, &msg, texts.not_an_image()).await?;
+            reply(&bot, &ctx, &msg, texts.not_an_image()).await?;
         }
         (Some(Ok(_)), None) => {
-            reply(&bot, &msg, texts.photo_needs_caption()).await?;
+            reply(&bot, &ctx, &msg, texts.photo_needs_caption()).await?;
         }
         (Some(Ok(image)), Some(caption)) => {
             accept(&bot, &msg, &ctx, texts, TaskKind::I2v, caption, Some(image)).await?;
@@ -121,7 +122,7 @@ async fn accept(
         }),
     };
     if let Submitted::Refused(answer) = submit(bot, ctx, texts, order).await? {
-        reply(bot, msg, answer).await?;
+        reply(bot, ctx, msg, answer).await?;
     }
     Ok(())
 }
@@ -159,16 +160,13 @@ pub(crate) async fn submit(
     // Crash story: the task is stored, so a crash from here on loses nothing; at worst the user
     // sees no "queued" message but still gets the video. `accepted` wakes the worker when it is
     // dropped, after the progress message exists, so the worker's first edits have a message.
+    // In a chat Telegram rate-limits there is no progress message: the worker then says the
+    // outcome in a new message.
     let task_id = accepted.task_id;
-    let progress = reply_to(
-        bot,
-        ChatId(chat_id),
-        MessageId(request_message_id),
-        texts.queued(),
-    )
-    .await;
-    if let Ok(progress) = &progress {
-        ctx.storage.set_progress_message(task_id, progress.id.0).await?;
+    let place = Place::of_request(chat_id, None, request_message_id);
+    let progress = send_text(bot, &ctx.cooldowns, place, texts.queued(), None, Late::Skip).await;
+    if let Ok(Sent::Now(progress)) = &progress {
+        ctx.storage.set_progress_message(task_id, progress.0).await?;
     }
     drop(accepted);
     progress?;

@@ -17,7 +17,7 @@ pub async fn token(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
     let api = api_texts(texts.lang());
     if !msg.chat.is_private() {
         // A token posted in a group is everyone's; nothing is issued or revoked there.
-        reply(&bot, &msg, api.token_only_in_private()).await?;
+        reply(&bot, &ctx, &msg, api.token_only_in_private()).await?;
         return Ok(());
     }
     let user_id = sender_id(&msg);
@@ -37,6 +37,6 @@ pub async fn token(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
         }
         _ => api.token_usage(),
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }

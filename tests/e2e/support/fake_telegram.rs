@@ -101,6 +101,8 @@ struct TgState {
     next_file_seq: u64,
     faults: HashMap<String, VecDeque<TgFault>>,
     fault_rate: u8,
+    /// Chats every send and edit to which answers 429 with this `retry_after` (seconds).
+    rate_limited_chats: HashMap<i64, u32>,
     next_callback_seq: u64,
     open_callbacks: HashSet<String>,
     commands: HashMap<String, Value>,

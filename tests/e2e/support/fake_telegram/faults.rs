@@ -7,9 +7,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use rand::Rng as _;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use super::{ApiErr, FakeTelegram, TgState};
+use super::{ApiErr, FakeTelegram, TgState, params::param_i64};
 
 /// A failure the fake returns instead of handling a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,11 +69,15 @@ impl TgFault {
 }
 
 impl TgState {
-    pub(super) fn pop_fault(&mut self, method: &str) -> Option<TgFault> {
+    pub(super) fn pop_fault(&mut self, method: &str, p: &Map<String, Value>) -> Option<TgFault> {
         if let Some(fault) = self.faults.get_mut(method).and_then(VecDeque::pop_front) {
             return Some(fault);
         }
         let random_target = method.starts_with("send") || method.starts_with("edit");
+        let limited = param_i64(p, "chat_id").and_then(|chat| self.rate_limited_chats.get(&chat));
+        if let (true, Some(&retry_after)) = (random_target, limited) {
+            return Some(TgFault::RetryAfter(retry_after));
+        }
         if random_target && self.fault_rate > 0 && rand::thread_rng().gen_range(0..100) < self.fault_rate {
             return Some(TgFault::RetryAfter(1));
         }
@@ -89,6 +93,16 @@ impl FakeTelegram {
             .entry(method.to_ascii_lowercase())
             .or_default()
             .push_back(fault);
+    }
+
+    /// From now on every send and edit to `chat` answers 429 "retry after `retry_after`", as
+    /// Telegram does to a bot that floods one chat; `None` lifts it.
+    pub fn rate_limit_chat(&self, chat: i64, retry_after: Option<u32>) {
+        let mut st = self.state();
+        match retry_after {
+            Some(secs) => st.rate_limited_chats.insert(chat, secs),
+            None => st.rate_limited_chats.remove(&chat),
+        };
     }
 
     /// From now on `percent`% of send*/edit* calls fail with `RetryAfter(1)`. Only 429 is used:

@@ -56,7 +56,7 @@ pub(super) async fn handle_method(
         .collect();
     let idx = fake.record(method.clone(), Value::Object(params.clone()), files);
 
-    let fault = fake.state().pop_fault(&method);
+    let fault = fake.state().pop_fault(&method, &params);
     if let Some(fault) = fault {
         {
             let mut st = fake.state();

@@ -94,6 +94,22 @@ impl Worker {
     async fn telegram_failure(&self, task: &TaskRow, error: RequestError) -> anyhow::Result<SendFailure> {
         tracing::warn!(task_id = task.id, error = %error, "delivery to Telegram failed");
         Ok(match error {
+            // Telegram's flood control asks us to wait (a 429 holds for the whole chat, so other
+            // tasks' sends there meet it too): not a failure, so it uses up no attempt; a busy
+            // chat would otherwise lose videos PixVerse already made. The deadline still ends it.
+            RequestError::RetryAfter(wait) if !self.past_deadline(task) => {
+                let at = crate::storage::now_ms() + wait.duration().as_millis() as i64;
+                self.storage
+                    .reschedule_task(
+                        task.id,
+                        TaskState::Delivering,
+                        at,
+                        false,
+                        Some("telegram rate limit"),
+                    )
+                    .await?;
+                SendFailure::Handled
+            }
             RequestError::RetryAfter(wait) => {
                 self.retry_later(
                     task,

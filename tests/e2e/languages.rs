@@ -49,7 +49,7 @@ async fn a_language_chosen_with_the_language_command_is_used_for_admin_replies_q
         .await;
 
     // The owner of a cancelled task hears it in their chosen language.
-    bot.px.set_generation_polls(10_000);
+    bot.px.hold_videos();
     bot.tg
         .send_text(alice_chat, &alice, "/t2v a fox that never arrives");
     bot.wait_until("the task to be generating", || bot.px.videos().len() == 1)

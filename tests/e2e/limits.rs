@@ -15,7 +15,7 @@ const CHATS: i64 = 8;
 /// answered (queued or refused).
 async fn race(bot: &TestBot, user: &TgUser) -> Vec<TgChat> {
     // Stalled at PixVerse: every accepted task stays in flight.
-    bot.px.set_generation_polls(1_000_000);
+    bot.px.hold_videos();
     let groups: Vec<TgChat> = (1..=CHATS)
         .map(|i| TgChat::Group(-1_001_000_000_000 - i))
         .collect();

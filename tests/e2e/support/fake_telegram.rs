@@ -21,6 +21,7 @@
 mod chats;
 mod faults;
 mod files;
+mod flood;
 mod messages;
 mod params;
 mod record;
@@ -46,6 +47,7 @@ use tokio::sync::watch;
 pub use {
     chats::{TgChat, TgUser},
     faults::TgFault,
+    flood::{FloodControl, Rate, Scope, Throttled},
     messages::BotMessage,
     record::TgCall,
 };
@@ -101,6 +103,10 @@ struct TgState {
     next_file_seq: u64,
     faults: HashMap<String, VecDeque<TgFault>>,
     fault_rate: u8,
+    answer_drop_rate: u8,
+    /// Chats whose every call fails this way (blocked the bot, migrated, not found).
+    chat_fates: HashMap<i64, TgFault>,
+    flood: flood::Flood,
     /// Chats every send and edit to which answers 429 with this `retry_after` (seconds).
     rate_limited_chats: HashMap<i64, u32>,
     next_callback_seq: u64,

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{ApiErr, FakeTelegram, TgFault};
+use super::{ApiErr, FakeTelegram, TgFault, Throttled};
 
 /// One request the fake received.
 #[derive(Clone, Debug)]
@@ -27,8 +27,10 @@ pub struct TgCall {
     pub at: Instant,
     /// The error description returned, if the call failed (a fault or a natural error).
     pub error: Option<String>,
-    /// The injected fault, if one was returned.
+    /// The injected fault, if one was returned (or, for `AnswerDropped`, acted on).
     pub fault: Option<TgFault>,
+    /// Why flood control answered 429, if it did.
+    pub throttled: Option<Throttled>,
 }
 
 impl FakeTelegram {
@@ -119,6 +121,7 @@ impl FakeTelegram {
                 at: Instant::now(),
                 error: None,
                 fault: None,
+                throttled: None,
             });
             st.calls.len() - 1
         };

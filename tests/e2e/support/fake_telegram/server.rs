@@ -10,10 +10,27 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use super::{
-    ApiErr, BOT_FIRST_NAME, BOT_ID, BOT_TOKEN, BOT_USERNAME, FakeTelegram, TgState, UPLOAD_LIMIT,
+    ApiErr, BOT_FIRST_NAME, BOT_ID, BOT_TOKEN, BOT_USERNAME, FakeTelegram, TgFault, TgState, UPLOAD_LIMIT,
+    faults::{self, Verdict},
     files::handle_download,
     params::{Upload, param_str, read_params},
 };
+
+/// Real Bot API methods the fake does not model beyond answering `true`.
+const ANSWERED_TRUE: &[&str] = &[
+    "sendchataction",
+    "setwebhook",
+    "deletewebhook",
+    "setmydescription",
+    "setmyshortdescription",
+    "setmyname",
+    "setchatmenubutton",
+    "setmydefaultadministratorrights",
+    "setmessagereaction",
+    "leavechat",
+    "close",
+    "logout",
+];
 
 /// The fake's routes: Bot API methods and file downloads.
 pub(super) fn router(fake: FakeTelegram) -> Router {
@@ -56,22 +73,35 @@ pub(super) async fn handle_method(
         .collect();
     let idx = fake.record(method.clone(), Value::Object(params.clone()), files);
 
-    let fault = fake.state().pop_fault(&method, &params);
-    if let Some(fault) = fault {
-        {
-            let mut st = fake.state();
-            st.calls[idx].error = Some(fault.description());
-            st.calls[idx].fault = Some(fault.clone());
+    let verdict = fake.state().verdict(&method, &params);
+    let drop_answer = match verdict {
+        Verdict::Handle { drop_answer } => drop_answer,
+        Verdict::Refuse {
+            fault,
+            injected,
+            throttled,
+        } => {
+            {
+                let mut st = fake.state();
+                st.calls[idx].error = Some(fault.description());
+                st.calls[idx].fault = injected.then(|| fault.clone());
+                st.calls[idx].throttled = throttled;
+            }
+            fake.notify();
+            return fault.into_response();
         }
-        fake.notify();
-        return fault.into_response();
-    }
+    };
 
     let result = if method == "getupdates" {
         fake.get_updates(&params).await
     } else {
         fake.state().handle(&method, &params, &uploads)
     };
+    if drop_answer {
+        fake.state().calls[idx].fault = Some(TgFault::AnswerDropped);
+        let _ = fake.finish(idx, result);
+        return faults::dropped_connection();
+    }
     fake.finish(idx, result)
 }
 
@@ -137,8 +167,15 @@ impl TgState {
                 .get(&Self::commands_key(p))
                 .cloned()
                 .unwrap_or_else(|| json!([]))),
-            // sendChatAction, deleteWebhook, setMyDescription, ...: Telegram answers `true`.
-            _ => Ok(json!(true)),
+            // Methods the bot may call that change nothing the tests look at: `true`, as
+            // Telegram answers them.
+            _ if ANSWERED_TRUE.contains(&method) => Ok(json!(true)),
+            // Telegram answers 404 to a method it does not know (a typo, a removed method).
+            _ => Err(ApiErr {
+                status: StatusCode::NOT_FOUND,
+                description: "Not Found".to_owned(),
+                parameters: None,
+            }),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: fake Telegram + fake PixVerse on loopback, the real App.
 mod support;
 
+mod access;
 mod admin;
 mod api;
 mod bad_input;
@@ -11,6 +12,7 @@ mod languages;
 mod limits;
 mod parsers_fuzz;
 mod pixverse_client;
+mod privacy;
 mod process;
 mod reliability;
 mod service;

@@ -1,6 +1,7 @@
 //! The real App against both fakes: a fresh SQLite file per test, configured through the same
 //! variables a deployment uses. The App runs on its own Tokio runtime so a test can "kill" it:
-//! shutting that runtime down drops every task mid-step, as SIGKILL would.
+//! shutting that runtime down drops every task at its current await point (a stand-in for a
+//! crash; the real SIGKILL tests run the binary, see `process.rs`).
 
 #![allow(dead_code)]
 
@@ -135,7 +136,8 @@ impl TestBot {
         result
     }
 
-    /// Kills the App wherever it is: every task is dropped at its current await point.
+    /// Stops the App wherever it is: every task is dropped at its current await point, without
+    /// the graceful shutdown. The process (and any write in flight inside SQLite) lives on.
     pub fn crash(&mut self) {
         let running = self.running.take().expect("the App is running");
         running.runtime.shutdown_background();

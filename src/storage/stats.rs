@@ -62,15 +62,23 @@ impl Storage {
         })
     }
 
-    /// The most recent tasks, newest first; of one user if given.
-    pub async fn recent_tasks(&self, user_id: Option<i64>, limit: i64) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(
-            sqlx::query_as("select * from task where ?1 is null or user_id = ?1 order by id desc limit ?2")
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
+    /// The most recent tasks, newest first; of one user if given, and requested in `chat` if
+    /// given (a group sees only what was asked for there).
+    pub async fn recent_tasks(
+        &self,
+        user_id: Option<i64>,
+        chat: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<TaskRow>, StorageError> {
+        Ok(sqlx::query_as(
+            "select * from task where (?1 is null or user_id = ?1) and (?3 is null or chat_id = ?3)
+             order by id desc limit ?2",
         )
+        .bind(user_id)
+        .bind(limit)
+        .bind(chat)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Stops tracking an unfinished task: it ends as failed with `reason`. Returns the task as it

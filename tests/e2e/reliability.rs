@@ -59,7 +59,8 @@ async fn with_a_third_of_all_calls_failing_100_tasks_are_each_generated_once_and
             ));
         }
     }
-    bot.wait_for_states(&[("delivered", 100)]).await;
+    bot.wait_for_states_within(&[("delivered", 100)], Duration::from_secs(90))
+        .await;
     let elapsed = started.elapsed();
 
     let mut duplicates = 0;

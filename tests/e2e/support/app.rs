@@ -168,6 +168,11 @@ impl TestBot {
 
     /// Waits until the tasks' states are exactly `expected` (`(state, count)`, sorted by state).
     pub async fn wait_for_states(&self, expected: &[(&str, i64)]) {
+        self.wait_for_states_within(expected, DEADLINE).await
+    }
+
+    /// [`TestBot::wait_for_states`] with another deadline (for soaks).
+    pub async fn wait_for_states_within(&self, expected: &[(&str, i64)], deadline: Duration) {
         let expected: Vec<(String, i64)> = expected.iter().map(|(s, n)| (s.to_string(), *n)).collect();
         let started = std::time::Instant::now();
         loop {
@@ -176,7 +181,7 @@ impl TestBot {
                 return;
             }
             assert!(
-                started.elapsed() < DEADLINE,
+                started.elapsed() < deadline,
                 "timed out waiting for tasks {expected:?}; they are {states:?}"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -2,8 +2,11 @@
 
 mod accept;
 mod access;
+mod api_tokens;
 mod credentials;
 mod crypto;
+mod idempotency;
+mod inbox;
 mod pool;
 mod settings;
 mod stats;
@@ -18,8 +21,10 @@ use sqlx::sqlite::{
 
 pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, Upload};
 pub use access::{AccessMode, UserAccess};
+pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web_identity};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
+pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
 pub use stats::Stats;
 pub use tasks::{NewTask, TaskRow};

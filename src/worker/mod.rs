@@ -68,6 +68,8 @@ pub struct Worker {
     /// Polled tasks still generating, by the time they are due again, not yet written back
     /// (see `flush_rescheduled`).
     rescheduled: std::sync::Mutex<BTreeMap<i64, Vec<i64>>>,
+    /// When the run loop last went round (ms), for the HTTP readiness check.
+    heartbeat: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The longest the run loop waits, while steps keep ending, before it claims again.
@@ -146,7 +148,14 @@ impl Worker {
             edit_pause: Default::default(),
             edit_budget: Default::default(),
             rescheduled: Default::default(),
+            heartbeat: Default::default(),
         }
+    }
+
+    /// When the run loop last went round (ms since the epoch; 0 before it started). It goes
+    /// round at least once per poll interval, idle or not.
+    pub fn heartbeat(&self) -> Arc<std::sync::atomic::AtomicI64> {
+        self.heartbeat.clone()
     }
 
     /// The admins to tell when a pool account leaves rotation.
@@ -177,6 +186,8 @@ impl Worker {
         let mut wake_at = Instant::now();
         let mut last_plan = Instant::now();
         while !*shutdown.borrow() {
+            self.heartbeat
+                .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
             if plan_now && waiting.is_empty() {
                 plan_now = false;
                 last_plan = Instant::now();
@@ -208,6 +219,8 @@ impl Worker {
                 _ = self.wake.notified() => plan_now = true,
                 _ = tokio::time::sleep_until(wake_at), if waiting.is_empty() => plan_now = true,
                 _ = shutdown.changed() => break,
+                // Only to beat the heart while idle.
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
             }
         }
         let drain = async { while running.join_next().await.is_some() {} };

@@ -85,6 +85,11 @@ impl Worker {
         {
             return;
         }
+        // A stage edit is lost on a 429 anyway; while Telegram's wait for this chat runs, sending
+        // it would only meet another 429 (Telegram counts those against the bot), so skip it.
+        if kind == Edit::Stage && self.edits_paused(task.chat_id) {
+            return;
+        }
         let (chat, message) = (ChatId(task.chat_id), MessageId(message_id as i32));
         let edit = |bot: &Bot, text: String, buttons: Option<InlineKeyboardMarkup>| {
             let mut edit = bot.edit_message_text(chat, message, text);

@@ -1,6 +1,7 @@
 //! The real App against both fakes: a fresh SQLite file per test, configured through the same
 //! variables a deployment uses. The App runs on its own Tokio runtime so a test can "kill" it:
-//! shutting that runtime down drops every task mid-step, as SIGKILL would.
+//! shutting that runtime down drops every task at its current await point (a stand-in for a
+//! crash; the real SIGKILL tests run the binary, see `process.rs`).
 
 #![allow(dead_code)]
 
@@ -165,7 +166,8 @@ impl TestBot {
         result
     }
 
-    /// Kills the App wherever it is: every task is dropped at its current await point.
+    /// Stops the App wherever it is: every task is dropped at its current await point, without
+    /// the graceful shutdown. The process (and any write in flight inside SQLite) lives on.
     pub fn crash(&mut self) {
         let running = self.running.take().expect("the App is running");
         running.runtime.shutdown_background();
@@ -196,6 +198,11 @@ impl TestBot {
 
     /// Waits until the tasks' states are exactly `expected` (`(state, count)`, sorted by state).
     pub async fn wait_for_states(&self, expected: &[(&str, i64)]) {
+        self.wait_for_states_within(expected, DEADLINE).await
+    }
+
+    /// [`TestBot::wait_for_states`] with another deadline (for soaks).
+    pub async fn wait_for_states_within(&self, expected: &[(&str, i64)], deadline: Duration) {
         let expected: Vec<(String, i64)> = expected.iter().map(|(s, n)| (s.to_string(), *n)).collect();
         let started = std::time::Instant::now();
         loop {
@@ -204,7 +211,7 @@ impl TestBot {
                 return;
             }
             assert!(
-                started.elapsed() < DEADLINE,
+                started.elapsed() < deadline,
                 "timed out waiting for tasks {expected:?}; they are {states:?}"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -112,6 +112,7 @@ impl App {
                 let state = ApiState::new(api::Shared {
                     storage: storage.clone(),
                     pixverse: pixverse.clone(),
+                    service: service.clone(),
                     wake_worker: wake.clone(),
                     limiter: RateLimiter::new(config.api_rate_per_minute),
                     worker_heartbeat: worker.heartbeat(),

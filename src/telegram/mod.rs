@@ -4,6 +4,7 @@
 
 mod keyboards;
 mod language;
+mod limits;
 mod menus;
 mod place;
 mod send;
@@ -11,6 +12,7 @@ mod updates;
 
 pub use keyboards::{result_keyboard, retry_keyboard};
 pub use language::{lang_of_sender, lang_of_user};
+pub use limits::{MAX_TEXT_CHARS, fit_text};
 pub use menus::{register_admin_menu, register_commands};
 pub use place::{Place, replied_message};
 pub use send::{Cooldowns, HANDLER_PATIENCE, Late, Sent, send_text};

@@ -74,9 +74,10 @@ impl Place {
             .map(|id| ReplyParameters::new(id).allow_sending_without_reply())
     }
 
-    /// `sendMessage` at this place; the caller may add buttons before sending.
+    /// `sendMessage` at this place, cut to Telegram's limit; the caller may add buttons before
+    /// sending.
     pub fn message(&self, bot: &Bot, text: String) -> JsonRequest<SendMessage> {
-        let mut request = bot.send_message(self.chat, text);
+        let mut request = bot.send_message(self.chat, super::fit_text(text));
         if let Some(thread) = self.thread {
             request = request.message_thread_id(thread);
         }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::{
     admin::{AdminTaskLine, AdminTexts, AdminUsage, PoolLine, hours_minutes, seconds},
+    echo,
     en::En,
     shorten,
 };
@@ -114,7 +115,10 @@ impl AdminTexts for En {
     }
 
     fn unknown_user(&self, input: &str) -> String {
-        format!("I don't know the user {input}. Use their numeric id, or reply to one of their messages.")
+        format!(
+            "I don't know the user {}. Use their numeric id, or reply to one of their messages.",
+            echo(input)
+        )
     }
 
     fn user_allowed(&self, user_id: i64, allowed: bool) -> String {
@@ -178,11 +182,14 @@ impl AdminTexts for En {
     }
 
     fn pool_removed(&self, name: &str) -> String {
-        format!("Pool account {name} removed.")
+        format!("Pool account {} removed.", echo(name))
     }
 
     fn pool_not_found(&self, name: &str) -> String {
-        format!("There is no pool account named {name}. /pool list shows them.")
+        format!(
+            "There is no pool account named {}. /pool list shows them.",
+            echo(name)
+        )
     }
 
     fn pool_enabled(&self, name: &str, enabled: bool) -> String {

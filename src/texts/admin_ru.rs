@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::{
     admin::{AdminTaskLine, AdminTexts, AdminUsage, PoolLine, hours_minutes, seconds},
+    echo,
     ru::Ru,
     shorten,
 };
@@ -130,7 +131,10 @@ impl AdminTexts for Ru {
     }
 
     fn unknown_user(&self, input: &str) -> String {
-        format!("Я не знаю пользователя {input}. Укажите числовой id или ответьте на его сообщение.")
+        format!(
+            "Я не знаю пользователя {}. Укажите числовой id или ответьте на его сообщение.",
+            echo(input)
+        )
     }
 
     fn user_allowed(&self, user_id: i64, allowed: bool) -> String {
@@ -192,11 +196,11 @@ impl AdminTexts for Ru {
     }
 
     fn pool_removed(&self, name: &str) -> String {
-        format!("Аккаунт пула {name} удалён.")
+        format!("Аккаунт пула {} удалён.", echo(name))
     }
 
     fn pool_not_found(&self, name: &str) -> String {
-        format!("В пуле нет аккаунта {name}. Список: /pool list.")
+        format!("В пуле нет аккаунта {}. Список: /pool list.", echo(name))
     }
 
     fn pool_enabled(&self, name: &str, enabled: bool) -> String {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{
-    FailureReason, Lang, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar,
+    FailureReason, Lang, SettingField, TaskLine, Texts, clock, echo, join_numbers, params_line, progress_bar,
     shorten, task_line,
 };
 use crate::domain::{GenerationParams, MotionMode, ParamError, ParamProblem, TaskState};
@@ -156,14 +156,18 @@ impl Texts for En {
 
     fn param_error(&self, error: &ParamError) -> String {
         match error {
-            ParamError::UnknownFlag(flag) => format!("I don't know the flag {flag}.\n\n{FLAGS}"),
-            ParamError::MissingValue { flag } => format!("The flag {flag} needs a value.\n\n{FLAGS}"),
+            ParamError::UnknownFlag(flag) => format!("I don't know the flag {}.\n\n{FLAGS}", echo(flag)),
+            ParamError::MissingValue { flag } => format!("The flag {} needs a value.\n\n{FLAGS}", echo(flag)),
             ParamError::InvalidValue {
                 flag,
                 value,
                 accepted,
             } => {
-                format!("{value} is not a valid value for {flag}. Accepted: {accepted}.")
+                format!(
+                    "{} is not a valid value for {}. Accepted: {accepted}.",
+                    echo(value),
+                    echo(flag)
+                )
             }
             ParamError::Combination(problem) => match problem {
                 ParamProblem::Duration {

@@ -224,6 +224,15 @@ pub(crate) fn clock(elapsed: Duration) -> String {
 }
 
 /// The prompt cut to `max` characters with an ellipsis, for captions and lists.
+/// The most of a user's own input a reply repeats back: enough to recognise it, never enough to
+/// push the reply past Telegram's 4,096 characters.
+pub const ECHO_CHARS: usize = 64;
+
+/// `input` as a reply repeats it: cut short (see [`ECHO_CHARS`]).
+pub fn echo(input: &str) -> String {
+    shorten(input, ECHO_CHARS)
+}
+
 pub fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_owned()

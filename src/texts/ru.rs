@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{
-    FailureReason, Lang, SettingField, TaskLine, Texts, clock, join_numbers, params_line, progress_bar,
+    FailureReason, Lang, SettingField, TaskLine, Texts, clock, echo, join_numbers, params_line, progress_bar,
     shorten, task_line,
 };
 use crate::domain::{GenerationParams, MotionMode, ParamError, ParamProblem, TaskState};
@@ -156,10 +156,10 @@ impl Texts for Ru {
 
     fn param_error(&self, error: &ParamError) -> String {
         match error {
-            ParamError::UnknownFlag(flag) => format!("Я не знаю флага {flag}.\n\n{FLAGS}"),
-            ParamError::MissingValue { flag } => format!("Флагу {flag} нужно значение.\n\n{FLAGS}"),
+            ParamError::UnknownFlag(flag) => format!("Я не знаю флага {}.\n\n{FLAGS}", echo(flag)),
+            ParamError::MissingValue { flag } => format!("Флагу {} нужно значение.\n\n{FLAGS}", echo(flag)),
             ParamError::InvalidValue { flag, value, accepted } => {
-                format!("{value} — недопустимое значение для {flag}. Допустимо: {accepted}.")
+                format!("{} — недопустимое значение для {}. Допустимо: {accepted}.", echo(value), echo(flag))
             }
             ParamError::Combination(problem) => match problem {
                 ParamProblem::Duration { model, quality, duration, accepted } => format!(

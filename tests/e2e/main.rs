@@ -16,5 +16,6 @@ mod pixverse_client;
 mod privacy;
 mod process;
 mod reliability;
+mod reply_limits;
 mod service;
 mod ux;

@@ -147,6 +147,7 @@ impl App {
             admin_ids: config.admin_ids.clone(),
             cooldowns: Arc::new(Cooldowns::default()),
             plain_text: PlainTextBudget::default(),
+            broadcasting: Default::default(),
         });
         Ok(App {
             config,

@@ -7,7 +7,11 @@ mod flood;
 mod handlers;
 pub mod schema;
 
-use std::{collections::HashSet, future::Future, sync::Arc};
+use std::{
+    collections::HashSet,
+    future::Future,
+    sync::{Arc, atomic::AtomicBool},
+};
 
 use teloxide::types::{Message, User};
 use tokio::sync::Notify;
@@ -42,6 +46,8 @@ pub struct BotContext {
     pub cooldowns: Arc<Cooldowns>,
     /// Plain-text answers per user (a flood is ignored quietly).
     pub plain_text: PlainTextBudget,
+    /// Set while a /broadcast is being sent: one at a time.
+    pub broadcasting: Arc<AtomicBool>,
 }
 
 pub type HandlerResult = anyhow::Result<()>;

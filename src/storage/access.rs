@@ -244,12 +244,14 @@ impl Storage {
     }
 
     /// Users a broadcast goes to, with their language (chosen with /language, else Telegram's):
-    /// seen in a private chat and not known to block the bot.
+    /// seen in a private chat, not known to block the bot, and not banned.
     pub async fn broadcast_recipients(&self) -> Result<Vec<(i64, Option<String>)>, StorageError> {
         Ok(sqlx::query_as(
             "select u.id, coalesce(s.language, u.language) from user u
              left join user_settings s on s.user_id = u.id
-             where u.has_private_chat = 1 and u.blocked_at is null order by u.id",
+             left join user_access a on a.user_id = u.id
+             where u.has_private_chat = 1 and u.blocked_at is null and coalesce(a.banned, 0) = 0
+             order by u.id",
         )
         .fetch_all(&self.pool)
         .await?)

@@ -93,7 +93,10 @@ pub trait AdminTexts: Sync {
     fn tasks_list(&self, tasks: &[AdminTaskLine<'_>]) -> String;
     fn cancel_done(&self, task_id: i64) -> String;
     fn cancel_not_found(&self, task_id: i64) -> String;
+    /// Said when a broadcast starts: how many it goes to, and that a restart stops it for good.
     fn broadcast_started(&self, recipients: usize) -> String;
+    /// A second /broadcast while one is still being sent.
+    fn broadcast_busy(&self) -> String;
     fn broadcast_done(&self, sent: usize, skipped: usize) -> String;
 }
 

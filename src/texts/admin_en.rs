@@ -299,7 +299,15 @@ impl AdminTexts for En {
     }
 
     fn broadcast_started(&self, recipients: usize) -> String {
-        format!("Sending the announcement to {recipients} users…")
+        format!(
+            "Sending the announcement to {recipients} users, a few a second so videos keep going out. \
+             It does not survive a restart: if the bot restarts before it is done, the users not \
+             reached yet do not get it (send it again then)."
+        )
+    }
+
+    fn broadcast_busy(&self) -> String {
+        "A broadcast is still being sent; send this one when it is done.".into()
     }
 
     fn broadcast_done(&self, sent: usize, skipped: usize) -> String {

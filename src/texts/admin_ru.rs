@@ -310,7 +310,15 @@ impl AdminTexts for Ru {
     }
 
     fn broadcast_started(&self, recipients: usize) -> String {
-        format!("Отправляю объявление {recipients} пользователям…")
+        format!(
+            "Отправляю объявление {recipients} пользователям, по несколько в секунду, чтобы видео \
+             продолжали доставляться. После перезапуска бота рассылка не продолжится: кто не успел \
+             получить объявление, не получит его (тогда отправьте его снова)."
+        )
+    }
+
+    fn broadcast_busy(&self) -> String {
+        "Предыдущая рассылка ещё идёт; отправьте эту, когда она закончится.".into()
     }
 
     fn broadcast_done(&self, sent: usize, skipped: usize) -> String {

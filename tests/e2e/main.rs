@@ -6,6 +6,7 @@ mod admin;
 mod api;
 mod api_videos;
 mod bad_input;
+mod broadcast;
 mod core_flows;
 mod fake_telegram_conformance;
 mod flood;

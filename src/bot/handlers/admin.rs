@@ -1,7 +1,13 @@
 //! Admin commands: access (/access, /allow, /deny, /ban, /unban, /allowgroup), quotas, /stats,
 //! /tasks, /cancel and /broadcast. Only reachable after the admin check in the handler tree.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use teloxide::{ApiError, RequestError, prelude::*, types::Me};
 
@@ -19,8 +25,9 @@ use crate::{
 
 /// How many tasks `/tasks` shows.
 const TASKS_SHOWN: i64 = 15;
-/// Telegram allows about 30 messages a second to different chats; stay below.
-const BROADCAST_GAP: Duration = Duration::from_millis(40);
+/// Telegram takes about 30 messages a second from one bot. The worker's progress edits may use
+/// 20 of them and videos and replies need room too, so a broadcast sends at most 8 a second.
+const BROADCAST_GAP: Duration = Duration::from_millis(125);
 
 pub async fn access(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
     let texts = ctx.remember_admin(&msg).await;
@@ -261,8 +268,9 @@ pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -
     Ok(())
 }
 
-/// Sends the announcement from a spawned task (the admin's chat is not blocked meanwhile) and
-/// reports the count to the admin when done.
+/// Sends the announcement from a spawned task (the admin's chat is not blocked meanwhile), one
+/// broadcast at a time, and reports the count to the admin when done. It is not resumed after a
+/// restart, and the admin is told so when it starts.
 pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
     let texts = ctx.remember_admin(&msg).await;
     let text = text.trim().to_owned();
@@ -270,6 +278,10 @@ pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: Strin
         reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Broadcast)).await?;
         return Ok(());
     }
+    let Some(running) = BroadcastRunning::take(&ctx.broadcasting) else {
+        reply(&bot, &ctx, &msg, texts.broadcast_busy()).await?;
+        return Ok(());
+    };
     let recipients = ctx.storage.broadcast_recipients().await?;
     let storage = ctx.storage.clone();
     let admin_chat = msg.chat.id;
@@ -278,8 +290,12 @@ pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: Strin
         recipients = recipients.len(),
         "broadcast started"
     );
+    if let Err(e) = reply(&bot, &ctx, &msg, texts.broadcast_started(recipients.len())).await {
+        tracing::warn!(error = %e, "could not tell the admin the broadcast started");
+    }
     tokio::spawn(async move {
         let (sent, skipped) = send_broadcast(&bot, &storage, &recipients, &text).await;
+        drop(running);
         tracing::info!(sent, skipped, "broadcast done");
         if let Err(e) = bot
             .send_message(admin_chat, texts.broadcast_done(sent, skipped))
@@ -291,7 +307,22 @@ pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: Strin
     Ok(())
 }
 
-/// One message per recipient, at most ~25 a second, waiting out Telegram's RetryAfter. Users who
+/// The one broadcast being sent: taken from the flag, given back when dropped.
+struct BroadcastRunning(Arc<AtomicBool>);
+
+impl BroadcastRunning {
+    fn take(flag: &Arc<AtomicBool>) -> Option<BroadcastRunning> {
+        (!flag.swap(true, Ordering::AcqRel)).then(|| BroadcastRunning(flag.clone()))
+    }
+}
+
+impl Drop for BroadcastRunning {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// One message per recipient, at most 8 a second (see [`BROADCAST_GAP`]), waiting out Telegram's RetryAfter. Users who
 /// blocked the bot are skipped and remembered. Returns (sent, skipped).
 async fn send_broadcast(
     bot: &Bot,

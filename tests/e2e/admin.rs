@@ -3,7 +3,7 @@
 use crate::support::{
     app::{DEADLINE, OPERATOR_KEY, TestBot, private_user},
     fake_pixverse::FakeFault,
-    fake_telegram::{BOT_USERNAME, TgChat, TgFault, TgUser},
+    fake_telegram::{BOT_USERNAME, TgChat, TgUser},
 };
 
 const ADMIN: i64 = 9000;

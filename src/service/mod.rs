@@ -178,17 +178,19 @@ impl Service {
             .seed
             .get_or_insert_with(|| rand::random::<u32>() % (MAX_SEED + 1));
         let (image_file_id, upload) = image.map(ImageSource::into_stored).unwrap_or_default();
-        let (chat_id, request_message_id, destination_kind) = match destination {
+        let (chat_id, request_message_id, thread_id, destination_kind) = match destination {
             Destination::Telegram {
                 chat_id,
                 request_message_id,
-            } => (chat_id, request_message_id, DestinationKind::Telegram),
-            Destination::Api => (0, 0, DestinationKind::Api),
+                thread_id,
+            } => (chat_id, request_message_id, thread_id, DestinationKind::Telegram),
+            Destination::Api => (0, 0, None, DestinationKind::Api),
         };
         let mut task = NewTask {
             user_id: requester,
             chat_id,
             request_message_id,
+            thread_id,
             kind,
             prompt,
             params,

@@ -24,7 +24,12 @@ pub struct WorkOrder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Destination {
     /// A reply in a Telegram chat, under the request message (progress, video, failure).
-    Telegram { chat_id: i64, request_message_id: i32 },
+    Telegram {
+        chat_id: i64,
+        request_message_id: i32,
+        /// The forum topic the request was made in, if any: every answer goes there.
+        thread_id: Option<i32>,
+    },
     /// Only recorded: the HTTP API's client asks for the result.
     Api,
 }

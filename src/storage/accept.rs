@@ -182,8 +182,8 @@ impl Storage {
         let insert = sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
-                               updated_at)
-             select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?11, ?11
+                               updated_at, thread_id)
+             select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?11, ?11, ?17
              where (select count(*) from task
                     where user_id = ?1 and state not in ('delivered', 'failed')) < ?12
                and (select count(*) from task where user_id = ?1 and created_at >= ?13) < ?14
@@ -207,7 +207,8 @@ impl Storage {
         .bind(windows.hour_start)
         .bind(ceilings.max_per_hour)
         .bind(ceilings.pool_quota)
-        .bind(windows.day_start);
+        .bind(windows.day_start)
+        .bind(task.thread_id);
         // Without an upload, one statement and no transaction around it (BEGIN and COMMIT would
         // be two more round trips on the accept path).
         let Some(upload) = upload else {

@@ -16,6 +16,8 @@ pub struct NewTask {
     pub user_id: i64,
     pub chat_id: i64,
     pub request_message_id: i32,
+    /// The forum topic the request was made in, if any.
+    pub thread_id: Option<i32>,
     pub kind: TaskKind,
     pub prompt: String,
     pub params: GenerationParams,
@@ -32,6 +34,8 @@ pub struct TaskRow {
     pub user_id: i64,
     pub chat_id: i64,
     pub request_message_id: i64,
+    /// The forum topic every message about the task goes to, if it was requested in one.
+    pub thread_id: Option<i64>,
     pub progress_message_id: Option<i64>,
     kind: String,
     pub prompt: String,
@@ -90,8 +94,9 @@ impl Storage {
         let params = serde_json::to_string(&task.params).map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let id = sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
-                               credential_id, seed_auto, state, next_run_at, created_at, updated_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, 'queued', ?9, ?9, ?9)
+                               credential_id, seed_auto, thread_id, state, next_run_at, created_at,
+                               updated_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, 'queued', ?9, ?9, ?9)
              returning id",
         )
         .bind(task.user_id)
@@ -104,6 +109,7 @@ impl Storage {
         .bind(task.credential_id)
         .bind(now)
         .bind(task.seed_auto)
+        .bind(task.thread_id)
         .fetch_one(&self.pool)
         .await?;
         Ok(id)

@@ -240,7 +240,11 @@ impl Worker {
 
 /// Where the task's messages go: its chat and topic, replying to the request.
 pub(super) fn place_of(task: &TaskRow) -> Place {
-    Place::of_request(task.chat_id, None, task.request_message_id as i32)
+    Place::of_request(
+        task.chat_id,
+        task.thread_id.map(|id| id as i32),
+        task.request_message_id as i32,
+    )
 }
 
 /// Time since PixVerse accepted the task (or since it was requested, before that).

@@ -19,4 +19,5 @@ mod process;
 mod reliability;
 mod reply_limits;
 mod service;
+mod topics;
 mod ux;

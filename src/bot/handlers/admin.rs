@@ -258,9 +258,13 @@ pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -
     };
     tracing::info!(admin = sender_id(&msg), task_id, "task cancelled by an admin");
     let owner = owner_texts(&ctx.storage, task.user_id).await;
-    let told = Place::of_request(task.chat_id, None, task.request_message_id as i32)
-        .message(&bot, owner.cancelled_by_admin(task_id))
-        .await;
+    let told = Place::of_request(
+        task.chat_id,
+        task.thread_id.map(|id| id as i32),
+        task.request_message_id as i32,
+    )
+    .message(&bot, owner.cancelled_by_admin(task_id))
+    .await;
     if let Err(e) = told {
         tracing::warn!(task_id, error = %e, "could not tell the owner about the cancel");
     }

@@ -14,6 +14,7 @@ use crate::{
     bot::{BotContext, HandlerResult},
     domain::{Callback, TaskState},
     service::{Admission, Destination, ImageSource, Spec, WorkOrder},
+    telegram::Place,
     texts::{Texts, admin::admin_texts, shorten},
 };
 
@@ -78,7 +79,14 @@ async fn route(
         Callback::Again(id) => again(bot, ctx, texts, user_id, place, id, Kind::Again).await,
         Callback::NewSeed(id) => again(bot, ctx, texts, user_id, place, id, Kind::NewSeed).await,
         Callback::Retry(id) => again(bot, ctx, texts, user_id, place, id, Kind::Retry).await,
-        Callback::Resend(id) => history::resend(bot, ctx, texts, user_id, place.0, id).await,
+        Callback::Resend(id) => {
+            // In the list's chat and topic.
+            let at = match message.regular_message() {
+                Some(list) => Place::beside(list),
+                None => Place::of_request(place.0.0, None, place.1.0).without_reply(),
+            };
+            history::resend(bot, ctx, texts, user_id, at, id).await
+        }
         Callback::Language(code) => settings::on_language(bot, ctx, user_id, place, &code).await,
         settings_tap => settings::on_settings(bot, ctx, texts, user_id, place, settings_tap).await,
     }
@@ -120,6 +128,7 @@ async fn again(
         destination: Destination::Telegram {
             chat_id: task.chat_id,
             request_message_id: task.request_message_id as i32,
+            thread_id: task.thread_id.map(|id| id as i32),
         },
         kind: task.kind(),
         spec: Spec::Given {

@@ -113,6 +113,7 @@ async fn accept(
         destination: Destination::Telegram {
             chat_id: msg.chat.id.0,
             request_message_id: msg.id.0,
+            thread_id: Place::reply_to(msg).thread_id(),
         },
         kind,
         spec: Spec::Text(text.to_owned()),
@@ -146,6 +147,7 @@ pub(crate) async fn submit(
     let Destination::Telegram {
         chat_id,
         request_message_id,
+        thread_id,
     } = order.destination
     else {
         anyhow::bail!("the bot only submits work that is answered in Telegram");
@@ -163,7 +165,7 @@ pub(crate) async fn submit(
     // In a chat Telegram rate-limits there is no progress message: the worker then says the
     // outcome in a new message.
     let task_id = accepted.task_id;
-    let place = Place::of_request(chat_id, None, request_message_id);
+    let place = Place::of_request(chat_id, thread_id, request_message_id);
     let progress = send_text(bot, &ctx.cooldowns, place, texts.queued(), None, Late::Skip).await;
     if let Ok(Sent::Now(progress)) = &progress {
         ctx.storage.set_progress_message(task_id, progress.0).await?;

@@ -13,7 +13,7 @@ use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::Callback,
     storage::now_ms,
-    telegram::result_keyboard,
+    telegram::{Place, result_keyboard},
     texts::{TaskLine, Texts, history_button},
 };
 
@@ -64,9 +64,10 @@ pub(super) async fn resend(
     ctx: &BotContext,
     texts: &'static dyn Texts,
     user_id: i64,
-    chat: ChatId,
+    at: Place,
     task_id: i64,
 ) -> anyhow::Result<Answer> {
+    let chat = at.chat;
     let task = match ctx.storage.task(task_id).await? {
         Some(task) if task.user_id == user_id && (chat.is_user() || task.chat_id == chat.0) => task,
         _ => return Ok(Answer::Alert(texts.button_task_not_found())),
@@ -75,7 +76,7 @@ pub(super) async fn resend(
         return Ok(Answer::Alert(texts.history_unavailable()));
     };
     let params = task.params()?;
-    bot.send_video(chat, InputFile::file_id(FileId(file_id)))
+    at.video(bot, InputFile::file_id(FileId(file_id)))
         .caption(texts.caption(&task.prompt, &params))
         .reply_markup(result_keyboard(texts, task.id))
         .await?;

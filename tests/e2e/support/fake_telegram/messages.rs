@@ -28,6 +28,8 @@ pub struct BotMessage {
     pub media_kind: Option<String>,
     /// The file id of the media (the largest size for photos).
     pub file_id: Option<String>,
+    /// The forum topic the message is in (`message_thread_id`), if any.
+    pub thread_id: Option<i64>,
 }
 
 pub(super) struct ChatState {
@@ -220,6 +222,26 @@ impl TgState {
         msg.reply_markup = markup;
         let id = self.store(chat_id, msg);
         Ok(self.render(chat_id, self.message(chat_id, id).expect("just stored"), true))
+    }
+
+    /// Puts a message the bot just sent into its forum topic, as Telegram does: the one named by
+    /// `message_thread_id`, else the topic of the message it replies to, else none (the General
+    /// topic). Returns the message as Telegram would.
+    pub(super) fn in_topic(&mut self, p: &Map<String, Value>, sent: Value) -> Value {
+        let (Some(chat_id), Some(id)) = (sent["chat"]["id"].as_i64(), sent["message_id"].as_i64()) else {
+            return sent;
+        };
+        let replied_topic = sent["reply_to_message"]["message_thread_id"].as_i64();
+        let Some(topic) = param_i64(p, "message_thread_id").or(replied_topic) else {
+            return sent;
+        };
+        let Some(msg) = self.message_mut(chat_id, id as i32) else {
+            return sent;
+        };
+        msg.extra.insert("message_thread_id".into(), json!(topic));
+        msg.extra.insert("is_topic_message".into(), json!(true));
+        let msg = msg.clone();
+        self.render(chat_id, &msg, true)
     }
 
     /// sendVideo / sendPhoto / sendDocument.
@@ -431,6 +453,7 @@ impl FakeTelegram {
                     edits: m.edits,
                     media_kind,
                     file_id,
+                    thread_id: m.extra.get("message_thread_id").and_then(Value::as_i64),
                 }
             })
             .collect()

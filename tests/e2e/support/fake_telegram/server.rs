@@ -138,10 +138,16 @@ impl TgState {
                 "has_custom_certificate": false,
                 "pending_update_count": self.updates.len(),
             })),
-            "sendmessage" => self.send_message(p),
-            "sendvideo" => self.send_media("video", p, uploads),
-            "sendphoto" => self.send_media("photo", p, uploads),
-            "senddocument" => self.send_media("document", p, uploads),
+            "sendmessage" => self.send_message(p).map(|sent| self.in_topic(p, sent)),
+            "sendvideo" => self
+                .send_media("video", p, uploads)
+                .map(|sent| self.in_topic(p, sent)),
+            "sendphoto" => self
+                .send_media("photo", p, uploads)
+                .map(|sent| self.in_topic(p, sent)),
+            "senddocument" => self
+                .send_media("document", p, uploads)
+                .map(|sent| self.in_topic(p, sent)),
             "editmessagetext" | "editmessagecaption" | "editmessagereplymarkup" => self.edit(method, p),
             "deletemessage" => self.delete_message(p),
             "getfile" => self.get_file(p),

@@ -225,6 +225,42 @@ impl FakeTelegram {
     }
 
     /// Updates queued and not yet confirmed by a getUpdates offset.
+    /// `from` opens a forum topic in the (forum) supergroup `chat`; returns the topic's id, which
+    /// is the id of its first message (the "topic created" service message).
+    pub fn open_topic(&self, chat: TgChat, from: &TgUser, name: &str) -> i32 {
+        let name = name.to_owned();
+        self.user_message(chat, from, move |st, msg| {
+            let id = st.chats.get(&chat.id()).map_or(0, |c| c.last_message_id) + 1;
+            msg.extra.insert(
+                "forum_topic_created".into(),
+                json!({ "name": name, "icon_color": 7322096 }),
+            );
+            msg.extra.insert("message_thread_id".into(), json!(id));
+            msg.extra.insert("is_topic_message".into(), json!(true));
+        })
+    }
+
+    /// A text message written in forum topic `topic` of `chat`: like Telegram, it carries
+    /// `message_thread_id` and, replying to nothing, the topic's first message as
+    /// `reply_to_message`.
+    pub fn send_text_in_topic(&self, chat: TgChat, from: &TgUser, text: &str, topic: i32) -> i32 {
+        self.user_message(chat, from, |_, msg| {
+            msg.text = Some(text.to_owned());
+            msg.entities = command_entities(text);
+            msg.reply_to = Some(topic);
+            msg.extra.insert("message_thread_id".into(), json!(topic));
+            msg.extra.insert("is_topic_message".into(), json!(true));
+        })
+    }
+
+    /// The user deletes their own message `message_id` (the bot is not told, as on Telegram).
+    pub fn delete_user_message(&self, chat: TgChat, message_id: i32) {
+        if let Some(msg) = self.state().message_mut(chat.id(), message_id) {
+            msg.deleted = true;
+        }
+        self.notify();
+    }
+
     /// Queues an update exactly as given (`kind` → `payload`), even one teloxide cannot parse.
     pub fn send_raw_update(&self, kind: &str, payload: Value) {
         self.state().push_update(kind, payload);

@@ -19,7 +19,7 @@ use crate::{
     bot::{BotContext, schema::schema},
     config::Config,
     pixverse::PixverseClient,
-    storage::{Cipher, Storage, key_file_for},
+    storage::{Cipher, DatabaseLock, Storage, key_file_for, lock_database},
     texts::{Lang, texts},
     worker::{Worker, WorkerSettings},
 };
@@ -35,6 +35,8 @@ pub struct App {
     bot: Bot,
     worker: Worker,
     context: Arc<BotContext>,
+    /// Held until the App is dropped: this process owns the SQLite database.
+    _database_lock: Option<DatabaseLock>,
 }
 
 impl App {
@@ -45,6 +47,11 @@ impl App {
             (None, Some(path)) => Cipher::from_key_file(&key_file_for(&path))?,
             (None, None) => Cipher::ephemeral(),
         };
+        // Before anything is read or written: a second process on this database stops here.
+        let database_lock = config
+            .database_path()
+            .map(|path| lock_database(&path))
+            .transpose()?;
         let storage = Storage::connect(&config.database_url, cipher)
             .await
             .with_context(|| format!("cannot open the database at DATABASE_URL={}", config.database_url))?;
@@ -61,9 +68,10 @@ impl App {
         let settings = WorkerSettings {
             poll_interval: config.poll_interval,
             task_deadline: config.task_deadline,
+            queue_wait_limit: config.queue_wait_limit,
             progress_edit_interval: config.progress_edit_interval,
             concurrency: config.worker_concurrency,
-            lease: Duration::from_secs(600),
+            lease: config.task_lease,
             account_concurrency: config.account_concurrency,
             credential_hold: config.credential_hold,
         };
@@ -99,6 +107,7 @@ impl App {
             bot,
             worker,
             context,
+            _database_lock: database_lock,
         })
     }
 
@@ -114,6 +123,7 @@ impl App {
             bot,
             worker,
             context,
+            _database_lock,
         } = self;
         let admin_ids = context.admin_ids.clone();
         let (stop_worker, worker_stopped) = watch::channel(false);

@@ -80,7 +80,7 @@ impl Storage {
                       and created_at >= ?3 and state != 'failed') as pool_used_today
              from (select count(*) as n, min(created_at) as oldest from task
                    where user_id = ?1 and created_at >= ?2) h
-             left join credential c on c.owner_id = ?1",
+             left join credential c on c.owner_id = ?1 and c.replaced_at is null",
         )
         .bind(user_id)
         .bind(hour_start)

@@ -1,6 +1,7 @@
 //! Figures for admins: /stats and /tasks.
 
 use super::{Storage, StorageError, TaskRow};
+use crate::domain::{TaskId, UserId};
 
 /// What `/stats` shows. Times are milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,7 +64,11 @@ impl Storage {
     }
 
     /// The most recent tasks, newest first; of one user if given.
-    pub async fn recent_tasks(&self, user_id: Option<i64>, limit: i64) -> Result<Vec<TaskRow>, StorageError> {
+    pub async fn recent_tasks(
+        &self,
+        user_id: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<TaskRow>, StorageError> {
         Ok(
             sqlx::query_as("select * from task where ?1 is null or user_id = ?1 order by id desc limit ?2")
                 .bind(user_id)
@@ -74,12 +79,14 @@ impl Storage {
     }
 
     /// Stops tracking an unfinished task: it ends as failed with `reason`. Returns the task as it
-    /// was, or `None` if there is no such task or it had already finished.
-    pub async fn cancel_task(&self, id: i64, reason: &str) -> Result<Option<TaskRow>, StorageError> {
+    /// was, or `None` if there is no such task or it had already finished. Clearing the lease
+    /// token fences off a step that holds the task: its next write changes nothing.
+    pub async fn cancel_task(&self, id: TaskId, reason: &str) -> Result<Option<TaskRow>, StorageError> {
         let before = self.task(id).await?;
         let now = super::now_ms();
         let done = sqlx::query(
-            "update task set state = 'failed', last_error = ?2, lease_until = null, finished_at = ?3,
+            "update task set state = 'failed', last_error = ?2, lease_until = null, lease_token = null,
+                 wait_reason = null, finished_at = ?3,
                  updated_at = ?3
              where id = ?1 and state not in ('delivered', 'failed')",
         )

@@ -6,7 +6,11 @@ use teloxide::{
     types::{ChatAction, InputFile, MessageId, ReplyParameters},
 };
 
-use crate::{domain::TaskState, pixverse::DownloadedVideo, storage::TaskRow};
+use crate::{
+    domain,
+    pixverse::DownloadedVideo,
+    storage::{Resubmit, TaskLease, TaskRow, now_ms},
+};
 
 use super::progress::Edit;
 use super::{Worker, progress::elapsed};
@@ -15,107 +19,111 @@ use super::{Worker, progress::elapsed};
 pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
 
 impl Worker {
-    /// Crash story (send, then mark): the video is sent first and `delivered` stored right after.
-    /// Dying between the two re-sends the video once after a restart; the other order could lose
-    /// it for good. The window is one SQLite write.
-    #[tracing::instrument(skip_all, fields(task_id = task.id))]
-    pub(super) async fn deliver(&self, task: TaskRow) -> anyhow::Result<()> {
+    /// Crash story (send, then mark): the video is sent first and `delivered` stored right after
+    /// (in `lease.rs`). The deadline never drops a finished video: a delivery retries within its
+    /// own bounded number of attempts (`retry_later`).
+    #[tracing::instrument(skip_all, fields(task_id = lease.id().0))]
+    pub(super) async fn deliver(&self, lease: TaskLease) -> anyhow::Result<()> {
+        let task = lease.task().clone();
         let Some(url) = task.video_url.clone() else {
             anyhow::bail!("task {} is delivering without a video URL", task.id);
         };
         let texts = self.texts_for(task.user_id).await;
         self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
-        let chat = ChatId(task.chat_id);
+        let chat = ChatId(task.chat_id.0);
         let video = match self.pixverse.download_video(&url, MAX_UPLOAD_BYTES).await {
             Ok(DownloadedVideo::Bytes(bytes)) => bytes,
-            Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(&task, &url).await,
+            Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(lease, &url).await,
             Err(error) => {
                 return self
                     .retry_later(
-                        &task,
-                        TaskState::Delivering,
+                        lease,
                         &error.to_string(),
                         error.retry_after(),
+                        Resubmit::SameTrace,
                     )
                     .await;
             }
         };
         let _ = self.bot.send_chat_action(chat, ChatAction::UploadVideo).await;
-        let params = task.params()?;
         let sent = self
             .upload_bot
             .send_video(
                 chat,
                 InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id)),
             )
-            .caption(texts.caption(&task.prompt, &params))
+            .caption(texts.caption(&task.prompt, task.params()))
             .supports_streaming(true)
-            .reply_markup(super::buttons::result_keyboard(texts, task.id))
-            .reply_parameters(self.reply_to(&task))
+            .reply_markup(super::buttons::result_keyboard(texts, task.id.0))
+            .reply_parameters(reply_to(&task))
             .await;
         match sent {
             Ok(message) => {
                 let file_id = message.video().map(|v| v.file.id.0.clone());
-                self.storage.mark_delivered(task.id, file_id.as_deref()).await?;
-                tracing::info!(task_id = task.id, "video delivered");
+                lease.delivered(file_id.as_deref()).await?;
+                tracing::info!(task_id = task.id.0, "video delivered");
                 self.edit_progress(&task, texts.delivered(elapsed(&task)), Edit::Final)
                     .await;
                 Ok(())
             }
-            Err(error) => match self.telegram_failure(&task, error).await? {
-                SendFailure::Refused => self.deliver_link(&task, &url).await,
-                SendFailure::Handled => Ok(()),
+            Err(error) => match self.telegram_failure(lease, error).await? {
+                Some(lease) => self.deliver_link(lease, &url).await,
+                None => Ok(()),
             },
         }
     }
 
     /// Sends the link instead of the file (too large, or Telegram refused the upload for good).
-    async fn deliver_link(&self, task: &TaskRow, url: &str) -> anyhow::Result<()> {
+    async fn deliver_link(&self, lease: TaskLease, url: &str) -> anyhow::Result<()> {
+        let task = lease.task().clone();
         let texts = self.texts_for(task.user_id).await;
         let sent = self
             .bot
-            .send_message(ChatId(task.chat_id), texts.video_link(&task.prompt, url))
-            .reply_parameters(self.reply_to(task))
+            .send_message(ChatId(task.chat_id.0), texts.video_link(&task.prompt, url))
+            .reply_parameters(reply_to(&task))
             .await;
         match sent {
             Ok(_) => {
-                self.storage.mark_delivered(task.id, None).await?;
-                self.edit_progress(task, texts.delivered(elapsed(task)), Edit::Final)
+                lease.delivered(None).await?;
+                self.edit_progress(&task, texts.delivered(elapsed(&task)), Edit::Final)
                     .await;
                 Ok(())
             }
-            Err(error) => match self.telegram_failure(task, error).await? {
-                SendFailure::Refused => {
-                    self.retry_later(task, TaskState::Delivering, "telegram refused the link", None)
+            Err(error) => match self.telegram_failure(lease, error).await? {
+                Some(lease) => {
+                    self.retry_later(lease, "telegram refused the link", None, Resubmit::SameTrace)
                         .await
                 }
-                SendFailure::Handled => Ok(()),
+                None => Ok(()),
             },
         }
     }
 
-    /// What a failed send means for the task.
-    async fn telegram_failure(&self, task: &TaskRow, error: RequestError) -> anyhow::Result<SendFailure> {
-        tracing::warn!(task_id = task.id, error = %error, "delivery to Telegram failed");
-        Ok(match error {
+    /// What a failed send means for the task: handled here (rescheduled or ended, `None`), or
+    /// refused for good by Telegram (the lease comes back for the fallback).
+    async fn telegram_failure(
+        &self,
+        lease: TaskLease,
+        error: RequestError,
+    ) -> anyhow::Result<Option<TaskLease>> {
+        let task = lease.task().clone();
+        tracing::warn!(task_id = task.id.0, error = %error, "delivery to Telegram failed");
+        match error {
             RequestError::RetryAfter(wait) => {
                 self.retry_later(
-                    task,
-                    TaskState::Delivering,
+                    lease,
                     "telegram rate limit",
                     Some(wait.duration()),
+                    Resubmit::SameTrace,
                 )
                 .await?;
-                SendFailure::Handled
             }
             RequestError::MigrateToChatId(new_chat) => {
                 // The group became a supergroup: deliver there, right away.
-                self.storage.migrate_chat(task.chat_id, new_chat.0).await?;
-                let now = crate::storage::now_ms();
                 self.storage
-                    .reschedule_task(task.id, TaskState::Delivering, now, false, None)
+                    .migrate_chat(task.chat_id, domain::ChatId(new_chat.0))
                     .await?;
-                SendFailure::Handled
+                lease.release(now_ms()).await?;
             }
             RequestError::Api(
                 ApiError::BotBlocked
@@ -126,27 +134,19 @@ impl Worker {
                 | ApiError::CantInitiateConversation,
             ) => {
                 // Nobody to deliver to: end quietly instead of retrying forever.
-                self.storage.mark_failed(task.id, "chat unavailable").await?;
-                SendFailure::Handled
+                lease.fail("chat unavailable").await?;
             }
             // Telegram refused this content for good (too big, bad format).
-            RequestError::Api(_) => SendFailure::Refused,
+            RequestError::Api(_) => return Ok(Some(lease)),
             other => {
-                self.retry_later(task, TaskState::Delivering, &other.to_string(), None)
+                self.retry_later(lease, &other.to_string(), None, Resubmit::SameTrace)
                     .await?;
-                SendFailure::Handled
             }
-        })
-    }
-
-    fn reply_to(&self, task: &TaskRow) -> ReplyParameters {
-        ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply()
+        }
+        Ok(None)
     }
 }
 
-enum SendFailure {
-    /// Rescheduled or ended; nothing more to do now.
-    Handled,
-    /// Telegram will never take this upload: fall back to the link.
-    Refused,
+fn reply_to(task: &TaskRow) -> ReplyParameters {
+    ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply()
 }

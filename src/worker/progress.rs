@@ -77,12 +77,12 @@ impl Worker {
         };
         if !force
             && (!self.progress_edit_due(task)
-                || self.edits_paused(task.chat_id)
+                || self.edits_paused(task.chat_id.0)
                 || !self.take_edit_turn(task))
         {
             return;
         }
-        let (chat, message) = (ChatId(task.chat_id), MessageId(message_id as i32));
+        let (chat, message) = (ChatId(task.chat_id.0), MessageId(message_id as i32));
         let edit = |bot: &Bot, text: String, buttons: Option<InlineKeyboardMarkup>| {
             let mut edit = bot.edit_message_text(chat, message, text);
             if let Some(buttons) = buttons {
@@ -99,7 +99,7 @@ impl Worker {
                 // over, in the background so this step does not stall (nothing edits the message
                 // after a final text, so the late edit cannot overwrite a newer one).
                 let wait = wait.duration();
-                self.pause_edits(task.chat_id, wait);
+                self.pause_edits(task.chat_id.0, wait);
                 if kind == Edit::Final && wait <= MAX_EDIT_WAIT {
                     let bot = self.bot.clone();
                     let late = edit(&bot, text, buttons);
@@ -109,10 +109,10 @@ impl Worker {
                     });
                 }
             }
-            Err(e) => tracing::debug!(task_id = task.id, error = %e, "progress edit failed"),
+            Err(e) => tracing::debug!(task_id = task.id.0, error = %e, "progress edit failed"),
         }
         if let Err(e) = self.storage.touch_progress(task.id).await {
-            tracing::warn!(task_id = task.id, error = %e, "could not record the progress edit");
+            tracing::warn!(task_id = task.id.0, error = %e, "could not record the progress edit");
         }
     }
 
@@ -132,7 +132,7 @@ impl Worker {
     /// so many tasks generate that they would not fit [`ROUTINE_EDITS_PER_SEC`].
     fn routine_interval(&self, task: &TaskRow) -> Duration {
         let mut interval = self.settings.progress_edit_interval;
-        if task.chat_id < 0 {
+        if task.chat_id.0 < 0 {
             interval *= 2;
         }
         let generating = {
@@ -166,7 +166,7 @@ impl Worker {
     pub(super) fn routine_edit_ready(&self, task: &TaskRow) -> bool {
         task.progress_message_id.is_some()
             && self.progress_edit_due(task)
-            && !self.edits_paused(task.chat_id)
+            && !self.edits_paused(task.chat_id.0)
             && self.take_edit_turn(task)
     }
 
@@ -175,20 +175,20 @@ impl Worker {
     /// its next poll.
     fn take_edit_turn(&self, task: &TaskRow) -> bool {
         let now = now_ms();
-        let chat_gap = if task.chat_id < 0 {
+        let chat_gap = if task.chat_id.0 < 0 {
             GROUP_CHAT_GAP
         } else {
             PRIVATE_CHAT_GAP
         };
         let mut interval = self.settings.progress_edit_interval;
-        if task.chat_id < 0 {
+        if task.chat_id.0 < 0 {
             interval *= 2;
         }
         let chat_gap = chat_gap.min(interval).as_millis() as i64;
         let mut budget = self.edit_budget.lock().unwrap_or_else(|e| e.into_inner());
         if budget
             .chat_next
-            .get(&task.chat_id)
+            .get(&task.chat_id.0)
             .is_some_and(|next| *next > now)
         {
             return false;
@@ -203,7 +203,7 @@ impl Worker {
         if budget.chat_next.len() > 4096 {
             budget.chat_next.retain(|_, next| *next > now);
         }
-        budget.chat_next.insert(task.chat_id, now + chat_gap);
+        budget.chat_next.insert(task.chat_id.0, now + chat_gap);
         true
     }
 
@@ -217,7 +217,7 @@ impl Worker {
         }
         let mut send = self
             .bot
-            .send_message(ChatId(task.chat_id), text)
+            .send_message(ChatId(task.chat_id.0), text)
             .reply_parameters(
                 ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
             );
@@ -225,7 +225,7 @@ impl Worker {
             send = send.reply_markup(buttons);
         }
         if let Err(e) = send.await {
-            tracing::warn!(task_id = task.id, error = %e, "could not tell the user");
+            tracing::warn!(task_id = task.id.0, error = %e, "could not tell the user");
         }
     }
 }

@@ -11,6 +11,7 @@ use teloxide::{prelude::*, types::Me};
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
+    domain::UserId,
     pixverse::{self, ErrorKind},
     storage::CredentialKind,
     texts::{Lang, Texts, admin::admin_texts},
@@ -28,8 +29,7 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
     let password = SecretString::from(password.trim().to_owned());
     let answer = match ctx.pixverse.login(username, &password).await {
         Ok(login) => {
-            let id = ctx
-                .storage
+            ctx.storage
                 .save_credential(
                     sender_id(&msg),
                     CredentialKind::Web,
@@ -38,7 +38,7 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
                     login.expires_at.map(|s| s * 1000),
                 )
                 .await?;
-            resume_held_tasks(&ctx, id).await?;
+            resume_held_tasks(&ctx, sender_id(&msg)).await?;
             tracing::info!(user_id = sender_id(&msg), "web account connected");
             texts.login_ok(&login.username)
         }
@@ -69,6 +69,7 @@ pub async fn apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: 
             ctx.storage
                 .save_credential(sender_id(&msg), CredentialKind::ApiKey, &label, &key, None)
                 .await?;
+            resume_held_tasks(&ctx, sender_id(&msg)).await?;
             tracing::info!(user_id = sender_id(&msg), "api key connected");
             texts.apikey_ok(&label)
         }
@@ -119,9 +120,9 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
     Ok(())
 }
 
-/// Tasks that waited for this user to log in again go on now.
-async fn resume_held_tasks(ctx: &BotContext, credential_id: i64) -> anyhow::Result<()> {
-    if ctx.storage.wake_tasks_of_credential(credential_id).await? > 0 {
+/// Tasks that waited for this user to log in again go on now (with the new credential).
+async fn resume_held_tasks(ctx: &BotContext, user_id: i64) -> anyhow::Result<()> {
+    if ctx.storage.wake_tasks_waiting_for_login(UserId(user_id)).await? > 0 {
         ctx.wake_worker.notify_one();
     }
     Ok(())

@@ -8,7 +8,8 @@ use super::{reply, reply_to};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{
-        GenerationParams, MAX_PROMPT_CHARS, MAX_SEED, PromptError, RequestError, TaskKind, parse_request,
+        self, CredentialId, GenerationParams, MAX_PROMPT_CHARS, MAX_SEED, PromptError, RequestError,
+        TaskKind, UserId, parse_request,
     },
     storage::{AcceptFacts, NewTask, now_ms, utc_day_start},
     texts::Texts,
@@ -234,14 +235,14 @@ pub(crate) async fn enqueue(
     }
 
     let task = NewTask {
-        user_id,
-        chat_id,
+        user_id: UserId(user_id),
+        chat_id: domain::ChatId(chat_id),
         request_message_id,
         kind,
         prompt,
         params,
         image_file_id,
-        credential_id,
+        credential_id: credential_id.map(CredentialId),
         seed_auto,
     };
     // Crash story: the task is stored before anything is said, so a crash from here on loses
@@ -249,7 +250,12 @@ pub(crate) async fn enqueue(
     // is woken only once the progress message exists, so its first edits have a message to edit.
     // `seed_auto` is stored with the row (one statement, no window between the two).
     let task_id = ctx.storage.insert_task(&task).await?;
-    tracing::info!(task_id, user_id, kind = kind.as_str(), "task accepted");
+    tracing::info!(
+        task_id = task_id.0,
+        user_id,
+        kind = kind.as_str(),
+        "task accepted"
+    );
     let progress = reply_to(
         bot,
         ChatId(chat_id),
@@ -262,5 +268,5 @@ pub(crate) async fn enqueue(
     }
     ctx.wake_worker.notify_one();
     progress?;
-    Ok(Enqueued::Queued(task_id))
+    Ok(Enqueued::Queued(task_id.0))
 }

@@ -7,6 +7,7 @@ use teloxide::prelude::*;
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
+    domain::UserId,
     storage::{TaskRow, now_ms},
     texts::TaskLine,
 };
@@ -15,7 +16,7 @@ const FINISHED_SHOWN: i64 = 5;
 
 pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
-    let user_id = sender_id(&msg);
+    let user_id = UserId(sender_id(&msg));
     let in_flight = ctx.storage.tasks_in_flight(user_id).await?;
     let finished = ctx.storage.recent_finished_tasks(user_id, FINISHED_SHOWN).await?;
     let now = now_ms();
@@ -27,9 +28,9 @@ pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
 fn lines(rows: &[TaskRow], now: i64) -> Vec<TaskLine<'_>> {
     rows.iter()
         .map(|t| TaskLine {
-            id: t.id,
-            kind: t.kind(),
-            state: t.state(),
+            id: t.id.0,
+            kind: t.kind,
+            state: t.state,
             prompt: &t.prompt,
             age: Duration::from_millis((now - t.created_at).max(0) as u64),
         })

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use pixverse_bot::{domain::TaskId, storage::now_ms};
+
 use crate::support::{
     app::{OPERATOR_KEY, TestBot, private_user},
     fake_pixverse::FakeFault,
@@ -61,19 +63,27 @@ async fn a_delivery_stalled_longer_than_its_lease_is_not_delivered_twice() {
         env.insert("TASK_LEASE_MS".into(), "300".into());
     })
     .await;
-    // The video download hangs for five leases: a lease that is not kept alive expires
-    // meanwhile, and another round would claim the task and deliver it a second time.
-    bot.px
-        .fail_next(".mp4", FakeFault::Stall(Duration::from_millis(1_500)));
+    // The video download hangs for several lease terms: a lease that is not kept alive expires
+    // meanwhile, and the next round would claim the task and deliver it a second time.
+    bot.px.fail_next(".mp4", FakeFault::Stall(Duration::from_millis(2_000)));
     let (chat, user) = private_user(3603);
     bot.tg.send_text(chat, &user, "/t2v a slow river");
+    bot.wait_until("the delivery to fetch the video", || bot.px.count(".mp4") == 1)
+        .await;
+    // Wait out the lease term the delivery was claimed with (the time the bug needs), then make
+    // the worker plan a round: another user's request.
+    let storage = bot.storage().await;
+    let task = storage.task(TaskId(1)).await.unwrap().expect("the task");
+    let first_term_ends = task.lease_until.expect("held while delivering");
+    bot.wait_until("the first lease term to pass", || now_ms() > first_term_ends + 50)
+        .await;
+    let (other_chat, other) = private_user(3613);
+    bot.tg.send_text(other_chat, &other, "/t2v a quick brook");
+    bot.wait_for_videos(other_chat, 1).await;
+
     bot.wait_for_videos(chat, 1).await;
-    bot.wait_for_states(&[("delivered", 1)]).await;
-    assert_eq!(
-        bot.px.count(".mp4"),
-        1,
-        "the video was fetched by one delivery only"
-    );
+    bot.wait_for_states(&[("delivered", 2)]).await;
+    assert_eq!(bot.px.count(".mp4"), 2, "each video was fetched by one delivery only");
     let videos = bot
         .tg
         .bot_messages(chat)

@@ -231,7 +231,7 @@ async fn accept(users: usize, rate: Option<f64>) -> Value {
     let fakes = Fakes::start().await;
     // Nothing finishes and every submit is accepted: the worker submits and polls while the
     // handlers accept, as it would in production.
-    fakes.px.set_generation_polls(u32::MAX);
+    fakes.px.hold_videos();
     fakes.px.set_concurrency_limit(usize::MAX);
     let bot = BotProcess::spawn(&fakes, &[]);
     bot.first_get_updates(&fakes.tg, 0).await;
@@ -574,7 +574,7 @@ async fn in_flight(results: &mut serde_json::Map<String, Value>) {
         pool_users: 240,
     };
     let fakes = Fakes::start().await;
-    fakes.px.set_generation_polls(u32::MAX);
+    fakes.px.hold_videos();
     let seeding = Instant::now();
     seed_in_flight(&fakes, &population).await;
     eprintln!(
@@ -632,10 +632,11 @@ async fn per_video(results: &mut serde_json::Map<String, Value>) {
     const OPERATOR_USERS: usize = 40;
     const WEB_USERS: usize = 40;
     const POLL_MS: u64 = 1000;
-    // The fake answers "generating" this many times, then "done".
-    const GENERATION_POLLS: u32 = 4;
+    // The fake finishes a video this long after it started (about four polls).
+    const GENERATION_MS: u64 = 4 * POLL_MS + POLL_MS / 2;
     let fakes = Fakes::start().await;
-    fakes.px.set_generation_polls(GENERATION_POLLS);
+    let generation = Duration::from_millis(GENERATION_MS);
+    fakes.px.set_generation_time(generation, generation);
     fakes.px.set_concurrency_limit(usize::MAX);
     {
         let storage = fakes.storage().await;
@@ -729,9 +730,10 @@ async fn per_video(results: &mut serde_json::Map<String, Value>) {
     let listings = count(&|p| p.ends_with("/video/list/personal"));
     let downloads = count(&|p| p.starts_with("/media/"));
     let n = users.len() as f64;
-    // The fake's generation lasts GENERATION_POLLS + 1 poll intervals: the ideal poller looks
+    // The fake's generation spans this many poll intervals: a poller at a fixed pace looks
     // that many times, submits once and downloads once.
-    let ideal = (GENERATION_POLLS + 1) as f64 + 2.0;
+    let generation_polls = GENERATION_MS.div_ceil(POLL_MS);
+    let ideal = generation_polls as f64 + 2.0;
     let per_video = paths.len() as f64 / n;
     eprintln!(
         "per video: {per_video:.2} PixVerse calls (ideal {ideal}); generate {generate}, result {results_calls}, \
@@ -746,7 +748,7 @@ async fn per_video(results: &mut serde_json::Map<String, Value>) {
             "operator_key_videos": OPERATOR_USERS,
             "web_account_videos": WEB_USERS,
             "poll_interval_ms": POLL_MS,
-            "generation_polls": GENERATION_POLLS + 1,
+            "generation_polls": generation_polls,
             "pixverse_calls_per_video": per_video,
             "ideal_calls_per_video": ideal,
             "calls": { "generate": generate, "api_result": results_calls, "web_listing": listings,

@@ -6,26 +6,28 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use teloxide::{
-    dispatching::Dispatcher,
-    dptree,
-    error_handlers::LoggingErrorHandler,
-    prelude::*,
-    types::{BotCommand, BotCommandScope},
+    dispatching::Dispatcher, dptree, error_handlers::LoggingErrorHandler, prelude::*,
     update_listeners::Polling,
 };
 use tokio::sync::{Notify, watch};
 
 use crate::{
-    bot::{BotContext, schema::schema},
+    bot::{BotContext, PlainTextBudget, schema::schema},
     config::Config,
     pixverse::PixverseClient,
+    service::{Limits, Service},
     storage::{Cipher, DatabaseLock, Storage, key_file_for, lock_database},
-    texts::{Lang, texts},
+    telegram::{Cooldowns, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
 };
 
 /// How long a video upload to Telegram may take (50 MB on a slow link).
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// Updates teloxide queues per chat (its default is 64). When one chat's queue is full the
+/// dispatcher waits for it and every other chat waits too; handlers answer within about a second
+/// (see `telegram::send_text`) and plain-text floods are dropped cheaply, so a deep queue only
+/// absorbs bursts (an update is a few kB).
+const UPDATES_QUEUED_PER_CHAT: usize = 1024;
 /// How long the dispatcher and the worker get to finish after a shutdown request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -92,14 +94,19 @@ impl App {
                 .context("adding PIXVERSE_API_KEY to the pool")?;
         }
         storage.set_pool_concurrency(config.account_concurrency).await?;
+        let limits = Limits {
+            max_in_flight: config.user_max_in_flight,
+            max_per_hour: config.user_max_per_hour,
+            pool_daily_quota: config.pool_daily_quota,
+        };
         let context = Arc::new(BotContext {
             storage: storage.clone(),
             pixverse,
+            service: Service::new(storage.clone(), wake.clone(), config.admin_ids.clone(), limits),
             wake_worker: wake,
             admin_ids: config.admin_ids.clone(),
-            user_max_in_flight: config.user_max_in_flight,
-            user_max_per_hour: config.user_max_per_hour,
-            pool_daily_quota: config.pool_daily_quota,
+            cooldowns: Arc::new(Cooldowns::default()),
+            plain_text: PlainTextBudget::default(),
         });
         Ok(App {
             config,
@@ -134,6 +141,7 @@ impl App {
             // Updates we have no branch for (edited messages, joins, ...) are not errors.
             .default_handler(|_| async {})
             .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+            .worker_queue_size(UPDATES_QUEUED_PER_CHAT)
             .build();
         let dispatcher_token = dispatcher.shutdown_token();
         let listener = Polling::builder(bot.clone())
@@ -142,7 +150,7 @@ impl App {
         let menu_bot = bot.clone();
         let mut dispatching = tokio::spawn(async move {
             register_commands(&menu_bot).await;
-            crate::bot::register_admin_menu(&menu_bot, &admin_ids).await;
+            register_admin_menu(&menu_bot, &admin_ids).await;
             dispatcher
                 .try_dispatch_with_listener(
                     listener,
@@ -173,35 +181,5 @@ impl App {
         storage.close().await;
         tracing::info!("stopped");
         result
-    }
-}
-
-/// Commands not listed in group chats: they are personal or take secrets.
-const PRIVATE_ONLY_COMMANDS: [&str; 4] = ["login", "apikey", "logout", "settings"];
-
-/// The command menu, per language and per scope (private chats list everything; groups leave
-/// out the personal commands). A failure here is logged, not fatal: the bot works without it.
-async fn register_commands(bot: &Bot) {
-    let scopes = [
-        (BotCommandScope::Default, false),
-        (BotCommandScope::AllPrivateChats, false),
-        (BotCommandScope::AllGroupChats, true),
-    ];
-    for lang in Lang::ALL {
-        for (scope, group) in &scopes {
-            let commands: Vec<BotCommand> = texts(lang)
-                .command_descriptions()
-                .into_iter()
-                .filter(|(command, _)| !(*group && PRIVATE_ONLY_COMMANDS.contains(command)))
-                .map(|(command, description)| BotCommand::new(command, description))
-                .collect();
-            let mut request = bot.set_my_commands(commands).scope(scope.clone());
-            if lang != Lang::En {
-                request = request.language_code(lang.code());
-            }
-            if let Err(e) = request.await {
-                tracing::warn!(error = %e, language = lang.code(), "could not set the command menu");
-            }
-        }
     }
 }

@@ -10,8 +10,12 @@ pub mod config;
 pub mod domain;
 /// The PixVerse HTTP client: both the Platform API and the web-app API.
 pub mod pixverse;
+/// The one way work is accepted, shared by the bot and the HTTP API: access, limits, insert.
+pub mod service;
 /// SQLite storage: users, encrypted credentials, tasks.
 pub mod storage;
+/// Telegram plumbing shared by the bot and the worker: places, the 429 policy, menus, keyboards.
+pub mod telegram;
 /// Logging setup.
 pub mod telemetry;
 /// Every user-facing text, in English and Russian.

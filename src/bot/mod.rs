@@ -3,6 +3,7 @@
 
 pub mod admin_commands;
 pub mod commands;
+mod flood;
 mod handlers;
 pub mod schema;
 
@@ -13,13 +14,19 @@ use tokio::sync::Notify;
 
 use crate::{
     pixverse::PixverseClient,
+    service::Service,
     storage::{SeenUser, Storage},
-    texts::{Lang, Texts, texts},
+    telegram::{Cooldowns, lang_of_sender},
+    texts::{
+        Lang, Texts,
+        admin::{AdminTexts, admin_texts},
+        texts,
+    },
 };
 
 pub use admin_commands::AdminCommand;
 pub use commands::Command;
-pub use handlers::admin::register_admin_menu;
+pub use flood::PlainTextBudget;
 
 /// What every handler needs; injected once into the dispatcher.
 pub struct BotContext {
@@ -29,12 +36,12 @@ pub struct BotContext {
     pub wake_worker: Arc<Notify>,
     /// The operator's PixVerse API key for users without their own credential.
     pub admin_ids: HashSet<i64>,
-    /// Unfinished tasks one user may have at once.
-    pub user_max_in_flight: u32,
-    /// Tasks one user may request per rolling hour.
-    pub user_max_per_hour: u32,
-    /// Default videos per user per UTC day on the pool (`POOL_DAILY_QUOTA`).
-    pub pool_daily_quota: i64,
+    /// The one way work is accepted (shared with the HTTP API): access, limits, quota, insert.
+    pub service: Service,
+    /// Chats Telegram asked us to wait for (429), shared by every handler.
+    pub cooldowns: Arc<Cooldowns>,
+    /// Plain-text answers per user (a flood is ignored quietly).
+    pub plain_text: PlainTextBudget,
 }
 
 pub type HandlerResult = anyhow::Result<()>;
@@ -67,15 +74,19 @@ impl BotContext {
                 self.storage.chosen_language(id).await.ok().flatten()
             }
         };
-        texts(Lang::from_code(
-            chosen.as_deref().or(user.language_code.as_deref()),
-        ))
+        texts(lang_of_sender(chosen.as_deref(), user))
     }
-}
 
-impl BotContext {
-    pub fn is_admin(&self, user_id: i64) -> bool {
-        self.admin_ids.contains(&user_id)
+    /// [`Self::remember_sender`] for an admin command: the admin texts in the admin's language.
+    pub async fn remember_admin(&self, msg: &Message) -> &'static dyn AdminTexts {
+        admin_texts(self.remember_sender(msg).await.lang())
+    }
+
+    /// The language of `user` without recording them (for a refusal, say).
+    pub async fn lang_of(&self, user: &User) -> Lang {
+        let id = user.id.0 as i64;
+        let chosen = self.storage.chosen_language(id).await.ok().flatten();
+        lang_of_sender(chosen.as_deref(), user)
     }
 }
 

@@ -32,20 +32,21 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Language].endpoint(settings::language));
 
     // Checked on the server side: for anyone but an admin these are unknown commands.
-    let admin_commands = dptree::filter(|msg: Message, ctx: Arc<BotContext>| ctx.is_admin(sender_id(&msg)))
-        .filter_command::<AdminCommand>()
-        .branch(dptree::case![AdminCommand::Access(arg)].endpoint(admin::access))
-        .branch(dptree::case![AdminCommand::Allow(arg)].endpoint(admin::allow))
-        .branch(dptree::case![AdminCommand::Deny(arg)].endpoint(admin::deny))
-        .branch(dptree::case![AdminCommand::Ban(arg)].endpoint(admin::ban))
-        .branch(dptree::case![AdminCommand::Unban(arg)].endpoint(admin::unban))
-        .branch(dptree::case![AdminCommand::Allowgroup].endpoint(admin::allow_group))
-        .branch(dptree::case![AdminCommand::Pool(args)].endpoint(pool::pool))
-        .branch(dptree::case![AdminCommand::Quota(args)].endpoint(admin::quota))
-        .branch(dptree::case![AdminCommand::Stats].endpoint(admin::stats))
-        .branch(dptree::case![AdminCommand::Tasks(arg)].endpoint(admin::tasks))
-        .branch(dptree::case![AdminCommand::Cancel(arg)].endpoint(admin::cancel))
-        .branch(dptree::case![AdminCommand::Broadcast(text)].endpoint(admin::broadcast));
+    let admin_commands =
+        dptree::filter(|msg: Message, ctx: Arc<BotContext>| ctx.service.is_admin(sender_id(&msg)))
+            .filter_command::<AdminCommand>()
+            .branch(dptree::case![AdminCommand::Access(arg)].endpoint(admin::access))
+            .branch(dptree::case![AdminCommand::Allow(arg)].endpoint(admin::allow))
+            .branch(dptree::case![AdminCommand::Deny(arg)].endpoint(admin::deny))
+            .branch(dptree::case![AdminCommand::Ban(arg)].endpoint(admin::ban))
+            .branch(dptree::case![AdminCommand::Unban(arg)].endpoint(admin::unban))
+            .branch(dptree::case![AdminCommand::Allowgroup].endpoint(admin::allow_group))
+            .branch(dptree::case![AdminCommand::Pool(args)].endpoint(pool::pool))
+            .branch(dptree::case![AdminCommand::Quota(args)].endpoint(admin::quota))
+            .branch(dptree::case![AdminCommand::Stats].endpoint(admin::stats))
+            .branch(dptree::case![AdminCommand::Tasks(arg)].endpoint(admin::tasks))
+            .branch(dptree::case![AdminCommand::Cancel(arg)].endpoint(admin::cancel))
+            .branch(dptree::case![AdminCommand::Broadcast(text)].endpoint(admin::broadcast));
 
     let messages = Update::filter_message()
         // Channel posts and anonymous admins have no sender to answer or bill.

@@ -1,15 +1,19 @@
-//! What the accept path (`/t2v`, `/i2v`, a captioned photo) needs to know, in as few statements
-//! as possible: each statement is a round trip to sqlx's SQLite thread (~80 µs of CPU with the
-//! wake-ups), and accepting ~1,000 requests/s on two cores leaves no room for a dozen of them.
+//! What the accept path (`service::Service::accept`) needs to know, and the insert that cannot
+//! be raced, in as few statements as possible: each statement is a round trip to sqlx's SQLite
+//! thread (~80 µs of CPU with the wake-ups), and accepting ~1,000 requests/s on two cores leaves
+//! no room for a dozen of them. The happy path is two statements: [`Storage::accept_facts`] and
+//! [`Storage::insert_task_within`].
 
 use std::sync::{
     Arc,
     atomic::{AtomicU8, Ordering},
 };
 
-use super::{AccessMode, Storage, StorageError, UserAccess};
+use bytes::Bytes;
 
-/// Everything `generate::enqueue` checks before it stores a task, read in one statement.
+use super::{AccessMode, NewTask, Storage, StorageError, UserAccess, now_ms};
+
+/// Everything the service checks before it stores a task, read in one statement.
 #[derive(Clone, Copy, Debug, sqlx::FromRow)]
 pub struct AcceptFacts {
     /// The user's unfinished tasks (the per-user limit).
@@ -26,6 +30,12 @@ pub struct AcceptFacts {
     /// The user's own daily pool quota (`None`: the default) and pool videos asked for today.
     pub daily_quota: Option<i64>,
     pub pool_used_today: i64,
+    /// What admins decided about the user (see `user_access`).
+    pub allowed: bool,
+    pub banned: bool,
+    /// Admitted in allowlist mode through a group: the group the request comes from is allowed,
+    /// or (outside groups) the user was seen in an allowed group.
+    pub admitted_by_group: bool,
 }
 
 impl AcceptFacts {
@@ -33,6 +43,60 @@ impl AcceptFacts {
     pub fn credential_usable(&self, now_ms: i64) -> bool {
         self.credential_invalid == Some(false) && self.credential_expires_at.is_none_or(|at| at > now_ms)
     }
+
+    pub fn access(&self) -> UserAccess {
+        UserAccess {
+            allowed: self.allowed,
+            banned: self.banned,
+            daily_quota: self.daily_quota,
+        }
+    }
+}
+
+/// The windows the limits count in, as ms timestamps.
+#[derive(Clone, Copy, Debug)]
+pub struct LimitWindows {
+    /// The start of the rolling hour (`now - 1 h`).
+    pub hour_start: i64,
+    /// The start of the UTC day (the pool quota's day).
+    pub day_start: i64,
+}
+
+/// The per-user limits the insert checks again inside its own statement, so that requests
+/// accepted at the same moment cannot pass them together.
+#[derive(Clone, Copy, Debug)]
+pub struct Ceilings {
+    pub max_in_flight: i64,
+    pub max_per_hour: i64,
+    /// The user's daily pool quota, for a task that goes to the pool (`None`: the task runs on
+    /// the user's own account, or the user is an admin).
+    pub pool_quota: Option<i64>,
+}
+
+/// Where a task's result goes (the `task.destination` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DestinationKind {
+    /// A reply in `task.chat_id`.
+    Telegram,
+    /// Only recorded; the HTTP API's client asks for it.
+    Api,
+}
+
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::Telegram => "telegram",
+            DestinationKind::Api => "api",
+        }
+    }
+}
+
+/// An image the HTTP API received (a Telegram task names its photo by file id instead).
+#[derive(Clone, Debug)]
+pub struct Upload {
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    pub bytes: Bytes,
 }
 
 /// The access mode, cached: every message passes the gate, and the mode changes only through
@@ -59,13 +123,13 @@ impl AccessModeCache {
 }
 
 impl Storage {
-    /// The per-user limits, the user's credential and the pool quota in one statement (it was
-    /// seven). `hour_start` and `day_start` are the windows' starts in ms.
+    /// The per-user limits, the user's credential, the pool quota and what admins decided about
+    /// the user, in one statement. `group_chat` is the group the request comes from, if any.
     pub async fn accept_facts(
         &self,
         user_id: i64,
-        hour_start: i64,
-        day_start: i64,
+        group_chat: Option<i64>,
+        windows: LimitWindows,
     ) -> Result<AcceptFacts, StorageError> {
         Ok(sqlx::query_as(
             "select
@@ -75,18 +139,101 @@ impl Storage {
                  c.id as credential_id, c.status = 'invalid' as credential_invalid,
                  c.expires_at as credential_expires_at,
                  not exists (select 1 from pool_account) as pool_is_empty,
-                 (select daily_quota from user_access where user_id = ?1) as daily_quota,
+                 a.daily_quota as daily_quota,
                  (select count(*) from task where user_id = ?1 and credential_id is null
-                      and created_at >= ?3 and state != 'failed') as pool_used_today
+                      and created_at >= ?3 and state != 'failed') as pool_used_today,
+                 coalesce(a.allowed, 0) as allowed, coalesce(a.banned, 0) as banned,
+                 case when ?4 is not null
+                      then exists (select 1 from allowed_group where chat_id = ?4)
+                      else exists (select 1 from group_member m
+                                   join allowed_group g on g.chat_id = m.chat_id
+                                   where m.user_id = ?1)
+                 end as admitted_by_group
              from (select count(*) as n, min(created_at) as oldest from task
                    where user_id = ?1 and created_at >= ?2) h
-             left join credential c on c.owner_id = ?1 and c.replaced_at is null",
+             left join credential c on c.owner_id = ?1 and c.replaced_at is null
+             left join user_access a on a.user_id = ?1",
         )
         .bind(user_id)
-        .bind(hour_start)
-        .bind(day_start)
+        .bind(windows.hour_start)
+        .bind(windows.day_start)
+        .bind(group_chat)
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    /// Stores an accepted request as a queued task, due now, only if the user is still under
+    /// `ceilings`; `None` when a request accepted at the same moment took the last place.
+    ///
+    /// Atomicity: the counts and the insert are one statement, and SQLite runs one writer at a
+    /// time, so N simultaneous requests can never all see "one place left" (a read followed by a
+    /// separate insert could). With an upload, the task and its image are one transaction, so
+    /// the worker never claims an i2v task whose image is not stored yet.
+    pub async fn insert_task_within(
+        &self,
+        task: &NewTask,
+        destination: DestinationKind,
+        upload: Option<&Upload>,
+        ceilings: Ceilings,
+        windows: LimitWindows,
+    ) -> Result<Option<i64>, StorageError> {
+        let now = now_ms();
+        let params = serde_json::to_string(&task.params).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
+                               credential_id, seed_auto, destination, state, next_run_at, created_at,
+                               updated_at)
+             select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?11, ?11
+             where (select count(*) from task
+                    where user_id = ?1 and state not in ('delivered', 'failed')) < ?12
+               and (select count(*) from task where user_id = ?1 and created_at >= ?13) < ?14
+               and (?15 is null
+                    or (select count(*) from task where user_id = ?1 and credential_id is null
+                            and created_at >= ?16 and state != 'failed') < ?15)
+             returning id",
+        )
+        .bind(task.user_id)
+        .bind(task.chat_id)
+        .bind(task.request_message_id)
+        .bind(task.kind.as_str())
+        .bind(&task.prompt)
+        .bind(params)
+        .bind(&task.image_file_id)
+        .bind(task.credential_id)
+        .bind(task.seed_auto)
+        .bind(destination.as_str())
+        .bind(now)
+        .bind(ceilings.max_in_flight)
+        .bind(windows.hour_start)
+        .bind(ceilings.max_per_hour)
+        .bind(ceilings.pool_quota)
+        .bind(windows.day_start)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let (Some(id), Some(upload)) = (id, upload) {
+            sqlx::query("insert into task_upload (task_id, content_type, bytes) values (?1, ?2, ?3)")
+                .bind(id)
+                .bind(&upload.content_type)
+                .bind(upload.bytes.as_ref())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The image the HTTP API received for task `task_id`, if it has one.
+    pub async fn task_upload(&self, task_id: i64) -> Result<Option<Upload>, StorageError> {
+        let row: Option<(String, Vec<u8>)> =
+            sqlx::query_as("select content_type, bytes from task_upload where task_id = ?1")
+                .bind(task_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(content_type, bytes)| Upload {
+            content_type,
+            bytes: Bytes::from(bytes),
+        }))
     }
 
     /// [`Storage::user_access`] and whether the user is marked as blocking the bot, in one read:

@@ -208,10 +208,13 @@ impl Storage {
         Ok(())
     }
 
-    /// Users a broadcast goes to: seen in a private chat and not known to block the bot.
+    /// Users a broadcast goes to, with their language (chosen with /language, else Telegram's):
+    /// seen in a private chat and not known to block the bot.
     pub async fn broadcast_recipients(&self) -> Result<Vec<(i64, Option<String>)>, StorageError> {
         Ok(sqlx::query_as(
-            "select id, language from user where has_private_chat = 1 and blocked_at is null order by id",
+            "select u.id, coalesce(s.language, u.language) from user u
+             left join user_settings s on s.user_id = u.id
+             where u.has_private_chat = 1 and u.blocked_at is null order by u.id",
         )
         .fetch_all(&self.pool)
         .await?)

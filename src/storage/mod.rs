@@ -17,7 +17,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use accept::AcceptFacts;
+pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, Upload};
 pub use access::{AccessMode, UserAccess};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};

@@ -218,6 +218,12 @@ impl Texts for En {
         "Your PixVerse login has expired or was used elsewhere. Please /login again (or use /apikey).".into()
     }
 
+    fn anonymous_sender(&self) -> String {
+        "You are writing as the group or a channel, so I can't tell who is asking. \
+         Please send the request from your own account."
+            .into()
+    }
+
     fn queued(&self) -> String {
         "⏳ Accepted. Your video is queued…".into()
     }

@@ -128,6 +128,8 @@ pub trait Texts: Sync {
     fn image_too_large(&self, max_mb: u64) -> String;
     fn need_account(&self) -> String;
     fn reconnect_account(&self) -> String;
+    /// A request from an anonymous group admin or a channel: nobody to bill.
+    fn anonymous_sender(&self) -> String;
 
     fn queued(&self) -> String;
     fn waiting_for_slot(&self) -> String;

@@ -3,17 +3,20 @@
 use teloxide::{
     ApiError, RequestError,
     prelude::*,
-    types::{ChatAction, InputFile, MessageId, ReplyParameters},
+    types::{ChatAction, InputFile},
 };
 
 use crate::{
     domain,
     pixverse::DownloadedVideo,
-    storage::{Resubmit, TaskLease, TaskRow, now_ms},
+    storage::{Resubmit, TaskLease, now_ms},
+    telegram::result_keyboard,
 };
 
-use super::progress::Edit;
-use super::{Worker, progress::elapsed};
+use super::{
+    Worker,
+    progress::{Edit, elapsed, place_of},
+};
 
 /// Telegram's upload limit for bots.
 pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
@@ -46,16 +49,12 @@ impl Worker {
             }
         };
         let _ = self.bot.send_chat_action(chat, ChatAction::UploadVideo).await;
-        let sent = self
-            .upload_bot
-            .send_video(
-                chat,
-                InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id)),
-            )
+        let video = InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id));
+        let sent = place_of(&task)
+            .video(&self.upload_bot, video)
             .caption(texts.caption(&task.prompt, task.params()))
             .supports_streaming(true)
-            .reply_markup(super::buttons::result_keyboard(texts, task.id.0))
-            .reply_parameters(reply_to(&task))
+            .reply_markup(result_keyboard(texts, task.id.0))
             .await;
         match sent {
             Ok(message) => {
@@ -77,10 +76,8 @@ impl Worker {
     async fn deliver_link(&self, lease: TaskLease, url: &str) -> anyhow::Result<()> {
         let task = lease.task().clone();
         let texts = self.texts_for(task.user_id).await;
-        let sent = self
-            .bot
-            .send_message(ChatId(task.chat_id.0), texts.video_link(&task.prompt, url))
-            .reply_parameters(reply_to(&task))
+        let sent = place_of(&task)
+            .message(&self.bot, texts.video_link(&task.prompt, url))
             .await;
         match sent {
             Ok(_) => {
@@ -109,14 +106,13 @@ impl Worker {
         let task = lease.task().clone();
         tracing::warn!(task_id = task.id.0, error = %error, "delivery to Telegram failed");
         match error {
+            // Telegram's flood control asks us to wait (a 429 holds for the whole chat, so other
+            // tasks' sends there meet it too): not a failure, so it uses up no attempt; a busy
+            // chat would otherwise lose videos PixVerse already made.
             RequestError::RetryAfter(wait) => {
-                self.retry_later(
-                    lease,
-                    "telegram rate limit",
-                    Some(wait.duration()),
-                    Resubmit::SameTrace,
-                )
-                .await?;
+                lease
+                    .release(now_ms() + wait.duration().as_millis() as i64)
+                    .await?;
             }
             RequestError::MigrateToChatId(new_chat) => {
                 // The group became a supergroup: deliver there, right away.
@@ -145,8 +141,4 @@ impl Worker {
         }
         Ok(None)
     }
-}
-
-fn reply_to(task: &TaskRow) -> ReplyParameters {
-    ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply()
 }

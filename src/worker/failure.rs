@@ -147,7 +147,7 @@ impl Worker {
                 | FailureReason::QueueTimedOut
                 | FailureReason::Internal
         )
-        .then(|| super::buttons::retry_keyboard(texts, task.id.0));
+        .then(|| crate::telegram::retry_keyboard(texts, task.id.0));
         self.announce(task, texts.failed(reason), retry).await;
     }
 

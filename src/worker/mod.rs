@@ -7,7 +7,6 @@
 //! While steps run (or wait for a free place), their leases are renewed, so no step outlives
 //! its lease; a step that lost its lease anyway finds out at its next write and stops.
 
-pub(crate) mod buttons;
 mod credential;
 mod deliver;
 mod failure;
@@ -34,7 +33,8 @@ use crate::{
     domain::UserId,
     pixverse::PixverseClient,
     storage::{Claim, LeaseError, Storage, TaskLease, TaskRow, now_ms},
-    texts::{Lang, Texts, texts},
+    telegram::lang_of_user,
+    texts::{Texts, texts},
 };
 
 use plan::Step;
@@ -245,9 +245,7 @@ impl Worker {
 
     /// The texts in the language of the task's owner.
     async fn texts_for(&self, user_id: UserId) -> &'static dyn Texts {
-        // The language chosen with /language wins over Telegram's.
-        let language = self.storage.preferred_language(user_id.0).await.ok().flatten();
-        texts(Lang::from_code(language.as_deref()))
+        texts(lang_of_user(&self.storage, user_id.0).await)
     }
 
     /// Generation ran past its deadline, counted from when PixVerse accepted the task.

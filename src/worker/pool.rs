@@ -7,7 +7,8 @@ use crate::{
     domain::{PoolAccountId, TaskState},
     pixverse::{ErrorKind, PixverseError},
     storage::{PoolStatus, TaskLease, now_ms},
-    texts::{FailureReason, Lang, admin::admin_texts},
+    telegram::lang_of_user,
+    texts::{FailureReason, admin::admin_texts},
 };
 
 use super::Worker;
@@ -63,14 +64,7 @@ impl Worker {
             _ => format!("#{account_id}"),
         };
         for &admin in &self.admin_ids {
-            let language = self
-                .storage
-                .user(admin)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|u| u.language);
-            let text = admin_texts(Lang::from_code(language.as_deref())).pool_account_down(
+            let text = admin_texts(lang_of_user(&self.storage, admin).await).pool_account_down(
                 &name,
                 out_of_credits,
                 error,

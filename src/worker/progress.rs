@@ -5,10 +5,13 @@ use std::{collections::HashMap, time::Duration};
 use teloxide::{
     ApiError, RequestError,
     prelude::*,
-    types::{InlineKeyboardMarkup, MessageId, ReplyParameters},
+    types::{InlineKeyboardMarkup, MessageId},
 };
 
-use crate::storage::{TaskRow, now_ms};
+use crate::{
+    storage::{TaskRow, now_ms},
+    telegram::Place,
+};
 
 use super::Worker;
 
@@ -215,12 +218,7 @@ impl Worker {
             self.edit_progress_with(task, text, Edit::Final, buttons).await;
             return;
         }
-        let mut send = self
-            .bot
-            .send_message(ChatId(task.chat_id.0), text)
-            .reply_parameters(
-                ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
-            );
+        let mut send = place_of(task).message(&self.bot, text);
         if let Some(buttons) = buttons {
             send = send.reply_markup(buttons);
         }
@@ -228,6 +226,11 @@ impl Worker {
             tracing::warn!(task_id = task.id.0, error = %e, "could not tell the user");
         }
     }
+}
+
+/// Where the task's messages go: its chat and topic, replying to the request.
+pub(super) fn place_of(task: &TaskRow) -> Place {
+    Place::of_request(task.chat_id.0, None, task.request_message_id as i32)
 }
 
 /// Time since PixVerse accepted the task (or since it was requested, before that).

@@ -208,11 +208,14 @@ async fn the_pool_spreads_tasks_and_fails_over_when_an_account_runs_out_of_credi
     );
 
     // Four requests at once while videos take a while: two per account.
-    bot.px.set_generation_polls(50);
+    bot.px.hold_videos();
     let users: Vec<_> = (3001..=3004).map(private_user).collect();
     for (chat, user) in &users {
         bot.tg.send_text(*chat, user, "/t2v a lighthouse");
     }
+    bot.wait_until("four videos generating at once", || bot.px.videos().len() == 4)
+        .await;
+    bot.px.finish_videos();
     for (chat, _) in &users {
         bot.wait_for_videos(*chat, 1).await;
     }
@@ -225,7 +228,6 @@ async fn the_pool_spreads_tasks_and_fails_over_when_an_account_runs_out_of_credi
     );
 
     // The operator account runs dry: it leaves rotation, the admin hears once, tasks move over.
-    bot.px.set_generation_polls(1);
     bot.px.set_credits(OPERATOR_KEY, 0);
     for (chat, user) in &users[..2] {
         bot.tg.send_text(*chat, user, "/t2v a second lighthouse");
@@ -350,7 +352,7 @@ async fn stats_tasks_and_cancel_show_and_change_what_ran() {
     assert!(!tasks.contains("user 3001"), "{tasks}");
 
     // A task that never finishes: the admin stops it and its owner hears.
-    bot.px.set_generation_polls(10_000);
+    bot.px.hold_videos();
     bot.tg.send_text(alice_chat, &alice, "/t2v stuck");
     bot.wait_until("the task to be generating", || bot.px.videos().len() == 3)
         .await;

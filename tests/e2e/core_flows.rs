@@ -247,7 +247,7 @@ async fn a_group_request_is_answered_in_the_group_replying_to_the_requester() {
 async fn a_restart_while_generating_delivers_exactly_once() {
     let mut bot = TestBot::start().await;
     let (chat, user) = private_user(1009);
-    bot.px.set_generation_polls(25);
+    bot.px.hold_videos();
 
     bot.tg.send_text(chat, &user, "/t2v a clock tower at dusk");
     let polls = || {
@@ -261,6 +261,7 @@ async fn a_restart_while_generating_delivers_exactly_once() {
         .await;
     bot.crash();
     bot.launch().await;
+    bot.px.finish_videos();
     bot.wait_for_videos(chat, 1).await;
 
     assert_eq!(bot.px.count("/video/text/generate"), 1, "never submitted twice");

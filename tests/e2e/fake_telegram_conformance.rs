@@ -17,7 +17,9 @@ use teloxide::{
     utils::command::BotCommands,
 };
 
-use crate::support::fake_telegram::{BOT_TOKEN, BOT_USERNAME, FakeTelegram, TgChat, TgFault, TgUser};
+use crate::support::fake_telegram::{
+    BOT_TOKEN, BOT_USERNAME, FakeTelegram, FloodControl, Rate, Scope, TgChat, TgFault, TgUser, Throttled,
+};
 
 const DEADLINE: Duration = Duration::from_secs(5);
 
@@ -454,55 +456,240 @@ async fn a_dispatcher_with_a_short_polling_timeout_also_works() {
 async fn faults_surface_as_the_matching_request_error_variants() {
     let fake = FakeTelegram::start().await;
     let bot = bot(&fake);
-    let send = || bot.send_message(ChatId(9), "x");
+    let send = |chat: i64| bot.send_message(ChatId(chat), "x");
 
     fake.fail_next("sendMessage", TgFault::RetryAfter(3));
-    let err = send().await.expect_err("429");
+    let err = send(9).await.expect_err("429");
     assert!(
         matches!(err, RequestError::RetryAfter(s) if s.seconds() == 3),
         "{err:?}"
     );
 
     fake.fail_next("SendMessage", TgFault::Blocked);
-    let err = send().await.expect_err("403");
+    let err = send(10).await.expect_err("403");
     assert!(matches!(err, RequestError::Api(ApiError::BotBlocked)), "{err:?}");
 
     fake.fail_next("sendmessage", TgFault::ChatNotFound);
-    let err = send().await.expect_err("400");
+    let err = send(11).await.expect_err("400");
     assert!(
         matches!(err, RequestError::Api(ApiError::ChatNotFound)),
         "{err:?}"
     );
 
     fake.fail_next("sendMessage", TgFault::Migrated(-1009876));
-    let err = send().await.expect_err("migrated");
+    let err = send(-12).await.expect_err("migrated");
     assert!(
         matches!(err, RequestError::MigrateToChatId(ChatId(-1009876))),
         "{err:?}"
     );
 
-    send().await.expect("faults are one-shot");
+    fake.fail_next("sendMessage", TgFault::Reset);
+    let err = send(13).await.expect_err("reset");
+    assert!(matches!(err, RequestError::Network(_)), "{err:?}");
+
+    send(13).await.expect("a queued fault is used once");
     let faults: Vec<_> = fake
         .calls_to("sendMessage")
         .iter()
         .map(|c| c.fault.clone())
         .collect();
-    assert_eq!(faults.len(), 5);
-    assert_eq!(faults[4], None);
+    assert_eq!(faults.len(), 6);
+    assert_eq!(faults[5], None);
     assert_eq!(
-        fake.bot_messages(TgChat::Private(9)).len(),
+        fake.bot_messages(TgChat::Private(13)).len(),
         1,
         "failed sends leave no message"
     );
 
     fake.set_fault_rate(100);
-    let err = send().await.expect_err("random fault");
+    let err = send(14).await.expect_err("random fault");
+    assert!(
+        matches!(err, RequestError::RetryAfter(s) if s.seconds() == 1)
+            || matches!(err, RequestError::Network(_)),
+        "{err:?}"
+    );
+    fake.set_fault_rate(0);
+    send(15).await.expect("no more random faults");
+}
+
+#[tokio::test]
+async fn a_blocked_user_a_migrated_group_and_a_missing_chat_keep_failing_like_telegram() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    fake.fail_next("sendVideo", TgFault::Blocked);
+    fake.fail_next("sendVideo", TgFault::Migrated(-1002));
+    fake.fail_next("sendVideo", TgFault::ChatNotFound);
+    for chat in [1, -2, 3] {
+        let video = InputFile::memory(vec![0u8; 16]).file_name("v.mp4");
+        bot.send_video(ChatId(chat), video)
+            .await
+            .expect_err("the queued fault");
+    }
+    for _ in 0..2 {
+        let err = bot.send_message(ChatId(1), "x").await.expect_err("still blocked");
+        assert!(matches!(err, RequestError::Api(ApiError::BotBlocked)), "{err:?}");
+        let err = bot
+            .send_message(ChatId(-2), "x")
+            .await
+            .expect_err("still migrated");
+        assert!(
+            matches!(err, RequestError::MigrateToChatId(ChatId(-1002))),
+            "{err:?}"
+        );
+        let err = bot.send_message(ChatId(3), "x").await.expect_err("still missing");
+        assert!(
+            matches!(err, RequestError::Api(ApiError::ChatNotFound)),
+            "{err:?}"
+        );
+    }
+    bot.send_message(ChatId(-1002), "x")
+        .await
+        .expect("the new id works");
+
+    fake.block_bot(TgChat::Private(4));
+    fake.migrate_group(TgChat::Group(-5), TgChat::Group(-1005));
+    let err = bot.send_message(ChatId(4), "x").await.expect_err("blocked");
+    assert!(matches!(err, RequestError::Api(ApiError::BotBlocked)), "{err:?}");
+    let err = bot.send_message(ChatId(-5), "x").await.expect_err("migrated");
+    assert!(
+        matches!(err, RequestError::MigrateToChatId(ChatId(-1005))),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_keeps_answering_for_its_chat_until_retry_after_has_passed() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    fake.fail_next("editMessageText", TgFault::RetryAfter(1));
+    let sent = bot.send_message(ChatId(21), "x").await.unwrap();
+    let started = Instant::now();
+    let err = bot
+        .edit_message_text(ChatId(21), sent.id, "y")
+        .await
+        .expect_err("the injected 429");
     assert!(
         matches!(err, RequestError::RetryAfter(s) if s.seconds() == 1),
         "{err:?}"
     );
-    fake.set_fault_rate(0);
-    send().await.expect("no more random faults");
+
+    let err = bot
+        .send_message(ChatId(21), "z")
+        .await
+        .expect_err("still waiting");
+    assert!(
+        matches!(err, RequestError::RetryAfter(s) if s.seconds() == 1),
+        "{err:?}"
+    );
+    bot.send_message(ChatId(22), "z")
+        .await
+        .expect("another chat is not held");
+    bot.send_chat_action(ChatId(21), teloxide::types::ChatAction::Typing)
+        .await
+        .expect("chat actions do not count");
+    assert_eq!(fake.calls_ignoring_retry_after().len(), 1);
+
+    tokio::time::sleep_until((started + Duration::from_millis(1050)).into()).await;
+    bot.edit_message_text(ChatId(21), sent.id, "y")
+        .await
+        .expect("after retry_after it works");
+}
+
+#[tokio::test]
+async fn flood_control_limits_each_chat_each_group_and_the_bot_as_telegram_does() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    fake.set_flood_control(FloodControl {
+        per_chat: Some(Rate::per_second(1)),
+        per_group: Some(Rate {
+            messages: 2,
+            per: Duration::from_secs(3),
+        }),
+        global: Some(Rate::per_second(5)),
+    });
+    bot.send_message(ChatId(31), "1")
+        .await
+        .expect("first in the chat");
+    let err = bot
+        .send_message(ChatId(31), "2")
+        .await
+        .expect_err("second within a second");
+    assert!(
+        matches!(err, RequestError::RetryAfter(s) if s.seconds() == 1),
+        "{err:?}"
+    );
+    let throttled = fake.throttled_calls();
+    assert_eq!(throttled.len(), 1);
+    assert_eq!(throttled[0].1, Throttled::OverLimit(Scope::Chat(31)));
+
+    // A group: one a second, and two in three seconds.
+    bot.send_message(ChatId(-32), "1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1010)).await;
+    bot.send_message(ChatId(-32), "2").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1010)).await;
+    let err = bot
+        .send_message(ChatId(-32), "3")
+        .await
+        .expect_err("the group's limit");
+    assert!(matches!(err, RequestError::RetryAfter(_)), "{err:?}");
+    assert_eq!(
+        fake.throttled_calls().last().unwrap().1,
+        Throttled::OverLimit(Scope::Group(-32))
+    );
+
+    // The bot: five a second across chats.
+    let mut refused = 0;
+    for chat in 40..47 {
+        if bot.send_message(ChatId(chat), "x").await.is_err() {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 2, "{refused} of 7 refused");
+    assert!(
+        fake.throttled_calls()
+            .iter()
+            .any(|(_, t)| *t == Throttled::OverLimit(Scope::Global))
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_answer_leaves_the_message_sent_and_the_client_with_a_network_error() {
+    let fake = FakeTelegram::start().await;
+    let bot = bot(&fake);
+    fake.fail_next("sendMessage", TgFault::AnswerDropped);
+    let err = bot
+        .send_message(ChatId(51), "hello")
+        .await
+        .expect_err("no answer");
+    assert!(matches!(err, RequestError::Network(_)), "{err:?}");
+    let messages = fake.bot_messages(TgChat::Private(51));
+    assert_eq!(messages.len(), 1, "the message was sent all the same");
+    assert_eq!(messages[0].text.as_deref(), Some("hello"));
+    assert_eq!(
+        fake.calls_to("sendMessage")[0].fault,
+        Some(TgFault::AnswerDropped)
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_method_answers_404_as_telegram_does() {
+    let fake = FakeTelegram::start().await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}bot{BOT_TOKEN}/sendNonsense", fake.api_url()))
+        .json(&serde_json::json!({ "chat_id": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "ok": false, "error_code": 404, "description": "Not Found" })
+    );
+    bot(&fake)
+        .send_chat_action(ChatId(1), teloxide::types::ChatAction::Typing)
+        .await
+        .expect("a known method that changes nothing still answers true");
 }
 
 /// Slow on purpose: teloxide sleeps 10 s after any 5xx before reading the body.

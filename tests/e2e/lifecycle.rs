@@ -65,7 +65,8 @@ async fn a_delivery_stalled_longer_than_its_lease_is_not_delivered_twice() {
     .await;
     // The video download hangs for several lease terms: a lease that is not kept alive expires
     // meanwhile, and the next round would claim the task and deliver it a second time.
-    bot.px.fail_next(".mp4", FakeFault::Stall(Duration::from_millis(2_000)));
+    bot.px
+        .fail_next(".mp4", FakeFault::Stall(Duration::from_millis(2_000)));
     let (chat, user) = private_user(3603);
     bot.tg.send_text(chat, &user, "/t2v a slow river");
     bot.wait_until("the delivery to fetch the video", || bot.px.count(".mp4") == 1)
@@ -83,7 +84,11 @@ async fn a_delivery_stalled_longer_than_its_lease_is_not_delivered_twice() {
 
     bot.wait_for_videos(chat, 1).await;
     bot.wait_for_states(&[("delivered", 2)]).await;
-    assert_eq!(bot.px.count(".mp4"), 2, "each video was fetched by one delivery only");
+    assert_eq!(
+        bot.px.count(".mp4"),
+        2,
+        "each video was fetched by one delivery only"
+    );
     let videos = bot
         .tg
         .bot_messages(chat)
@@ -105,7 +110,7 @@ async fn a_task_accepted_before_a_new_api_key_keeps_polling_with_the_key_that_su
     let (chat, user) = private_user(3604);
     bot.tg.send_text(chat, &user, "/apikey sk-first-account-0001");
     bot.wait_for_text(chat, "0001").await;
-    bot.px.set_generation_polls(1_000_000);
+    bot.px.hold_videos();
     bot.tg.send_text(chat, &user, "/t2v a paper lantern");
     bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
         .await;
@@ -119,7 +124,6 @@ async fn a_task_accepted_before_a_new_api_key_keeps_polling_with_the_key_that_su
     assert_eq!(bot.px.videos()[0].account, "sk-first-account-0001");
 
     // New work goes out with the new key.
-    bot.px.set_generation_polls(1);
     bot.tg.send_text(chat, &user, "/t2v a second lantern");
     bot.wait_for_videos(chat, 2).await;
     assert_eq!(bot.px.videos()[1].account, "sk-other-account-0002");
@@ -136,7 +140,7 @@ async fn a_relogin_that_signs_the_old_token_out_keeps_the_new_login_valid() {
     let (chat, user) = private_user(3605);
     bot.tg.send_text(chat, &user, "/login gil pw-gil");
     bot.wait_for_text(chat, "Connected to PixVerse").await;
-    bot.px.set_generation_polls(1_000_000);
+    bot.px.hold_videos();
     bot.tg.send_text(chat, &user, "/t2v a night train");
     bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
         .await;

@@ -201,6 +201,7 @@ async fn web_text_to_video_round_trip_delivers_the_video() {
 async fn web_statuses_for_several_videos_take_one_listing_call() {
     let (fake, client) = setup().await;
     let cred = web_token(&client).await;
+    fake.hold_videos();
     let mut ids = Vec::new();
     for prompt in ["one", "two", "three"] {
         ids.push(client.generate(&cred, &t2v(prompt)).await.unwrap());
@@ -213,6 +214,7 @@ async fn web_statuses_for_several_videos_take_one_listing_call() {
     assert_eq!(fake.count("/video/list/personal"), 1);
     assert_eq!(first.len(), 3, "the unknown id is absent");
     assert!(first.values().all(|s| *s == VideoStatus::Generating));
+    fake.finish_videos();
     let second = client.statuses(&cred, &all).await.unwrap();
     assert_eq!(fake.count("/video/list/personal"), 2);
     assert!(
@@ -320,7 +322,7 @@ async fn out_of_credits_and_the_concurrency_limit_come_from_the_account() {
 #[tokio::test]
 async fn moderated_and_failed_videos_report_their_status() {
     let (fake, client) = setup().await;
-    fake.set_generation_polls(0);
+    fake.set_generation_time(Duration::ZERO, Duration::ZERO);
     fake.set_final_status(7);
     let moderated = client.generate(&api_key(), &t2v("x")).await.unwrap();
     fake.set_final_status(8);
@@ -364,6 +366,7 @@ async fn a_short_retry_after_is_waited_out_inside_the_client() {
 #[tokio::test]
 async fn a_5xx_then_success_is_retried_for_statuses_with_a_fresh_trace_id() {
     let (fake, client) = setup().await;
+    fake.hold_videos();
     let id = client.generate(&api_key(), &t2v("x")).await.unwrap();
     fake.fail_next(&format!("/video/result/{id}"), FakeFault::Http(502));
     fake.fail_next(&format!("/video/result/{id}"), FakeFault::Reset);
@@ -456,7 +459,7 @@ async fn balances_come_from_both_surfaces() {
 #[tokio::test]
 async fn a_video_above_the_size_limit_is_not_read() {
     let (fake, client) = setup().await;
-    fake.set_generation_polls(0);
+    fake.set_generation_time(Duration::ZERO, Duration::ZERO);
     fake.set_video_size(4096);
     let id = client.generate(&api_key(), &t2v("x")).await.unwrap();
     let VideoStatus::Succeeded { url } = final_status(&client, &api_key(), id).await else {
@@ -500,6 +503,7 @@ async fn no_secret_appears_in_debug_or_display() {
 #[tokio::test]
 async fn the_fake_records_string_ids_and_trace_ids_reused_for_another_request() {
     let (fake, _client) = setup().await;
+    fake.allow_violations();
     let http = reqwest::Client::new();
     let trace = uuid::Uuid::new_v4().to_string();
     for prompt in ["x", "y"] {

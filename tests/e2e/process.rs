@@ -100,7 +100,7 @@ fn videos_replying_to(bot: &TestBot, chat: TgChat, request: i32) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_binary_within_ten_seconds_and_the_task_resumes_after_a_restart() {
     let bot = TestBot::fakes_only(|_| {}).await;
-    bot.px.set_generation_polls(1_000_000);
+    bot.px.hold_videos();
     let mut process = BotProcess::start(&bot, "info").await;
     let (chat, user) = private_user(5001);
     let request = bot.tg.send_text(chat, &user, "/t2v a lantern festival");
@@ -158,7 +158,7 @@ async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_vid
     bot.wait_for_states(&[("delivered", 1)]).await;
 
     // 2. Killed while polling: after the restart it polls the same video, never submits again.
-    bot.px.set_generation_polls(30);
+    bot.px.hold_videos();
     let (chat2, user2) = private_user(5102);
     let request2 = bot.tg.send_text(chat2, &user2, "/t2v killed while polling");
     let polls = || {
@@ -178,7 +178,6 @@ async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_vid
     bot.wait_for_states(&[("delivered", 2)]).await;
 
     // 3. Killed while downloading the finished video: delivery resumes, once.
-    bot.px.set_generation_polls(0);
     bot.px.fail_next(".mp4", FakeFault::Stall(Duration::from_secs(3)));
     let (chat3, user3) = private_user(5103);
     let downloads = || {

@@ -448,7 +448,8 @@ async fn check_progress_pace(chat: TgChat, user: TgUser, interval: Duration) {
         env.insert("PROGRESS_EDIT_INTERVAL_MS".into(), "100".into());
     })
     .await;
-    bot.px.set_generation_polls(30);
+    bot.px
+        .set_generation_time(Duration::from_millis(600), Duration::from_millis(600));
     let command = match chat {
         TgChat::Private(_) => "/t2v a slow sunrise".to_owned(),
         TgChat::Group(_) => format!(

@@ -1,5 +1,6 @@
 //! The gate every update passes first: banned users and, in `allowlist` mode, strangers are
-//! stopped here, before any user-facing handler. Also the pool quota check.
+//! stopped here, before any user-facing handler, by the service's access rule. Also the bot's
+//! wording of the service's refusals.
 
 use std::{sync::Arc, time::Duration};
 
@@ -8,8 +9,10 @@ use teloxide::prelude::*;
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
+    domain::{MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind},
+    service::{self, Admission, Refusal as ServiceRefusal, admission},
     storage::{AccessMode, now_ms, utc_day_start},
-    texts::{Lang, admin::admin_texts},
+    texts::{Texts, admin::admin_texts},
 };
 
 /// Why a message goes no further.
@@ -38,6 +41,7 @@ pub async fn gate(msg: Message, ctx: Arc<BotContext>) -> Option<Refusal> {
 async fn check(msg: &Message, ctx: &BotContext) -> anyhow::Result<Option<Refusal>> {
     let user_id = sender_id(msg);
     let chat_id = msg.chat.id.0;
+    let is_admin = ctx.service.is_admin(user_id);
     // One read in a private chat (access and the "blocked" mark together); the write only when
     // there is a mark to clear. Every message passes here, so each statement counts.
     let access = if msg.chat.is_private() {
@@ -48,48 +52,46 @@ async fn check(msg: &Message, ctx: &BotContext) -> anyhow::Result<Option<Refusal
         access
     } else {
         ctx.storage.record_group_member(chat_id, user_id).await?;
-        if ctx.is_admin(user_id) {
+        if is_admin {
             return Ok(None);
         }
         ctx.storage.user_access(user_id).await?
     };
-    if ctx.is_admin(user_id) {
-        return Ok(None);
-    }
+    let mode = ctx.storage.access_mode().await?;
+    // The group lookup only when it decides something.
+    let by_group = mode == AccessMode::Allowlist
+        && !access.allowed
+        && !access.banned
+        && if msg.chat.is_private() {
+            ctx.storage.member_of_allowed_group(user_id).await?
+        } else {
+            ctx.storage.is_group_allowed(chat_id).await?
+        };
     // Only a message meant for the bot may use up the one refusal or get an answer.
     let addressed = msg.chat.is_private()
         || msg
             .text()
             .or(msg.caption())
             .is_some_and(|t| t.trim_start().starts_with('/'));
-    if access.banned {
-        let tell = addressed && ctx.storage.take_ban_notice(user_id).await?;
-        return Ok(Some(if tell { Refusal::Banned } else { Refusal::Silent }));
-    }
-    if ctx.storage.access_mode().await? == AccessMode::Open || access.allowed {
-        return Ok(None);
-    }
-    let admitted = if msg.chat.is_private() {
-        ctx.storage.member_of_allowed_group(user_id).await?
-    } else {
-        ctx.storage.is_group_allowed(chat_id).await?
-    };
-    Ok(match (admitted, addressed) {
-        (true, _) => None,
-        (false, true) => Some(Refusal::NotAllowed),
-        (false, false) => Some(Refusal::Silent),
+    Ok(match (admission(is_admin, &access, mode, by_group), addressed) {
+        (Admission::Admitted, _) => None,
+        (Admission::Banned, true) if ctx.storage.take_ban_notice(user_id).await? => Some(Refusal::Banned),
+        (Admission::NotAllowed, true) => Some(Refusal::NotAllowed),
+        (Admission::Banned | Admission::NotAllowed, _) => Some(Refusal::Silent),
     })
 }
 
-pub async fn refuse(bot: Bot, msg: Message, refusal: Refusal) -> HandlerResult {
-    let lang = Lang::from_code(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-    let texts = admin_texts(lang);
+pub async fn refuse(bot: Bot, msg: Message, ctx: Arc<BotContext>, refusal: Refusal) -> HandlerResult {
+    let Some(sender) = msg.from.as_ref() else {
+        return Ok(());
+    };
+    let texts = admin_texts(ctx.lang_of(sender).await);
     let text = match refusal {
         Refusal::NotAllowed => texts.not_allowed(sender_id(&msg)),
         Refusal::Banned => texts.banned(),
         Refusal::Silent => return Ok(()),
     };
-    reply(&bot, &msg, text).await?;
+    reply(&bot, &ctx, &msg, text).await?;
     Ok(())
 }
 
@@ -100,7 +102,7 @@ pub async fn pool_quota(ctx: &BotContext, user_id: i64) -> anyhow::Result<(i64, 
         .user_access(user_id)
         .await?
         .daily_quota
-        .unwrap_or(ctx.pool_daily_quota);
+        .unwrap_or(ctx.service.limits().pool_daily_quota);
     let used = ctx
         .storage
         .pool_tasks_since(user_id, utc_day_start(now_ms()))
@@ -108,16 +110,35 @@ pub async fn pool_quota(ctx: &BotContext, user_id: i64) -> anyhow::Result<(i64, 
     Ok((used, limit))
 }
 
-/// The reply for a user over their pool quota today (`used` of `limit`), `None` when they may go
-/// on. The accept path reads the figures with its other facts in one statement (see
-/// `storage/accept.rs`) and excepts admins itself.
-pub fn quota_refusal_of(used: i64, limit: i64, lang: Lang) -> Option<String> {
-    (used >= limit).then(|| admin_texts(lang).quota_exceeded(limit, quota_resets_in()))
+/// Time until the pool quota resets (the next UTC midnight).
+pub fn quota_resets_in() -> Duration {
+    service::quota_resets_in(now_ms())
 }
 
-/// Time until the quota resets (the next UTC midnight).
-pub fn quota_resets_in() -> Duration {
-    let now = now_ms();
-    let next = utc_day_start(now) + 24 * 3600 * 1000;
-    Duration::from_millis((next - now).max(0) as u64)
+/// The bot's wording of a refusal from the service, in the requester's language.
+pub(crate) fn word_refusal(texts: &'static dyn Texts, refusal: &ServiceRefusal, requester: i64) -> String {
+    let admin = admin_texts(texts.lang());
+    match refusal {
+        ServiceRefusal::Banned => admin.banned(),
+        ServiceRefusal::NotAllowed => admin.not_allowed(requester),
+        ServiceRefusal::AnonymousSender => texts.anonymous_sender(),
+        ServiceRefusal::Invalid { kind, error } => match error {
+            RequestError::Prompt(PromptError::Empty) if *kind == TaskKind::I2v => texts.photo_needs_caption(),
+            RequestError::Prompt(PromptError::Empty) => texts.t2v_usage(),
+            RequestError::Prompt(PromptError::TooLong { chars }) => {
+                texts.prompt_too_long(*chars, MAX_PROMPT_CHARS)
+            }
+            RequestError::Param(error) => texts.param_error(error),
+        },
+        ServiceRefusal::ImageMismatch { kind: TaskKind::I2v } => texts.i2v_usage(),
+        ServiceRefusal::ImageMismatch { kind: TaskKind::T2v } => texts.t2v_usage(),
+        ServiceRefusal::ImageTooLarge { max_bytes } => texts.image_too_large(max_bytes / 1024 / 1024),
+        ServiceRefusal::TooManyInFlight { limit } => texts.too_many_in_flight(*limit),
+        ServiceRefusal::HourlyLimit { limit, retry_in } => {
+            texts.hourly_limit(*limit, (retry_in.as_secs() as i64 / 60).max(1))
+        }
+        ServiceRefusal::PoolQuota { limit, resets_in } => admin.quota_exceeded(*limit, *resets_in),
+        ServiceRefusal::NeedAccount => texts.need_account(),
+        ServiceRefusal::ReconnectAccount => texts.reconnect_account(),
+    }
 }

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use teloxide::{prelude::*, types::Me};
 
-use super::reply;
+use super::{reply, say};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::UserId,
     pixverse::{self, ErrorKind},
     storage::CredentialKind,
-    texts::{Lang, Texts, admin::admin_texts},
+    texts::{Texts, admin::admin_texts},
 };
 
 pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
@@ -23,7 +23,7 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
     };
     // The password is everything after the username, so it may contain spaces.
     let Some((username, password)) = args.trim().split_once(char::is_whitespace) else {
-        bot.send_message(msg.chat.id, texts.login_usage()).await?;
+        say(&bot, &ctx, &msg, texts.login_usage()).await?;
         return Ok(());
     };
     let password = SecretString::from(password.trim().to_owned());
@@ -44,7 +44,7 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
         }
         Err(e) => refusal(texts, &e, texts.login_wrong_credentials()),
     };
-    bot.send_message(msg.chat.id, answer).await?;
+    say(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
@@ -54,7 +54,7 @@ pub async fn apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: 
     };
     let key = args.trim();
     if key.is_empty() || key.contains(char::is_whitespace) {
-        bot.send_message(msg.chat.id, texts.apikey_usage()).await?;
+        say(&bot, &ctx, &msg, texts.apikey_usage()).await?;
         return Ok(());
     }
     let key = SecretString::from(key.to_owned());
@@ -75,7 +75,7 @@ pub async fn apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: 
         }
         Err(e) => refusal(texts, &e, texts.apikey_invalid()),
     };
-    bot.send_message(msg.chat.id, answer).await?;
+    say(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
@@ -86,7 +86,7 @@ pub async fn logout(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
     } else {
         texts.logout_nothing()
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
@@ -95,16 +95,18 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
     let (source, credential) = match ctx.storage.credential_of_user(sender_id(&msg)).await? {
         Some(own) => (own.label.clone(), own.to_pixverse()),
         None if ctx.storage.pool_is_empty().await? => {
-            reply(&bot, &msg, texts.need_account()).await?;
+            reply(&bot, &ctx, &msg, texts.need_account()).await?;
             return Ok(());
         }
         None => {
             // On the shared pool what counts is the user's quota, not the accounts' credits.
             let (used, limit) = super::access::pool_quota(&ctx, sender_id(&msg)).await?;
-            let lang = Lang::from_code(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
-            let answer =
-                admin_texts(lang).quota_left((limit - used).max(0), limit, super::access::quota_resets_in());
-            reply(&bot, &msg, answer).await?;
+            let answer = admin_texts(texts.lang()).quota_left(
+                (limit - used).max(0),
+                limit,
+                super::access::quota_resets_in(),
+            );
+            reply(&bot, &ctx, &msg, answer).await?;
             return Ok(());
         }
     };
@@ -116,7 +118,7 @@ pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
             texts.pixverse_unreachable()
         }
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
@@ -144,8 +146,7 @@ async fn take_secret_message(
     if msg.chat.is_private() {
         Ok(Some(texts))
     } else {
-        bot.send_message(msg.chat.id, texts.secret_only_in_private(me.username()))
-            .await?;
+        say(bot, ctx, msg, texts.secret_only_in_private(me.username())).await?;
         Ok(None)
     }
 }

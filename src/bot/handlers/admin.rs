@@ -1,23 +1,19 @@
 //! Admin commands: access (/access, /allow, /deny, /ban, /unban, /allowgroup), quotas, /stats,
 //! /tasks, /cancel and /broadcast. Only reachable after the admin check in the handler tree.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use teloxide::{
-    ApiError, RequestError,
-    prelude::*,
-    types::{BotCommand, BotCommandScope, MessageId, Recipient, ReplyParameters},
-};
+use teloxide::{ApiError, RequestError, prelude::*};
 
 use super::{access::pool_quota, pool::refresh_credits, reply};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{TaskId, UserId},
     storage::{AccessMode, Storage, now_ms, utc_day_start},
+    telegram::{Place, lang_of_user, replied_message},
     texts::{
         Lang,
         admin::{AdminTaskLine, AdminTexts, AdminUsage, PoolLine, admin_texts},
-        texts,
     },
 };
 
@@ -26,16 +22,8 @@ const TASKS_SHOWN: i64 = 15;
 /// Telegram allows about 30 messages a second to different chats; stay below.
 const BROADCAST_GAP: Duration = Duration::from_millis(40);
 
-/// The admin's texts, in the admin's language.
-pub(super) fn admin_texts_for(msg: &Message) -> &'static dyn AdminTexts {
-    admin_texts(Lang::from_code(
-        msg.from.as_ref().and_then(|u| u.language_code.as_deref()),
-    ))
-}
-
 pub async fn access(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let answer = match AccessMode::parse(&arg) {
         Some(mode) => {
             ctx.storage.set_access_mode(mode).await?;
@@ -44,7 +32,7 @@ pub async fn access(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -
         }
         None => texts.usage(AdminUsage::Access),
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
@@ -76,16 +64,15 @@ async fn set_user(
     arg: String,
     change: UserChange,
 ) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let user_id = match target(&msg, &ctx, arg.trim()).await? {
         Target::User(id) => id,
         Target::Unknown(input) => {
-            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            reply(&bot, &ctx, &msg, texts.unknown_user(&input)).await?;
             return Ok(());
         }
         Target::Missing => {
-            reply(&bot, &msg, texts.usage(AdminUsage::Target)).await?;
+            reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Target)).await?;
             return Ok(());
         }
     };
@@ -100,13 +87,12 @@ async fn set_user(
         }
     };
     tracing::info!(admin = sender_id(&msg), user_id, "user access changed");
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
 pub async fn allow_group(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let answer = if msg.chat.is_private() {
         texts.allowgroup_only_in_groups()
     } else {
@@ -114,17 +100,16 @@ pub async fn allow_group(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> Handle
         tracing::info!(admin = sender_id(&msg), chat_id = msg.chat.id.0, "group allowed");
         texts.group_allowed()
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
 /// `/quota <user> <n>` sets, `/quota <user> default` resets, `/quota <user>` shows; as a reply to
 /// the user's message, `<user>` is left out.
 pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let mut words: Vec<&str> = args.split_whitespace().collect();
-    let replied = msg.reply_to_message().and_then(|m| m.from.as_ref()).is_some();
+    let replied = replied_message(&msg).and_then(|m| m.from.as_ref()).is_some();
     let user_arg = if replied || words.is_empty() {
         ""
     } else {
@@ -133,11 +118,11 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
     let user_id = match target(&msg, &ctx, user_arg).await? {
         Target::User(id) => id,
         Target::Unknown(input) => {
-            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            reply(&bot, &ctx, &msg, texts.unknown_user(&input)).await?;
             return Ok(());
         }
         Target::Missing => {
-            reply(&bot, &msg, texts.usage(AdminUsage::Quota)).await?;
+            reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Quota)).await?;
             return Ok(());
         }
     };
@@ -148,7 +133,7 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
         }
         ["default"] => {
             ctx.storage.set_daily_quota(user_id, None).await?;
-            texts.quota_set(user_id, ctx.pool_daily_quota)
+            texts.quota_set(user_id, ctx.service.limits().pool_daily_quota)
         }
         [n] => match n.parse::<i64>() {
             Ok(n) if n >= 0 => {
@@ -159,30 +144,28 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
         },
         _ => texts.usage(AdminUsage::Quota),
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 
 pub async fn stats(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     refresh_credits(&ctx).await;
     let now = now_ms();
     let stats = ctx.storage.stats(utc_day_start(now), now).await?;
     let accounts = ctx.storage.pool_accounts().await?;
     let lines: Vec<PoolLine<'_>> = accounts.iter().map(super::pool::line).collect();
-    reply(&bot, &msg, texts.stats(&stats, &lines)).await?;
+    reply(&bot, &ctx, &msg, texts.stats(&stats, &lines)).await?;
     Ok(())
 }
 
 pub async fn tasks(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let user = match target(&msg, &ctx, arg.trim()).await? {
         Target::User(id) => Some(id),
         Target::Missing => None,
         Target::Unknown(input) => {
-            reply(&bot, &msg, texts.unknown_user(&input)).await?;
+            reply(&bot, &ctx, &msg, texts.unknown_user(&input)).await?;
             return Ok(());
         }
     };
@@ -208,17 +191,16 @@ pub async fn tasks(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) ->
             last_error: t.last_error.as_deref(),
         })
         .collect();
-    reply(&bot, &msg, texts.tasks_list(&lines)).await?;
+    reply(&bot, &ctx, &msg, texts.tasks_list(&lines)).await?;
     Ok(())
 }
 
 /// Stops tracking a task: it ends as failed ("cancelled by admin") and its owner is told. A step
 /// the worker is running at this very moment may still finish (e.g. deliver the video).
 pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let Ok(task_id) = arg.trim().trim_start_matches('#').parse::<i64>() else {
-        reply(&bot, &msg, texts.usage(AdminUsage::Cancel)).await?;
+        reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Cancel)).await?;
         return Ok(());
     };
     let Some(task) = ctx
@@ -226,32 +208,28 @@ pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -
         .cancel_task(TaskId(task_id), "cancelled by admin")
         .await?
     else {
-        reply(&bot, &msg, texts.cancel_not_found(task_id)).await?;
+        reply(&bot, &ctx, &msg, texts.cancel_not_found(task_id)).await?;
         return Ok(());
     };
     tracing::info!(admin = sender_id(&msg), task_id, "task cancelled by an admin");
     let owner = owner_texts(&ctx.storage, task.user_id.0).await;
-    let told = bot
-        .send_message(ChatId(task.chat_id.0), owner.cancelled_by_admin(task_id))
-        .reply_parameters(
-            ReplyParameters::new(MessageId(task.request_message_id as i32)).allow_sending_without_reply(),
-        )
+    let told = Place::of_request(task.chat_id.0, None, task.request_message_id as i32)
+        .message(&bot, owner.cancelled_by_admin(task_id))
         .await;
     if let Err(e) = told {
         tracing::warn!(task_id, error = %e, "could not tell the owner about the cancel");
     }
-    reply(&bot, &msg, texts.cancel_done(task_id)).await?;
+    reply(&bot, &ctx, &msg, texts.cancel_done(task_id)).await?;
     Ok(())
 }
 
 /// Sends the announcement from a spawned task (the admin's chat is not blocked meanwhile) and
 /// reports the count to the admin when done.
 pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> HandlerResult {
-    ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = ctx.remember_admin(&msg).await;
     let text = text.trim().to_owned();
     if text.is_empty() {
-        reply(&bot, &msg, texts.usage(AdminUsage::Broadcast)).await?;
+        reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Broadcast)).await?;
         return Ok(());
     }
     let recipients = ctx.storage.broadcast_recipients().await?;
@@ -329,7 +307,7 @@ enum Target {
 async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Target> {
     let arg = arg.split_whitespace().next().unwrap_or_default();
     if arg.is_empty() {
-        return Ok(match msg.reply_to_message().and_then(|m| m.from.as_ref()) {
+        return Ok(match replied_message(msg).and_then(|m| m.from.as_ref()) {
             Some(user) => Target::User(user.id.0 as i64),
             None => Target::Missing,
         });
@@ -344,35 +322,5 @@ async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Ta
 }
 
 async fn owner_texts(storage: &Storage, user_id: i64) -> &'static dyn AdminTexts {
-    let language = storage
-        .user(user_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|u| u.language);
-    admin_texts(Lang::from_code(language.as_deref()))
-}
-
-/// The command menu each admin sees in their private chat: the user commands plus the admin
-/// ones. Best effort, like the user menu.
-pub async fn register_admin_menu(bot: &Bot, admin_ids: &HashSet<i64>) {
-    for &admin in admin_ids {
-        for lang in [Lang::En, Lang::Ru] {
-            let commands: Vec<BotCommand> = texts(lang)
-                .command_descriptions()
-                .into_iter()
-                .chain(admin_texts(lang).admin_command_descriptions())
-                .map(|(command, description)| BotCommand::new(command, description))
-                .collect();
-            let mut request = bot.set_my_commands(commands).scope(BotCommandScope::Chat {
-                chat_id: Recipient::Id(ChatId(admin)),
-            });
-            if lang != Lang::En {
-                request = request.language_code(lang.code());
-            }
-            if let Err(e) = request.await {
-                tracing::warn!(error = %e, admin, "could not set the admin command menu");
-            }
-        }
-    }
+    admin_texts(lang_of_user(storage, user_id).await)
 }

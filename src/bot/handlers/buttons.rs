@@ -7,13 +7,14 @@ use std::sync::Arc;
 use teloxide::{prelude::*, types::MessageId};
 
 use super::{
-    generate::{Enqueued, Request, enqueue},
+    generate::{Submitted, submit},
     history, settings,
 };
 use crate::{
     bot::{BotContext, HandlerResult},
     domain::{Callback, TaskId, TaskState},
-    texts::{Texts, shorten},
+    service::{Admission, Destination, ImageSource, Spec, WorkOrder},
+    texts::{Texts, admin::admin_texts, shorten},
 };
 
 /// Telegram shows at most 200 characters in a callback answer.
@@ -63,6 +64,16 @@ async fn route(
         return Ok(Answer::Toast(texts.button_task_not_found()));
     };
     let place = (message.chat().id, message.id());
+    // Every button passes the access rule first, whatever it does: a banned user or (in
+    // allowlist mode) a stranger gets one short alert and nothing happens.
+    let group_chat = (!message.chat().is_private()).then_some(place.0.0);
+    match ctx.service.admission(user_id, group_chat).await? {
+        Admission::Admitted => {}
+        Admission::Banned => return Ok(Answer::Alert(admin_texts(texts.lang()).banned())),
+        Admission::NotAllowed => {
+            return Ok(Answer::Alert(admin_texts(texts.lang()).not_allowed(user_id)));
+        }
+    }
     match callback {
         Callback::Again(id) => again(bot, ctx, texts, user_id, place, id, Kind::Again).await,
         Callback::NewSeed(id) => again(bot, ctx, texts, user_id, place, id, Kind::NewSeed).await,
@@ -104,17 +115,25 @@ async fn again(
     if kind == Kind::NewSeed || task.seed_auto {
         params.seed = None;
     }
-    let request = Request {
-        user_id,
-        chat_id: task.chat_id.0,
-        request_message_id: task.request_message_id as i32,
+    let order = WorkOrder {
+        requester: user_id,
+        destination: Destination::Telegram {
+            chat_id: task.chat_id.0,
+            request_message_id: task.request_message_id as i32,
+        },
         kind: task.kind,
-        prompt: task.prompt.clone(),
-        params,
-        image_file_id: task.image_file_id.clone(),
+        spec: Spec::Given {
+            prompt: task.prompt.clone(),
+            params,
+        },
+        // The size was checked when the task was first accepted.
+        image: task
+            .image_file_id
+            .clone()
+            .map(|file_id| ImageSource::Telegram { file_id, size: 0 }),
     };
-    match enqueue(bot, ctx, texts, request).await? {
-        Enqueued::Queued(new_id) => {
+    match submit(bot, ctx, texts, order).await? {
+        Submitted::Queued(new_id) => {
             tracing::info!(
                 task_id = new_id,
                 from_task = task.id.0,
@@ -126,6 +145,6 @@ async fn again(
             }
             Ok(Answer::Toast(texts.button_queued()))
         }
-        Enqueued::Refused(why) => Ok(Answer::Alert(why)),
+        Submitted::Refused(why) => Ok(Answer::Alert(why)),
     }
 }

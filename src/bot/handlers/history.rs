@@ -8,13 +8,13 @@ use teloxide::{
     types::{FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile},
 };
 
-use super::{buttons::Answer, reply};
+use super::{answer_with, buttons::Answer, reply};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{Callback, TaskId, UserId},
     storage::now_ms,
+    telegram::result_keyboard,
     texts::{TaskLine, Texts, history_button},
-    worker::buttons::result_keyboard,
 };
 
 const SHOWN: i64 = 10;
@@ -48,11 +48,9 @@ pub async fn history(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
         .collect();
     let text = texts.history(&lines);
     if buttons.is_empty() {
-        reply(&bot, &msg, text).await?;
+        reply(&bot, &ctx, &msg, text).await?;
     } else {
-        bot.send_message(msg.chat.id, text)
-            .reply_markup(InlineKeyboardMarkup::new(buttons))
-            .await?;
+        answer_with(&bot, &ctx, &msg, text, InlineKeyboardMarkup::new(buttons)).await?;
     }
     Ok(())
 }

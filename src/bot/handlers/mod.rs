@@ -11,43 +11,69 @@ pub mod settings;
 pub mod start;
 pub mod status;
 
-use std::time::Duration;
-
 use teloxide::{
     prelude::*,
-    types::{Message, MessageId, ReplyParameters},
+    types::{Message, ReplyMarkup},
 };
 
-/// Sends `text` as a reply to `msg` (or plainly, if that message is gone).
-pub async fn reply(bot: &Bot, msg: &Message, text: String) -> Result<Message, teloxide::RequestError> {
-    reply_to(bot, msg.chat.id, msg.id, text).await
+use crate::{
+    bot::BotContext,
+    telegram::{Late, Place, Sent, send_text},
+};
+
+/// Sends `text` as a reply to `msg`, in its topic (plainly if that message is gone). A chat that
+/// Telegram rate-limits gets it later, from the background: see `telegram::send_text`.
+pub async fn reply(
+    bot: &Bot,
+    ctx: &BotContext,
+    msg: &Message,
+    text: String,
+) -> Result<Sent, teloxide::RequestError> {
+    send_text(
+        bot,
+        &ctx.cooldowns,
+        Place::reply_to(msg),
+        text,
+        None,
+        Late::SendLater,
+    )
+    .await
 }
 
-/// Sends `text` to `chat` as a reply to `message_id` (or plainly, if that message is gone).
-/// Honours Telegram's 429 by waiting it out (a few seconds at most) and trying again: an answer
-/// that arrives a little late beats none.
-pub async fn reply_to(
+/// Sends `text` in `msg`'s chat and topic without replying to it (it is deleted: it held a
+/// secret).
+pub async fn say(
     bot: &Bot,
-    chat: ChatId,
-    message_id: MessageId,
+    ctx: &BotContext,
+    msg: &Message,
     text: String,
-) -> Result<Message, teloxide::RequestError> {
-    const MAX_TRIES: u32 = 3;
-    const MAX_WAIT: Duration = Duration::from_secs(10);
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let sent = bot
-            .send_message(chat, text.clone())
-            .reply_parameters(ReplyParameters::new(message_id).allow_sending_without_reply())
-            .await;
-        match sent {
-            Err(teloxide::RequestError::RetryAfter(wait))
-                if tries < MAX_TRIES && wait.duration() <= MAX_WAIT =>
-            {
-                tokio::time::sleep(wait.duration()).await;
-            }
-            other => return other,
-        }
-    }
+) -> Result<Sent, teloxide::RequestError> {
+    send_text(
+        bot,
+        &ctx.cooldowns,
+        Place::beside(msg),
+        text,
+        None,
+        Late::SendLater,
+    )
+    .await
+}
+
+/// Sends `text` with `markup` under it in `msg`'s chat and topic (a menu, a list with buttons).
+pub async fn answer_with(
+    bot: &Bot,
+    ctx: &BotContext,
+    msg: &Message,
+    text: String,
+    markup: impl Into<ReplyMarkup>,
+) -> Result<Sent, teloxide::RequestError> {
+    send_text(
+        bot,
+        &ctx.cooldowns,
+        Place::beside(msg),
+        text,
+        Some(markup.into()),
+        Late::SendLater,
+    )
+    .await
 }

@@ -6,17 +6,17 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use teloxide::{prelude::*, types::Me};
 
-use super::{admin::admin_texts_for, reply};
+use super::{reply, say};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     pixverse::{self, ErrorKind},
     storage::{CredentialKind, PoolAccount, api_key_label},
-    texts::admin::{AdminTexts, AdminUsage, PoolLine},
+    texts::admin::{AdminTexts, AdminUsage, PoolLine, admin_texts},
 };
 
 pub async fn pool(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
     let user_texts = ctx.remember_sender(&msg).await;
-    let texts = admin_texts_for(&msg);
+    let texts = admin_texts(user_texts.lang());
     let words: Vec<&str> = args.split_whitespace().collect();
     if words.first() == Some(&"add") {
         // The message may hold a key or password: gone before anything else happens.
@@ -24,12 +24,11 @@ pub async fn pool(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: St
             tracing::warn!(error = %e, "could not delete a message carrying a secret");
         }
         if !msg.chat.is_private() {
-            bot.send_message(msg.chat.id, user_texts.secret_only_in_private(me.username()))
-                .await?;
+            say(&bot, &ctx, &msg, user_texts.secret_only_in_private(me.username())).await?;
             return Ok(());
         }
         let answer = add(&ctx, texts, &args).await?;
-        bot.send_message(msg.chat.id, answer).await?;
+        say(&bot, &ctx, &msg, answer).await?;
         return Ok(());
     }
     let answer = match words.as_slice() {
@@ -58,7 +57,7 @@ pub async fn pool(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: St
         }
         _ => texts.usage(AdminUsage::Pool),
     };
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use teloxide::{
     types::{InlineKeyboardButton, InlineKeyboardMarkup, Me, MessageId},
 };
 
-use super::{buttons::Answer, reply};
+use super::{answer_with, buttons::Answer, reply};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{Callback, GenerationParams, SettingField},
@@ -21,13 +21,18 @@ const CHOICES_PER_ROW: usize = 4;
 pub async fn settings(bot: Bot, msg: Message, ctx: Arc<BotContext>, me: Me) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     if !msg.chat.is_private() {
-        reply(&bot, &msg, texts.settings_private_only(me.username())).await?;
+        reply(&bot, &ctx, &msg, texts.settings_private_only(me.username())).await?;
         return Ok(());
     }
     let params = ctx.storage.settings_of(sender_id(&msg)).await?;
-    bot.send_message(msg.chat.id, texts.settings_menu(&params))
-        .reply_markup(home_keyboard(texts, &params))
-        .await?;
+    answer_with(
+        &bot,
+        &ctx,
+        &msg,
+        texts.settings_menu(&params),
+        home_keyboard(texts, &params),
+    )
+    .await?;
     Ok(())
 }
 
@@ -39,9 +44,14 @@ pub async fn language(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRe
             Callback::Language(lang.code().to_owned()).encode(),
         )
     });
-    bot.send_message(msg.chat.id, texts.language_menu())
-        .reply_markup(InlineKeyboardMarkup::new([buttons]))
-        .await?;
+    answer_with(
+        &bot,
+        &ctx,
+        &msg,
+        texts.language_menu(),
+        InlineKeyboardMarkup::new([buttons]),
+    )
+    .await?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, me: Me, param: 
         .unwrap_or_default();
     reply(
         &bot,
+        &ctx,
         &msg,
         texts.start(first_name, own, ctx.storage.pool_has_usable().await?),
     )
@@ -32,18 +33,22 @@ pub async fn start(bot: Bot, msg: Message, ctx: Arc<BotContext>, me: Me, param: 
 
 pub async fn help(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
-    reply(&bot, &msg, texts.help()).await?;
+    reply(&bot, &ctx, &msg, texts.help()).await?;
     Ok(())
 }
 
 pub async fn unknown_command(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
-    reply(&bot, &msg, texts.unknown_command()).await?;
+    reply(&bot, &ctx, &msg, texts.unknown_command()).await?;
     Ok(())
 }
 
+/// Plain text in a private chat: a hint how to ask for a video, a few times a minute at most.
 pub async fn text_hint(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    if !ctx.plain_text.admit(sender_id(&msg)) {
+        return Ok(());
+    }
     let texts = ctx.remember_sender(&msg).await;
-    reply(&bot, &msg, texts.text_hint()).await?;
+    reply(&bot, &ctx, &msg, texts.text_hint()).await?;
     Ok(())
 }

@@ -21,7 +21,7 @@ pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
     let finished = ctx.storage.recent_finished_tasks(user_id, FINISHED_SHOWN).await?;
     let now = now_ms();
     let answer = texts.status(&lines(&in_flight, now), &lines(&finished, now));
-    reply(&bot, &msg, answer).await?;
+    reply(&bot, &ctx, &msg, answer).await?;
     Ok(())
 }
 

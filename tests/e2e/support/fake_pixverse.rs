@@ -1,6 +1,7 @@
 //! A fake PixVerse (both APIs, the OSS bucket and the media host) on 127.0.0.1:0. It answers as
 //! /work/shared/pixverse-api.md says the real one does, and records every protocol violation it
-//! sees (tests assert `violations()` is empty). Faults can be queued or sprinkled at random.
+//! sees; dropping the handle fails the test if there was any (see [`FakePixverse`]). Faults can
+//! be queued or sprinkled at random.
 //!
 //! Every request goes through one handler: record it, check its trace id, maybe inject a fault,
 //! then route it (platform.rs, web.rs, oss.rs) with the state locked. Routes are synchronous
@@ -12,9 +13,13 @@
 mod checks;
 mod oss;
 mod platform;
+mod videos;
 mod web;
 
+use videos::{GenerationTime, Video};
+
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,8 +37,6 @@ const FIRST_ACCOUNT_ID: i64 = 500_000_000_000_000_001;
 const DEFAULT_CREDITS: i64 = 10_000;
 /// What one video costs; an account with any credits left may still start one.
 const VIDEO_COST: i64 = 10;
-/// Status of a video still being made.
-const GENERATING: i64 = 5;
 
 /// A one-shot (or random) misbehaviour of the fake.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,10 +81,13 @@ pub struct FakeVideo {
     pub image: Option<String>,
 }
 
-#[derive(Clone)]
+/// The test's handle on the fake. Dropping it (at the end of a test, or with its `TestBot`)
+/// asserts that the fake recorded no protocol violation, unless the test provoked some on
+/// purpose and said so with [`FakePixverse::allow_violations`]. Not `Clone`: one handle, one check.
 pub struct FakePixverse {
     url: String,
     state: Arc<Mutex<State>>,
+    violations_allowed: AtomicBool,
 }
 
 /// An answer, kept whole so a reused trace id can be answered with it again.
@@ -162,16 +168,6 @@ struct OssGrant {
     token: String,
 }
 
-struct Video {
-    public: FakeVideo,
-    status: i64,
-    polls_left: u32,
-    final_status: i64,
-    created_at: i64,
-    /// When a status answer first reported the final status (benchmarks time delivery from it).
-    done_at: Option<std::time::Instant>,
-}
-
 /// The uploaded web image an i2v may reference.
 struct WebImage {
     account: String,
@@ -185,6 +181,10 @@ struct State {
     users: HashMap<String, WebUser>,
     /// Every token ever issued, to its user: an old one answers 10005, an unknown one 10002.
     tokens: HashMap<String, String>,
+    /// Token -> its `ExpireTime` (unix seconds); from then on it answers 10001.
+    token_expiry: HashMap<String, i64>,
+    /// How long a web token issued now stays valid (PixVerse: about a month).
+    token_lifetime: Duration,
     oss_grants: HashMap<String, OssGrant>,
     /// OSS object key -> size.
     objects: HashMap<String, usize>,
@@ -196,7 +196,7 @@ struct State {
     next_image_id: i64,
     next_account_id: i64,
     next_grant: u64,
-    generation_polls: u32,
+    generation_time: GenerationTime,
     final_status: i64,
     video_size: usize,
     concurrency: usize,
@@ -217,12 +217,15 @@ impl FakePixverse {
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let fake = Self {
             url: url.clone(),
+            violations_allowed: AtomicBool::new(false),
             state: Arc::new(Mutex::new(State {
                 base_url: url,
                 accounts: HashMap::new(),
                 api_keys: HashSet::new(),
                 users: HashMap::new(),
                 tokens: HashMap::new(),
+                token_expiry: HashMap::new(),
+                token_lifetime: web::TOKEN_LIFETIME,
                 oss_grants: HashMap::new(),
                 objects: HashMap::new(),
                 web_images: HashMap::new(),
@@ -233,7 +236,7 @@ impl FakePixverse {
                 next_image_id: FIRST_IMAGE_ID,
                 next_account_id: FIRST_ACCOUNT_ID,
                 next_grant: 1,
-                generation_polls: 1,
+                generation_time: GenerationTime::default(),
                 final_status: 1,
                 video_size: 64 * 1024,
                 concurrency: 5,
@@ -244,7 +247,9 @@ impl FakePixverse {
                 traces: HashMap::new(),
             })),
         };
-        let app = axum::Router::new().fallback(handle).with_state(fake.clone());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(fake.state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve the fake PixVerse") });
         fake
     }
@@ -275,10 +280,6 @@ impl FakePixverse {
             },
         );
         s.ensure_account(username);
-    }
-
-    pub fn set_generation_polls(&self, n: u32) {
-        self.lock().generation_polls = n;
     }
 
     pub fn set_final_status(&self, status: i64) {
@@ -346,6 +347,12 @@ impl FakePixverse {
         self.lock().tokens.keys().cloned().collect()
     }
 
+    /// Web tokens issued from now on expire after `lifetime` (whole seconds, rounded up; the
+    /// JWT's `ExpireTime` says when). PixVerse's last about a month.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.lock().token_lifetime = lifetime;
+    }
+
     /// The user logs in to pixverse.ai in a browser: the token the bot holds now answers 10005.
     pub fn sign_in_elsewhere(&self, username: &str) {
         if let Some(user) = self.lock().users.get_mut(username) {
@@ -353,17 +360,38 @@ impl FakePixverse {
         }
     }
 
-    /// Every video still generating finishes at its next status observation.
-    pub fn finish_videos(&self) {
-        for video in self.lock().videos.iter_mut() {
-            video.polls_left = 0;
-        }
+    /// This test provokes protocol violations on purpose (and asserts on `violations()`
+    /// itself): dropping the fake will not fail the test for them.
+    pub fn allow_violations(&self) {
+        self.violations_allowed.store(true, Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test thread must not hide every later assertion behind a poison error.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
+}
+
+impl Drop for FakePixverse {
+    /// The default end-of-test check: whatever a test asserted, the bot spoke PixVerse's
+    /// protocol correctly throughout. Skipped while a test is already failing, so the first
+    /// failure is the one reported.
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.violations_allowed.load(Ordering::Relaxed) {
+            return;
+        }
+        let violations = self.violations();
+        assert!(
+            violations.is_empty(),
+            "the fake PixVerse recorded {} protocol violation(s):\n{}",
+            violations.len(),
+            violations.join("\n")
+        );
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panicking test thread must not hide every later assertion behind a poison error.
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A generation call: the one request a client retries with the same trace id.
@@ -394,7 +422,7 @@ fn now() -> i64 {
 
 /// The one handler: record, check the trace id, inject faults, then route.
 async fn handle(
-    axum::extract::State(fake): axum::extract::State<FakePixverse>,
+    axum::extract::State(state): axum::extract::State<Arc<Mutex<State>>>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
@@ -406,7 +434,7 @@ async fn handle(
     let trace_id = header_str(&headers, "ai-trace-id").map(str::to_owned);
 
     let fault = {
-        let mut s = fake.lock();
+        let mut s = lock(&state);
         s.requests.push(RecordedRequest {
             method: method.to_string(),
             path: path.clone(),
@@ -431,7 +459,7 @@ async fn handle(
         None
     };
     let answer = {
-        let mut s = fake.lock();
+        let mut s = lock(&state);
         let request = Incoming {
             method: &method,
             path: &path,
@@ -660,7 +688,7 @@ impl State {
 
     fn serve_media(&mut self, request: &Incoming<'_>, file: &str) -> Answer {
         let id = file.strip_suffix(".mp4").and_then(|id| id.parse::<i64>().ok());
-        let ready = id.is_some_and(|id| self.videos.iter().any(|v| v.public.id == id && v.status == 1));
+        let ready = id.is_some_and(|id| self.videos.iter().any(|v| v.public.id == id && v.ready()));
         match (request.method, id) {
             (&Method::GET, Some(id)) if ready => {
                 Answer::raw(200, "video/mp4", video_bytes(id, self.video_size))
@@ -668,137 +696,10 @@ impl State {
             _ => Answer::not_found(),
         }
     }
-
-    /// Starts a video after the surface-specific checks passed. Credits first, then the
-    /// account's concurrency, as PixVerse reports them.
-    fn start_video(
-        &mut self,
-        account: &str,
-        web: bool,
-        params: checks::Generation,
-        image: Option<String>,
-    ) -> Answer {
-        let credits = self.accounts.get(account).map_or(0, |a| a.credits);
-        if credits <= 0 {
-            return if web {
-                Answer::err(500043, "insufficient credits")
-            } else {
-                Answer::err(500090, "insufficient balance")
-            };
-        }
-        let running = self
-            .videos
-            .iter()
-            .filter(|v| v.public.account == account && v.status == GENERATING)
-            .count();
-        if running >= self.concurrency {
-            return Answer::err(500044, "concurrent generation limit reached");
-        }
-        if let Some(a) = self.accounts.get_mut(account) {
-            a.credits = (a.credits - VIDEO_COST).max(0);
-        }
-        let id = self.next_video_id;
-        self.next_video_id += 1;
-        self.videos.push(Video {
-            public: FakeVideo {
-                id,
-                prompt: params.prompt,
-                model: params.model,
-                account: account.to_owned(),
-                kind: if image.is_some() { "i2v" } else { "t2v" }.to_owned(),
-                image,
-            },
-            status: GENERATING,
-            polls_left: self.generation_polls,
-            final_status: self.final_status,
-            created_at: now(),
-            done_at: None,
-        });
-        if web {
-            Answer::ok(json!({ "video_id": id, "video_ids": [id], "success_count": 1, "total_count": 1 }))
-        } else {
-            Answer::ok(json!({ "video_id": id, "credits": VIDEO_COST }))
-        }
-    }
-
-    /// One status observation of a video: it reports 5 for `polls_left` observations, then its
-    /// final status. Moderated videos are refunded, as PixVerse does.
-    fn observe(&mut self, index: usize) -> Value {
-        let video = &mut self.videos[index];
-        if video.status == GENERATING {
-            if video.polls_left == 0 {
-                video.status = video.final_status;
-                video.done_at = Some(std::time::Instant::now());
-                if video.status == 7 {
-                    let account = video.public.account.clone();
-                    if let Some(a) = self.accounts.get_mut(&account) {
-                        a.credits += VIDEO_COST;
-                    }
-                }
-            } else {
-                video.polls_left -= 1;
-            }
-        }
-        let video = &self.videos[index];
-        let url = if video.status == 1 {
-            format!("{}/media/{}.mp4", self.base_url, video.public.id)
-        } else {
-            String::new()
-        };
-        json!({
-            "id": video.public.id,
-            "video_id": video.public.id,
-            "status": video.status,
-            "video_status": video.status,
-            "url": url,
-            "prompt": video.public.prompt,
-            "first_frame": "",
-            "create_time": video.created_at,
-            "modify_time": now(),
-            "outputWidth": 1280,
-            "outputHeight": 720,
-            "size": if video.status == 1 { self.video_size } else { 0 },
-            "credits": VIDEO_COST,
-        })
-    }
 }
 
 /// Helpers for the benchmark (`benches/bot.rs`), which seeds thousands of tasks at once.
 impl FakePixverse {
-    /// Registers a video already generating for `account` (an API key or a web username), as if
-    /// a generate call had started it, bypassing the concurrency and credit checks. Returns its id.
-    pub fn add_generating_video(&self, account: &str, prompt: &str) -> i64 {
-        let mut s = self.lock();
-        let id = s.next_video_id;
-        s.next_video_id += 1;
-        let video = Video {
-            public: FakeVideo {
-                id,
-                prompt: prompt.to_owned(),
-                model: "v5".to_owned(),
-                account: account.to_owned(),
-                kind: "t2v".to_owned(),
-                image: None,
-            },
-            status: GENERATING,
-            polls_left: s.generation_polls,
-            final_status: s.final_status,
-            created_at: now(),
-            done_at: None,
-        };
-        s.videos.push(video);
-        id
-    }
-
-    /// When a status answer first reported video `id` finished, if one has.
-    pub fn finished_at(&self, id: i64) -> Option<std::time::Instant> {
-        self.lock()
-            .videos
-            .iter()
-            .find(|v| v.public.id == id)
-            .and_then(|v| v.done_at)
-    }
-
     /// How many requests the fake has received, cheaply (no copy of their bodies).
     pub fn request_count(&self) -> usize {
         self.lock().requests.len()

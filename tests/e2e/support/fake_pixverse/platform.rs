@@ -97,7 +97,7 @@ fn result(s: &mut State, key: &str, id: &str) -> Answer {
         .iter()
         .position(|v| v.public.id == id && v.public.account == key)
     {
-        Some(index) => Answer::ok(s.observe(index)),
+        Some(index) => Answer::ok(s.observe(index, false)),
         None => Answer::err(400017, "video not found"),
     }
 }

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use super::checks::{self, Check};
 use super::{Answer, Incoming, OssGrant, State, WebImage, now};
 
-const TOKEN_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+/// How long a web token stays valid unless a test says otherwise: about a month, as PixVerse's.
+pub(super) const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 pub fn route(s: &mut State, request: &Incoming<'_>, rest: &str) -> Answer {
     if rest == "login" && request.method.as_str() == "POST" {
@@ -23,6 +24,9 @@ pub fn route(s: &mut State, request: &Incoming<'_>, rest: &str) -> Answer {
             None => return Answer::err(10002, "token invalid"),
             Some(user) if s.users[user].token.as_deref() != Some(token) => {
                 return Answer::err(10005, "logged in elsewhere");
+            }
+            Some(_) if s.token_expiry.get(token).is_some_and(|expiry| now() >= *expiry) => {
+                return Answer::err(10001, "token expired");
             }
             Some(user) => user.clone(),
         },
@@ -66,7 +70,9 @@ fn login(s: &mut State, request: &Incoming<'_>) -> Answer {
             return Ok(Answer::err(500200, "wrong username or password"));
         }
         let account_id = s.accounts[username].id;
-        let token = jwt(account_id, username);
+        let expires_at = now() + s.token_lifetime.as_secs_f64().ceil() as i64;
+        let token = jwt(account_id, username, expires_at);
+        s.token_expiry.insert(token.clone(), expires_at);
         // One session per account: the previous token now answers 10005.
         s.users.get_mut(username).expect("checked above").token = Some(token.clone());
         s.tokens.insert(token.clone(), username.to_owned());
@@ -76,8 +82,8 @@ fn login(s: &mut State, request: &Incoming<'_>) -> Answer {
     })
 }
 
-/// header.payload.signature, base64url; the payload carries `ExpireTime` 30 days ahead.
-fn jwt(account_id: i64, username: &str) -> String {
+/// header.payload.signature, base64url; the payload carries `ExpireTime` (unix seconds).
+fn jwt(account_id: i64, username: &str, expires_at: i64) -> String {
     let part = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
     let nonce: u64 = rand::thread_rng().r#gen();
     let signature: [u8; 32] = rand::thread_rng().r#gen();
@@ -85,7 +91,7 @@ fn jwt(account_id: i64, username: &str) -> String {
         "{}.{}.{}",
         part(json!({ "alg": "HS256", "typ": "JWT" })),
         part(
-            json!({ "AccountId": account_id, "Username": username, "ExpireTime": now() + TOKEN_LIFETIME_SECS, "Nonce": nonce })
+            json!({ "AccountId": account_id, "Username": username, "ExpireTime": expires_at, "Nonce": nonce })
         ),
         URL_SAFE_NO_PAD.encode(signature)
     )
@@ -193,6 +199,6 @@ fn list(s: &mut State, user: &str, body: &serde_json::Map<String, Value>) -> Che
         .skip(offset)
         .take(limit)
         .collect();
-    let data: Vec<Value> = mine.into_iter().map(|i| s.observe(i)).collect();
+    let data: Vec<Value> = mine.into_iter().map(|i| s.observe(i, true)).collect();
     Ok(Answer::ok(json!({ "data": data, "total": data.len() })))
 }

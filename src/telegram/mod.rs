@@ -1,0 +1,15 @@
+//! Telegram plumbing shared by the bot and the worker: where a message goes (chat, forum topic,
+//! reply target), how long a 429 may hold up a send, whose language a message is in, the command
+//! menus and the inline keyboards. Neither the bot nor the worker spells these out itself.
+
+mod keyboards;
+mod language;
+mod menus;
+mod place;
+mod send;
+
+pub use keyboards::{result_keyboard, retry_keyboard};
+pub use language::{lang_of_sender, lang_of_user};
+pub use menus::{register_admin_menu, register_commands};
+pub use place::{Place, replied_message};
+pub use send::{Cooldowns, HANDLER_PATIENCE, Late, Sent, send_text};

@@ -49,7 +49,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
             .branch(dptree::case![AdminCommand::Broadcast(text)].endpoint(admin::broadcast));
 
     let messages = Update::filter_message()
-        // Channel posts and anonymous admins have no sender to answer or bill.
+        // Channel posts have no sender to answer or bill.
         .filter(|msg: Message| msg.from.is_some())
         // Banned users and (in allowlist mode) strangers stop here, before any feature.
         .branch(dptree::filter_map_async(access::gate).endpoint(access::refuse))
@@ -66,6 +66,18 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         );
 
     dptree::entry()
+        // A group that became a supergroup keeps its allowlist entry and its members.
+        .branch(
+            Update::filter_message()
+                .filter(access::is_migration)
+                .endpoint(access::migrated),
+        )
+        // Anonymous group admins and channels: nobody to bill (see `access::on_behalf_of_a_chat`).
+        .branch(
+            Update::filter_message()
+                .filter(access::on_behalf_of_a_chat)
+                .endpoint(access::anonymous),
+        )
         .branch(messages)
         // Inline buttons: results, failures, /settings, /language, /history.
         .branch(Update::filter_callback_query().endpoint(buttons::callback))

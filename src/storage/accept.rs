@@ -179,8 +179,7 @@ impl Storage {
     ) -> Result<Option<i64>, StorageError> {
         let now = now_ms();
         let params = serde_json::to_string(&task.params).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
+        let insert = sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
                                updated_at)
@@ -208,10 +207,15 @@ impl Storage {
         .bind(windows.hour_start)
         .bind(ceilings.max_per_hour)
         .bind(ceilings.pool_quota)
-        .bind(windows.day_start)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let (Some(id), Some(upload)) = (id, upload) {
+        .bind(windows.day_start);
+        // Without an upload, one statement and no transaction around it (BEGIN and COMMIT would
+        // be two more round trips on the accept path).
+        let Some(upload) = upload else {
+            return Ok(insert.fetch_optional(&self.pool).await?);
+        };
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = insert.fetch_optional(&mut *tx).await?;
+        if let Some(id) = id {
             sqlx::query("insert into task_upload (task_id, content_type, bytes) values (?1, ?2, ?3)")
                 .bind(id)
                 .bind(&upload.content_type)

@@ -167,6 +167,41 @@ impl Storage {
         Ok(())
     }
 
+    /// The group `old` became the supergroup `new`: its allowlist entry and its members move
+    /// with it. Idempotent (Telegram announces the move in both chats).
+    pub async fn migrate_group(&self, old: i64, new: i64) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "insert into allowed_group (chat_id, allowed_by, created_at)
+             select ?2, allowed_by, created_at from allowed_group where chat_id = ?1
+             on conflict (chat_id) do nothing",
+        )
+        .bind(old)
+        .bind(new)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into group_member (chat_id, user_id, last_seen_at)
+             select ?2, user_id, last_seen_at from group_member where chat_id = ?1
+             on conflict (chat_id, user_id) do nothing",
+        )
+        .bind(old)
+        .bind(new)
+        .execute(&mut *tx)
+        .await?;
+        // The old chat is gone for good: Telegram refuses every message to it.
+        sqlx::query("delete from allowed_group where chat_id = ?1")
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from group_member where chat_id = ?1")
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Whether the user was seen in a group that is allowed.
     pub async fn member_of_allowed_group(&self, user_id: i64) -> Result<bool, StorageError> {
         Ok(sqlx::query_scalar(

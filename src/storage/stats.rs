@@ -1,7 +1,7 @@
 //! Figures for admins: /stats and /tasks.
 
 use super::{Storage, StorageError, TaskRow};
-use crate::domain::{TaskId, UserId};
+use crate::domain::{ChatId, TaskId, UserId};
 
 /// What `/stats` shows. Times are milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,19 +63,23 @@ impl Storage {
         })
     }
 
-    /// The most recent tasks, newest first; of one user if given.
+    /// The most recent tasks, newest first; of one user if given, and requested in `chat` if
+    /// given (a group sees only what was asked for there).
     pub async fn recent_tasks(
         &self,
         user_id: Option<UserId>,
+        chat: Option<ChatId>,
         limit: i64,
     ) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(
-            sqlx::query_as("select * from task where ?1 is null or user_id = ?1 order by id desc limit ?2")
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "select * from task where (?1 is null or user_id = ?1) and (?3 is null or chat_id = ?3)
+             order by id desc limit ?2",
         )
+        .bind(user_id)
+        .bind(limit)
+        .bind(chat)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Stops tracking an unfinished task: it ends as failed with `reason`. Returns the task as it

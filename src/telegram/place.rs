@@ -46,6 +46,15 @@ impl Place {
         }
     }
 
+    /// The private chat with the user `user_id` (an answer that must not show in a group).
+    pub fn private_chat(user_id: i64) -> Place {
+        Place {
+            chat: ChatId(user_id),
+            thread: None,
+            reply_to: None,
+        }
+    }
+
     /// The same chat and topic, answering nothing.
     pub fn without_reply(self) -> Place {
         Place {

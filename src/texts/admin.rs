@@ -70,6 +70,12 @@ pub trait AdminTexts: Sync {
     fn user_banned(&self, user_id: i64, banned: bool) -> String;
     fn group_allowed(&self) -> String;
     fn allowgroup_only_in_groups(&self) -> String;
+    /// A reply to a message sent as the group or a channel: it names no user.
+    fn target_anonymous(&self) -> String;
+    /// In a group, after the answer went to the admin's private chat.
+    fn answered_in_private(&self) -> String;
+    /// In a group, when the private chat could not be written to.
+    fn answer_only_in_private(&self, bot_username: &str) -> String;
 
     fn pool_added(&self, name: &str, label: &str, credits: Option<i64>) -> String;
     fn pool_refused(&self) -> String;

@@ -141,6 +141,23 @@ impl AdminTexts for En {
         "Send /allowgroup in the group you want to allow.".into()
     }
 
+    fn target_anonymous(&self) -> String {
+        "That message was sent as the group or a channel, so it names no user. \
+         Use their numeric id or @username instead."
+            .into()
+    }
+
+    fn answered_in_private(&self) -> String {
+        "I sent the answer to our private chat: it shows other users' data.".into()
+    }
+
+    fn answer_only_in_private(&self, bot_username: &str) -> String {
+        format!(
+            "This answer shows other users' data, so I send it only in a private chat. \
+             Start one with me and ask there: https://t.me/{bot_username}"
+        )
+    }
+
     fn pool_added(&self, name: &str, label: &str, credits: Option<i64>) -> String {
         let credits = credits.map_or("unknown".to_owned(), |c| c.to_string());
         format!(

@@ -157,6 +157,23 @@ impl AdminTexts for Ru {
         "Отправьте /allowgroup в той группе, которую хотите разрешить.".into()
     }
 
+    fn target_anonymous(&self) -> String {
+        "Это сообщение отправлено от имени группы или канала, пользователя по нему не определить. \
+         Укажите числовой id или @username."
+            .into()
+    }
+
+    fn answered_in_private(&self) -> String {
+        "Я отправил ответ в личный чат: в нём данные других пользователей.".into()
+    }
+
+    fn answer_only_in_private(&self, bot_username: &str) -> String {
+        format!(
+            "В этом ответе данные других пользователей, поэтому я отправляю его только в личный чат. \
+             Начните его со мной и спросите там: https://t.me/{bot_username}"
+        )
+    }
+
     fn pool_added(&self, name: &str, label: &str, credits: Option<i64>) -> String {
         let credits = credits.map_or("неизвестно".to_owned(), |c| c.to_string());
         format!("Аккаунт пула {name} ({label}) добавлен; кредиты: {credits}. Сообщение с секретом удалено.")

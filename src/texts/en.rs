@@ -351,6 +351,10 @@ impl Texts for En {
         "the shared account"
     }
 
+    fn balance_own_account(&self) -> &'static str {
+        "your account"
+    }
+
     fn button_again(&self) -> String {
         "🔁 Again".into()
     }

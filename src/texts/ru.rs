@@ -333,6 +333,10 @@ impl Texts for Ru {
         "общий аккаунт"
     }
 
+    fn balance_own_account(&self) -> &'static str {
+        "ваш аккаунт"
+    }
+
     fn button_again(&self) -> String {
         "🔁 Ещё раз".into()
     }

@@ -32,8 +32,11 @@ impl Worker {
             anyhow::bail!("task {} is delivering without a video URL", task.id);
         };
         let texts = self.texts_for(task.user_id).await;
-        self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
         let chat = ChatId(task.chat_id.0);
+        // Not while Telegram holds the chat back: the edit would only meet the same 429.
+        if !self.edits_paused(chat.0) {
+            self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
+        }
         let video = match self.pixverse.download_video(&url, MAX_UPLOAD_BYTES).await {
             Ok(DownloadedVideo::Bytes(bytes)) => bytes,
             Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(lease, &url).await,
@@ -109,9 +112,15 @@ impl Worker {
             // Telegram's flood control asks us to wait (a 429 holds for the whole chat, so other
             // tasks' sends there meet it too): not a failure, so it uses up no attempt; a busy
             // chat would otherwise lose videos PixVerse already made.
+            // The progress edits of the chat pause as long (they would meet the same 429 and
+            // only prolong it), and the retry comes a little after the wait, spread so that the
+            // chat's other deliveries do not all return at the same instant.
             RequestError::RetryAfter(wait) => {
+                let wait = wait.duration();
+                self.pause_edits(task.chat_id.0, wait);
+                let spread = wait.mul_f64(rand::random::<f64>() / 2.0);
                 lease
-                    .release(now_ms() + wait.duration().as_millis() as i64)
+                    .release(now_ms() + (wait + spread).as_millis() as i64)
                     .await?;
             }
             RequestError::MigrateToChatId(new_chat) => {

@@ -119,12 +119,12 @@ impl Worker {
         }
     }
 
-    fn edits_paused(&self, chat_id: i64) -> bool {
+    pub(super) fn edits_paused(&self, chat_id: i64) -> bool {
         let paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
         paused.get(&chat_id).is_some_and(|until| *until > now_ms())
     }
 
-    fn pause_edits(&self, chat_id: i64, wait: Duration) {
+    pub(super) fn pause_edits(&self, chat_id: i64, wait: Duration) {
         let mut paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_ms();
         paused.retain(|_, until| *until > now);

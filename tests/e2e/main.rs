@@ -1,6 +1,7 @@
 //! End-to-end tests: fake Telegram + fake PixVerse on loopback, the real App.
 mod support;
 
+mod access;
 mod admin;
 mod bad_input;
 mod core_flows;
@@ -11,6 +12,7 @@ mod lifecycle;
 mod limits;
 mod parsers_fuzz;
 mod pixverse_client;
+mod privacy;
 mod process;
 mod reliability;
 mod service;

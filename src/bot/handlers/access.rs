@@ -4,15 +4,15 @@
 
 use std::{sync::Arc, time::Duration};
 
-use teloxide::prelude::*;
+use teloxide::{prelude::*, types::Me};
 
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
-    domain::{MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind},
-    service::{self, Admission, Refusal as ServiceRefusal, admission},
+    domain::{self, MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind},
+    service::{self, Admission, Refusal as ServiceRefusal, admission, is_placeholder},
     storage::{AccessMode, now_ms, utc_day_start},
-    texts::{Texts, admin::admin_texts},
+    texts::{Lang, Texts, admin::admin_texts, texts},
 };
 
 /// Why a message goes no further.
@@ -79,6 +79,59 @@ async fn check(msg: &Message, ctx: &BotContext) -> anyhow::Result<Option<Refusal
         (Admission::NotAllowed, true) => Some(Refusal::NotAllowed),
         (Admission::Banned | Admission::NotAllowed, _) => Some(Refusal::Silent),
     })
+}
+
+/// A message sent on behalf of a chat: by an anonymous group admin or as a channel
+/// (`sender_chat` set, `from` one of Telegram's placeholders). Thousands of people share each
+/// placeholder id, so such a message is never billed, limited or banned as one user.
+pub fn on_behalf_of_a_chat(msg: Message) -> bool {
+    msg.sender_chat.is_some() || msg.from.as_ref().is_some_and(|u| is_placeholder(u.id.0 as i64))
+}
+
+/// One answer to a command sent on behalf of a chat, asking for it from a personal account;
+/// nothing else (other messages of the kind, a channel's posts, are not for us).
+pub async fn anonymous(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>) -> HandlerResult {
+    let Some(command) = msg
+        .text()
+        .or(msg.caption())
+        .and_then(|t| t.split_whitespace().next())
+        .filter(|w| w.starts_with('/'))
+    else {
+        return Ok(());
+    };
+    let for_us = command
+        .split_once('@')
+        .is_none_or(|(_, to)| to.eq_ignore_ascii_case(me.username()));
+    if for_us {
+        tracing::info!(
+            chat_id = msg.chat.id.0,
+            "a command on behalf of a chat was refused"
+        );
+        reply(&bot, &ctx, &msg, texts(Lang::En).anonymous_sender()).await?;
+    }
+    Ok(())
+}
+
+pub fn is_migration(msg: Message) -> bool {
+    msg.migrate_to_chat_id().is_some() || msg.migrate_from_chat_id().is_some()
+}
+
+/// A group became a supergroup (a new chat id): its allowlist entry, its members' admission
+/// and its unfinished tasks move to the new id. Telegram says so in both chats; each message
+/// carries both ids and the move is idempotent.
+pub async fn migrated(msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let (old, new) = match (msg.migrate_to_chat_id(), msg.migrate_from_chat_id()) {
+        (Some(to), _) => (msg.chat.id.0, to.0),
+        (None, Some(from)) => (from.0, msg.chat.id.0),
+        (None, None) => return Ok(()),
+    };
+    ctx.storage.migrate_group(old, new).await?;
+    let tasks = ctx
+        .storage
+        .migrate_chat(domain::ChatId(old), domain::ChatId(new))
+        .await?;
+    tracing::info!(old, new, tasks, "a group became a supergroup");
+    Ok(())
 }
 
 pub async fn refuse(bot: Bot, msg: Message, ctx: Arc<BotContext>, refusal: Refusal) -> HandlerResult {

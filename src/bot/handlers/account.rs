@@ -93,7 +93,9 @@ pub async fn logout(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
 pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     let (source, credential) = match ctx.storage.credential_of_user(sender_id(&msg)).await? {
-        Some(own) => (own.label.clone(), own.to_pixverse()),
+        // The account's name (a web login's e-mail) is for the owner's eyes only.
+        Some(own) if msg.chat.is_private() => (own.label.clone(), own.to_pixverse()),
+        Some(own) => (texts.balance_own_account().to_owned(), own.to_pixverse()),
         None if ctx.storage.pool_is_empty().await? => {
             reply(&bot, &ctx, &msg, texts.need_account()).await?;
             return Ok(());

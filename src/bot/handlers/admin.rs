@@ -3,14 +3,15 @@
 
 use std::{sync::Arc, time::Duration};
 
-use teloxide::{ApiError, RequestError, prelude::*};
+use teloxide::{ApiError, RequestError, prelude::*, types::Me};
 
 use super::{access::pool_quota, pool::refresh_credits, reply};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{TaskId, UserId},
+    service::is_placeholder,
     storage::{AccessMode, Storage, now_ms, utc_day_start},
-    telegram::{Place, lang_of_user, replied_message},
+    telegram::{Late, Place, lang_of_user, replied_message, send_text},
     texts::{
         Lang,
         admin::{AdminTaskLine, AdminTexts, AdminUsage, PoolLine, admin_texts},
@@ -75,6 +76,10 @@ async fn set_user(
             reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Target)).await?;
             return Ok(());
         }
+        Target::Anonymous => {
+            reply(&bot, &ctx, &msg, texts.target_anonymous()).await?;
+            return Ok(());
+        }
     };
     let answer = match change {
         UserChange::Allow(allowed) => {
@@ -125,6 +130,10 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
             reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Quota)).await?;
             return Ok(());
         }
+        Target::Anonymous => {
+            reply(&bot, &ctx, &msg, texts.target_anonymous()).await?;
+            return Ok(());
+        }
     };
     let answer = match words.as_slice() {
         [] => {
@@ -148,18 +157,17 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
     Ok(())
 }
 
-pub async fn stats(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+pub async fn stats(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_admin(&msg).await;
     refresh_credits(&ctx).await;
     let now = now_ms();
     let stats = ctx.storage.stats(utc_day_start(now), now).await?;
     let accounts = ctx.storage.pool_accounts().await?;
     let lines: Vec<PoolLine<'_>> = accounts.iter().map(super::pool::line).collect();
-    reply(&bot, &ctx, &msg, texts.stats(&stats, &lines)).await?;
-    Ok(())
+    answer_in_private(&bot, &ctx, &msg, &me, texts, texts.stats(&stats, &lines)).await
 }
 
-pub async fn tasks(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
+pub async fn tasks(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
     let texts = ctx.remember_admin(&msg).await;
     let user = match target(&msg, &ctx, arg.trim()).await? {
         Target::User(id) => Some(id),
@@ -168,8 +176,15 @@ pub async fn tasks(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) ->
             reply(&bot, &ctx, &msg, texts.unknown_user(&input)).await?;
             return Ok(());
         }
+        Target::Anonymous => {
+            reply(&bot, &ctx, &msg, texts.target_anonymous()).await?;
+            return Ok(());
+        }
     };
-    let rows = ctx.storage.recent_tasks(user.map(UserId), TASKS_SHOWN).await?;
+    let rows = ctx
+        .storage
+        .recent_tasks(user.map(UserId), None, TASKS_SHOWN)
+        .await?;
     let accounts = ctx.storage.pool_accounts().await?;
     let now = now_ms();
     let lines: Vec<AdminTaskLine<'_>> = rows
@@ -191,7 +206,32 @@ pub async fn tasks(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) ->
             last_error: t.last_error.as_deref(),
         })
         .collect();
-    reply(&bot, &ctx, &msg, texts.tasks_list(&lines)).await?;
+    answer_in_private(&bot, &ctx, &msg, &me, texts, texts.tasks_list(&lines)).await
+}
+
+/// Answers `msg` with `text`, which shows other users' data: in a private chat as a reply; asked
+/// in a group, in the admin's private chat, with a short note in the group.
+pub(super) async fn answer_in_private(
+    bot: &Bot,
+    ctx: &BotContext,
+    msg: &Message,
+    me: &Me,
+    texts: &dyn AdminTexts,
+    text: String,
+) -> HandlerResult {
+    if msg.chat.is_private() {
+        reply(bot, ctx, msg, text).await?;
+        return Ok(());
+    }
+    let private = Place::private_chat(sender_id(msg));
+    let note = match send_text(bot, &ctx.cooldowns, private, text, None, Late::SendLater).await {
+        Ok(_) => texts.answered_in_private(),
+        Err(e) => {
+            tracing::info!(error = %e, "could not answer an admin in their private chat");
+            texts.answer_only_in_private(me.username())
+        }
+    };
+    reply(bot, ctx, msg, note).await?;
     Ok(())
 }
 
@@ -301,19 +341,31 @@ enum Target {
     Unknown(String),
     /// No argument and not a reply.
     Missing,
+    /// A placeholder (a reply to a message sent as the group or a channel): thousands of people
+    /// share that id, so no admin decision may fall on it.
+    Anonymous,
 }
 
 /// The user named by `arg` (a numeric id or `@username`), or by the message replied to.
 async fn target(msg: &Message, ctx: &BotContext, arg: &str) -> anyhow::Result<Target> {
     let arg = arg.split_whitespace().next().unwrap_or_default();
     if arg.is_empty() {
-        return Ok(match replied_message(msg).and_then(|m| m.from.as_ref()) {
-            Some(user) => Target::User(user.id.0 as i64),
+        return Ok(match replied_message(msg) {
+            Some(replied) if replied.sender_chat.is_some() => Target::Anonymous,
+            Some(replied) => match &replied.from {
+                Some(user) if is_placeholder(user.id.0 as i64) => Target::Anonymous,
+                Some(user) => Target::User(user.id.0 as i64),
+                None => Target::Missing,
+            },
             None => Target::Missing,
         });
     }
     if let Ok(id) = arg.parse::<i64>() {
-        return Ok(Target::User(id));
+        return Ok(if is_placeholder(id) {
+            Target::Anonymous
+        } else {
+            Target::User(id)
+        });
     }
     Ok(match ctx.storage.user_id_by_username(arg).await? {
         Some(id) => Target::User(id),

@@ -1,4 +1,4 @@
-//! /history: the user's last tasks, with buttons that send a delivered video again by its
+//! /history: the user's last tasks (in a group, those of the group), with buttons that send a delivered video again by its
 //! Telegram file id (no download, no new generation).
 
 use std::{sync::Arc, time::Duration};
@@ -11,7 +11,7 @@ use teloxide::{
 use super::{answer_with, buttons::Answer, reply};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
-    domain::{Callback, TaskId, UserId},
+    domain::{self, Callback, TaskId, UserId},
     storage::now_ms,
     telegram::result_keyboard,
     texts::{TaskLine, Texts, history_button},
@@ -21,9 +21,11 @@ const SHOWN: i64 = 10;
 
 pub async fn history(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
+    // In a group only what was requested there: the rest may be private.
+    let chat = (!msg.chat.is_private()).then_some(msg.chat.id.0);
     let tasks = ctx
         .storage
-        .recent_tasks(Some(UserId(sender_id(&msg))), SHOWN)
+        .recent_tasks(Some(UserId(sender_id(&msg))), chat.map(domain::ChatId), SHOWN)
         .await?;
     let now = now_ms();
     let lines: Vec<TaskLine<'_>> = tasks
@@ -55,7 +57,8 @@ pub async fn history(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
     Ok(())
 }
 
-/// Sends the user's delivered video `task_id` to `chat` again, by file id.
+/// Sends the user's delivered video `task_id` to `chat` again, by file id. Into a group only a
+/// video requested in that group (the button data could name any task).
 pub(super) async fn resend(
     bot: &Bot,
     ctx: &BotContext,
@@ -65,7 +68,7 @@ pub(super) async fn resend(
     task_id: i64,
 ) -> anyhow::Result<Answer> {
     let task = match ctx.storage.task(TaskId(task_id)).await? {
-        Some(task) if task.user_id == UserId(user_id) => task,
+        Some(task) if task.user_id == UserId(user_id) && (chat.is_user() || task.chat_id.0 == chat.0) => task,
         _ => return Ok(Answer::Alert(texts.button_task_not_found())),
     };
     let Some(file_id) = task.video_file_id.clone() else {

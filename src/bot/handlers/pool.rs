@@ -6,7 +6,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use teloxide::{prelude::*, types::Me};
 
-use super::{reply, say};
+use super::{admin::answer_in_private, reply, say};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     pixverse::{self, ErrorKind},
@@ -35,7 +35,8 @@ pub async fn pool(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: St
         ["list"] => {
             refresh_credits(&ctx).await;
             let accounts = ctx.storage.pool_accounts().await?;
-            texts.pool_list(&accounts.iter().map(line).collect::<Vec<_>>())
+            let list = texts.pool_list(&accounts.iter().map(line).collect::<Vec<_>>());
+            return answer_in_private(&bot, &ctx, &msg, &me, texts, list).await;
         }
         ["remove", name] => {
             if ctx.storage.remove_pool_account(name).await? {

@@ -1,4 +1,4 @@
-//! /status: the user's tasks in flight and the last few finished.
+//! /status: the user's tasks in flight and the last few finished (in a group, those of the group).
 
 use std::{sync::Arc, time::Duration};
 
@@ -7,7 +7,7 @@ use teloxide::prelude::*;
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
-    domain::UserId,
+    domain::{ChatId, UserId},
     storage::{TaskRow, now_ms},
     texts::TaskLine,
 };
@@ -17,8 +17,13 @@ const FINISHED_SHOWN: i64 = 5;
 pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     let user_id = UserId(sender_id(&msg));
-    let in_flight = ctx.storage.tasks_in_flight(user_id).await?;
-    let finished = ctx.storage.recent_finished_tasks(user_id, FINISHED_SHOWN).await?;
+    // In a group only what was requested there: the rest may be private.
+    let chat = (!msg.chat.is_private()).then_some(ChatId(msg.chat.id.0));
+    let in_flight = ctx.storage.tasks_in_flight(user_id, chat).await?;
+    let finished = ctx
+        .storage
+        .recent_finished_tasks(user_id, chat, FINISHED_SHOWN)
+        .await?;
     let now = now_ms();
     let answer = texts.status(&lines(&in_flight, now), &lines(&finished, now));
     reply(&bot, &ctx, &msg, answer).await?;

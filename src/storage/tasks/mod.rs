@@ -128,27 +128,38 @@ impl Storage {
         Ok(())
     }
 
-    /// The user's unfinished tasks, oldest first.
-    pub async fn tasks_in_flight(&self, user_id: UserId) -> Result<Vec<TaskRow>, StorageError> {
+    /// The user's unfinished tasks, oldest first; only those requested in `chat` if given (a
+    /// group sees only what was asked for there).
+    pub async fn tasks_in_flight(
+        &self,
+        user_id: UserId,
+        chat: Option<ChatId>,
+    ) -> Result<Vec<TaskRow>, StorageError> {
         Ok(sqlx::query_as(
-            "select * from task where user_id = ?1 and state not in ('delivered', 'failed') order by id",
+            "select * from task where user_id = ?1 and state not in ('delivered', 'failed')
+                 and (?2 is null or chat_id = ?2) order by id",
         )
         .bind(user_id)
+        .bind(chat)
         .fetch_all(&self.pool)
         .await?)
     }
 
-    /// The user's most recent finished tasks, newest first.
+    /// The user's most recent finished tasks, newest first; only those requested in `chat` if
+    /// given.
     pub async fn recent_finished_tasks(
         &self,
         user_id: UserId,
+        chat: Option<ChatId>,
         limit: i64,
     ) -> Result<Vec<TaskRow>, StorageError> {
         Ok(sqlx::query_as(
-            "select * from task where user_id = ?1 and state in ('delivered', 'failed') order by id desc limit ?2",
+            "select * from task where user_id = ?1 and state in ('delivered', 'failed')
+                 and (?3 is null or chat_id = ?3) order by id desc limit ?2",
         )
         .bind(user_id)
         .bind(limit)
+        .bind(chat)
         .fetch_all(&self.pool)
         .await?)
     }

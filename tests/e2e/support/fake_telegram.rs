@@ -18,6 +18,7 @@
 //! `chats` (users and chats), `faults` (injected failures) and `record` (calls and dumps).
 #![allow(dead_code)] // each test uses a different part of the API
 
+mod chat_events;
 mod chats;
 mod faults;
 mod files;
@@ -45,6 +46,7 @@ use tokio::sync::watch;
 // The benchmark includes this module too and uses only a part of it.
 #[allow(unused_imports)]
 pub use {
+    chat_events::OnBehalf,
     chats::{TgChat, TgUser},
     faults::TgFault,
     flood::{FloodControl, Rate, Scope, Throttled},
@@ -113,6 +115,8 @@ struct TgState {
     open_callbacks: HashSet<String>,
     commands: HashMap<String, Value>,
     privacy_off: bool,
+    /// Chats that are basic groups (type "group"), not supergroups, until they migrate.
+    basic_groups: HashSet<i64>,
 }
 
 /// An error response: HTTP status, description and optional `parameters`.

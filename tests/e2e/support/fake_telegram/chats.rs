@@ -84,7 +84,12 @@ impl TgState {
                 chat
             }
             TgChat::Group(id) => {
-                json!({ "id": id, "type": "supergroup", "title": format!("Test group {id}") })
+                let kind = if self.basic_groups.contains(&id) {
+                    "group"
+                } else {
+                    "supergroup"
+                };
+                json!({ "id": id, "type": kind, "title": format!("Test group {id}") })
             }
         }
     }

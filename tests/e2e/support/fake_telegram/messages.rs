@@ -52,6 +52,8 @@ pub(super) struct StoredMessage {
     pub(super) reply_markup: Option<Value>,
     pub(super) deleted: bool,
     pub(super) edits: u32,
+    /// Further top-level fields as Telegram sends them (`sender_chat`, `migrate_to_chat_id`, ...).
+    pub(super) extra: Map<String, Value>,
 }
 
 /// The inline keyboard of a `reply_markup` parameter. Telegram echoes only inline keyboards in
@@ -132,6 +134,9 @@ impl TgState {
         if let Some(edit_date) = msg.edit_date {
             m["edit_date"] = json!(edit_date);
         }
+        for (key, value) in &msg.extra {
+            m[key] = value.clone();
+        }
         if with_reply && let Some(original) = msg.reply_to.and_then(|id| self.message(chat_id, id)) {
             m["reply_to_message"] = self.render(chat_id, original, false);
         }
@@ -195,6 +200,7 @@ impl TgState {
             reply_markup: None,
             deleted: false,
             edits: 0,
+            extra: Map::new(),
         }
     }
 

@@ -95,6 +95,7 @@ impl FakeTelegram {
                 reply_markup: None,
                 deleted: false,
                 edits: 0,
+                extra: Map::new(),
             };
             build(&mut st, &mut msg);
             let replies_to_bot = msg
@@ -104,6 +105,8 @@ impl FakeTelegram {
             let visible = matches!(chat, TgChat::Private(_))
                 || st.privacy_off
                 || replies_to_bot
+                // Service messages (a migration, say) reach bots in privacy mode too.
+                || msg.extra.keys().any(|k| k.starts_with("migrate_"))
                 || privacy_mode_lets_through(msg.text.as_deref().or(msg.caption.as_deref()));
             let id = st.store(chat_id, msg);
             let rendered = st.render(chat_id, st.message(chat_id, id).expect("just stored"), true);

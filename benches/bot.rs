@@ -119,6 +119,8 @@ impl BotProcess {
             .env("PIXVERSE_API_KEY", OPERATOR_KEY)
             .env("DATABASE_URL", fakes.database_url())
             .env("SECRET_KEY", secret_key())
+            // Any free port: the benchmark must not depend on 8080 being free.
+            .env("HTTP_ADDR", "127.0.0.1:0")
             .env(
                 "RUST_LOG",
                 std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),

@@ -1,7 +1,7 @@
-//! Wiring: storage, the PixVerse client, the bot and the worker, run as sibling tasks with one
-//! shutdown.
+//! Wiring: storage, the PixVerse client, the bot, the HTTP server and the worker, run as sibling
+//! tasks with one shutdown.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -12,6 +12,7 @@ use teloxide::{
 use tokio::sync::{Notify, watch};
 
 use crate::{
+    api::{self, ApiState, RateLimiter, webhook},
     bot::{BotContext, PlainTextBudget, schema::schema},
     config::Config,
     pixverse::PixverseClient,
@@ -31,6 +32,10 @@ const UPDATES_QUEUED_PER_CHAT: usize = 1024;
 /// How long the dispatcher and the worker get to finish after a shutdown request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
+/// Without TELOXIDE_TOKEN there is no bot; the worker still gets a `Bot` (it delivers chat tasks
+/// an earlier run accepted), whose calls then fail and are retried like any Telegram outage.
+const NO_BOT_TOKEN: &str = "0:no-telegram-token";
+
 pub struct App {
     config: Config,
     storage: Storage,
@@ -39,11 +44,17 @@ pub struct App {
     context: Arc<BotContext>,
     /// Held until the App is dropped: this process owns the SQLite database.
     _database_lock: Option<DatabaseLock>,
+    /// The HTTP server's socket (bound at build, so a busy port fails the start) and its routes.
+    http: Option<(tokio::net::TcpListener, axum::Router)>,
+    /// Webhook mode: the updates the inbox stored, for the dispatcher.
+    webhook_updates: Option<webhook::Receiver>,
 }
 
 impl App {
     /// Opens the database (applying migrations) and builds every part; talks to no network.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        // The metrics recorder first: events before it is installed are not counted.
+        crate::telemetry::metrics();
         let cipher = match (&config.secret_key, config.database_path()) {
             (Some(key), _) => Cipher::from_base64(key)?,
             (None, Some(path)) => Cipher::from_key_file(&key_file_for(&path))?,
@@ -58,7 +69,10 @@ impl App {
             .await
             .with_context(|| format!("cannot open the database at DATABASE_URL={}", config.database_url))?;
         let pixverse = PixverseClient::new(&config.pixverse_api_url, &config.pixverse_upload_url)?;
-        let token = config.telegram_token.expose_secret();
+        let token = config
+            .telegram_token
+            .as_ref()
+            .map_or(NO_BOT_TOKEN, |t| t.expose_secret());
         let bot = Bot::new(token).set_api_url(config.telegram_api_url.clone());
         let upload_client = teloxide::net::default_reqwest_settings()
             .timeout(UPLOAD_TIMEOUT)
@@ -99,10 +113,43 @@ impl App {
             max_per_hour: config.user_max_per_hour,
             pool_daily_quota: config.pool_daily_quota,
         };
+        let service = Service::new(storage.clone(), wake.clone(), config.admin_ids.clone(), limits);
+        let (http, webhook_updates) = match config.http_addr {
+            None => (None, None),
+            Some(addr) => {
+                let state = ApiState::new(api::Shared {
+                    storage: storage.clone(),
+                    pixverse: pixverse.clone(),
+                    wake_worker: wake.clone(),
+                    limiter: RateLimiter::new(config.api_rate_per_minute),
+                    worker_heartbeat: worker.heartbeat(),
+                    poll_interval: config.poll_interval,
+                    pool_daily_quota: config.pool_daily_quota,
+                    database_file: config.database_path().and_then(|path| {
+                        use std::os::unix::fs::MetadataExt;
+                        let inode = std::fs::metadata(&path).ok()?.ino();
+                        Some((path, inode))
+                    }),
+                    metrics_mark: Default::default(),
+                });
+                let (webhook, updates) = match &config.webhook {
+                    Some(hook) => {
+                        let (inbox, updates) =
+                            webhook::Inbox::open(storage.clone(), hook.secret.clone()).await?;
+                        (Some((hook.url.path().to_owned(), inbox)), Some(updates))
+                    }
+                    None => (None, None),
+                };
+                let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                    format!("cannot listen on HTTP_ADDR={addr} (set another address, or `off`)")
+                })?;
+                (Some((listener, api::router(state, webhook))), updates)
+            }
+        };
         let context = Arc::new(BotContext {
             storage: storage.clone(),
             pixverse,
-            service: Service::new(storage.clone(), wake.clone(), config.admin_ids.clone(), limits),
+            service: service.clone(),
             wake_worker: wake,
             admin_ids: config.admin_ids.clone(),
             cooldowns: Arc::new(Cooldowns::default()),
@@ -115,6 +162,8 @@ impl App {
             worker,
             context,
             _database_lock: database_lock,
+            http,
+            webhook_updates,
         })
     }
 
@@ -122,8 +171,17 @@ impl App {
         &self.storage
     }
 
-    /// Runs the bot and the worker until `shutdown` resolves or the bot cannot start.
+    /// Where the HTTP server listens (the real port when `HTTP_ADDR` asked for port 0).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
+    /// Runs the bot, the HTTP server and the worker until `shutdown` resolves or the bot cannot
+    /// start.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let http_addr = self.http_addr();
         let App {
             config,
             storage,
@@ -131,33 +189,83 @@ impl App {
             worker,
             context,
             _database_lock,
+            http,
+            webhook_updates,
         } = self;
         let admin_ids = context.admin_ids.clone();
         let (stop_worker, worker_stopped) = watch::channel(false);
         let worker = tokio::spawn(Arc::new(worker).run(worker_stopped));
 
-        let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
-            .dependencies(dptree::deps![context])
-            // Updates we have no branch for (edited messages, joins, ...) are not errors.
-            .default_handler(|_| async {})
-            .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
-            .worker_queue_size(UPDATES_QUEUED_PER_CHAT)
-            .build();
-        let dispatcher_token = dispatcher.shutdown_token();
-        let listener = Polling::builder(bot.clone())
-            .timeout(config.telegram_poll_timeout)
-            .build();
-        let menu_bot = bot.clone();
-        let mut dispatching = tokio::spawn(async move {
-            register_commands(&menu_bot).await;
-            register_admin_menu(&menu_bot, &admin_ids).await;
-            dispatcher
-                .try_dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("getUpdates failed"),
-                )
-                .await
+        let (stop_server, server_stopped) = watch::channel(false);
+        let server = http.map(|(listener, router)| {
+            tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "HTTP server listening (API docs at /docs)");
+            let mut stopped = server_stopped;
+            tokio::spawn(api::serve(listener, router, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
         });
+
+        let bot_runs = config.telegram_token.is_some();
+        let (dispatcher_token, mut dispatching) = if bot_runs {
+            let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+                .dependencies(dptree::deps![context])
+                // Updates we have no branch for (edited messages, joins, ...) are not errors.
+                .default_handler(|_| async {})
+                .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
+                .worker_queue_size(UPDATES_QUEUED_PER_CHAT)
+                .build();
+            let token = dispatcher.shutdown_token();
+            let menu_bot = bot.clone();
+            let webhook = config.webhook.clone();
+            let poll_timeout = config.telegram_poll_timeout;
+            let listener_storage = storage.clone();
+            let dispatching = tokio::spawn(async move {
+                register_commands(&menu_bot).await;
+                register_admin_menu(&menu_bot, &admin_ids).await;
+                match (webhook, webhook_updates) {
+                    (Some(hook), Some(updates)) => {
+                        // The webhook stays set at shutdown: Telegram keeps (and retries) updates
+                        // while we are down, and the next start takes them.
+                        menu_bot
+                            .set_webhook(hook.url.clone())
+                            .secret_token(hook.secret.expose_secret().to_owned())
+                            .await
+                            .map_err(|e| anyhow::anyhow!("setWebhook failed: {e}"))?;
+                        tracing::info!(
+                            path = hook.url.path(),
+                            "Telegram webhook set; taking updates on the HTTP server"
+                        );
+                        dispatcher
+                            .dispatch_with_listener(
+                                webhook::listener(listener_storage, updates),
+                                LoggingErrorHandler::with_custom_text("the webhook listener failed"),
+                            )
+                            .await;
+                        Ok(())
+                    }
+                    _ => {
+                        let listener = Polling::builder(menu_bot.clone()).timeout(poll_timeout).build();
+                        dispatcher
+                            .try_dispatch_with_listener(
+                                listener,
+                                LoggingErrorHandler::with_custom_text("getUpdates failed"),
+                            )
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e}"))
+                    }
+                }
+            });
+            (Some(token), dispatching)
+        } else {
+            tracing::info!(
+                "no TELOXIDE_TOKEN (or .env.example's placeholder): running the HTTP API alone on {}",
+                http_addr.map_or_else(
+                    || "nothing (HTTP_ADDR=off)".to_owned(),
+                    |a| format!("http://{a}/docs")
+                )
+            );
+            (None, tokio::spawn(std::future::pending::<anyhow::Result<()>>()))
+        };
 
         tokio::pin!(shutdown);
         let result = tokio::select! {
@@ -171,12 +279,22 @@ impl App {
             },
         };
 
-        // One shutdown for both: stop taking updates, let the worker finish its round.
+        // One shutdown for all: stop taking requests and updates, let the worker finish its round.
         let _ = stop_worker.send(true);
-        if let Ok(stopping) = dispatcher_token.shutdown() {
+        let _ = stop_server.send(true);
+        if let Some(token) = dispatcher_token
+            && let Ok(stopping) = token.shutdown()
+        {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, stopping).await;
         }
         dispatching.abort();
+        if let Some(server) = server {
+            match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server failed"),
+                Err(_) => tracing::warn!("the HTTP server did not stop in time"),
+                _ => {}
+            }
+        }
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, worker).await;
         storage.close().await;
         tracing::info!("stopped");

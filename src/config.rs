@@ -3,7 +3,7 @@
 //! Every variable is documented in `.env.example`. A missing or invalid value is a
 //! [`ConfigError`] whose message names the variable and says how to fix it.
 
-use std::{collections::HashSet, path::PathBuf, time::Duration};
+use std::{collections::HashSet, net::SocketAddr, path::PathBuf, time::Duration};
 
 use secrecy::SecretString;
 
@@ -11,10 +11,14 @@ pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
 pub const DEFAULT_PIXVERSE_API_URL: &str = "https://app-api.pixverse.ai";
 pub const DEFAULT_PIXVERSE_UPLOAD_URL: &str = "https://pixverse-fe-upload.oss-accelerate.aliyuncs.com";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://pixverse-bot.db";
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
+/// `.env.example`'s value of `TELOXIDE_TOKEN`: a fresh copy runs the HTTP API alone.
+pub const PLACEHOLDER_TELEGRAM_TOKEN: &str = "123456789:replace-with-your-bot-token";
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub telegram_token: SecretString,
+    /// `None` (unset, or `.env.example`'s placeholder): no bot, the HTTP API runs alone.
+    pub telegram_token: Option<SecretString>,
     pub telegram_api_url: reqwest::Url,
     pub pixverse_api_url: String,
     pub pixverse_upload_url: String,
@@ -48,6 +52,20 @@ pub struct Config {
     pub credential_hold: Duration,
     /// Videos a user may make per UTC day on the shared pool (admins can override per user).
     pub pool_daily_quota: i64,
+    /// Where the HTTP server (API, docs, health, metrics, webhook) listens; `None`: `off`.
+    pub http_addr: Option<SocketAddr>,
+    /// Webhook mode: the public URL Telegram posts updates to, and the secret it sends along.
+    pub webhook: Option<Webhook>,
+    /// Requests one API token may make per minute (a burst of that many, refilled evenly).
+    pub api_rate_per_minute: u32,
+}
+
+/// Telegram webhook mode (`TELEGRAM_WEBHOOK_URL` + `TELEGRAM_WEBHOOK_SECRET`).
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    pub url: reqwest::Url,
+    /// Telegram allows 1–256 characters of `A-Z a-z 0-9 _ -`.
+    pub secret: SecretString,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,13 +90,10 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
 
-        let telegram_token = get("TELOXIDE_TOKEN").ok_or_else(|| ConfigError {
-            variable: "TELOXIDE_TOKEN",
-            problem: "is not set. Create a bot with @BotFather in Telegram, then put its token \
-                      in .env as TELOXIDE_TOKEN=123456:ABC..."
-                .into(),
-        })?;
-        if !telegram_token.contains(':') {
+        let telegram_token = get("TELOXIDE_TOKEN").filter(|t| t != PLACEHOLDER_TELEGRAM_TOKEN);
+        if let Some(token) = &telegram_token
+            && !token.contains(':')
+        {
             return Err(ConfigError {
                 variable: "TELOXIDE_TOKEN",
                 problem:
@@ -112,8 +127,25 @@ impl Config {
                 .collect::<Result<_, _>>()?,
         };
 
+        let http_addr = match get("HTTP_ADDR").as_deref() {
+            Some(off) if off.eq_ignore_ascii_case("off") => None,
+            value => Some(
+                value
+                    .unwrap_or(DEFAULT_HTTP_ADDR)
+                    .parse::<SocketAddr>()
+                    .map_err(|_| ConfigError {
+                        variable: "HTTP_ADDR",
+                        problem: format!(
+                            "`{}` is not an address to listen on; expected host:port like {DEFAULT_HTTP_ADDR} (or `off`)",
+                            value.unwrap_or_default()
+                        ),
+                    })?,
+            ),
+        };
+        let webhook = webhook(&get, telegram_token.is_some(), http_addr.is_some())?;
+
         Ok(Config {
-            telegram_token: SecretString::from(telegram_token),
+            telegram_token: telegram_token.map(SecretString::from),
             telegram_api_url,
             pixverse_api_url,
             pixverse_upload_url,
@@ -133,6 +165,9 @@ impl Config {
             account_concurrency: positive(&get, "PIXVERSE_ACCOUNT_CONCURRENCY", 5)?,
             credential_hold: millis(&get, "CREDENTIAL_HOLD_MS", 24 * 60 * 60 * 1000)?,
             pool_daily_quota: number(&get, "POOL_DAILY_QUOTA", 5)? as i64,
+            http_addr,
+            webhook,
+            api_rate_per_minute: positive(&get, "API_RATE_LIMIT_PER_MINUTE", 120)?,
         })
     }
 
@@ -143,6 +178,56 @@ impl Config {
         let path = rest.split('?').next()?;
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
+}
+
+/// `TELEGRAM_WEBHOOK_URL` and `TELEGRAM_WEBHOOK_SECRET` come together, need a bot and the server.
+fn webhook(
+    get: &impl Fn(&str) -> Option<String>,
+    has_bot: bool,
+    has_server: bool,
+) -> Result<Option<Webhook>, ConfigError> {
+    let Some(url) = get("TELEGRAM_WEBHOOK_URL") else {
+        return Ok(None);
+    };
+    let url = reqwest::Url::parse(&url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .ok_or_else(|| ConfigError {
+            variable: "TELEGRAM_WEBHOOK_URL",
+            problem: format!("`{url}` is not an http(s) URL; expected e.g. https://bot.example.com/telegram"),
+        })?;
+    let secret = get("TELEGRAM_WEBHOOK_SECRET").ok_or_else(|| ConfigError {
+        variable: "TELEGRAM_WEBHOOK_SECRET",
+        problem: "must be set with TELEGRAM_WEBHOOK_URL: 1-256 characters of A-Z, a-z, 0-9, _ and - \
+                  (e.g. `openssl rand -hex 32`)"
+            .into(),
+    })?;
+    let valid = (1..=256).contains(&secret.len())
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid {
+        return Err(ConfigError {
+            variable: "TELEGRAM_WEBHOOK_SECRET",
+            problem: "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)".into(),
+        });
+    }
+    if !has_bot {
+        return Err(ConfigError {
+            variable: "TELEGRAM_WEBHOOK_URL",
+            problem: "is set but TELOXIDE_TOKEN is not: webhook mode needs a bot".into(),
+        });
+    }
+    if !has_server {
+        return Err(ConfigError {
+            variable: "TELEGRAM_WEBHOOK_URL",
+            problem: "is set but HTTP_ADDR is `off`: the webhook is served by the HTTP server".into(),
+        });
+    }
+    Ok(Some(Webhook {
+        url,
+        secret: SecretString::from(secret),
+    }))
 }
 
 fn url(
@@ -214,10 +299,48 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_token_names_the_variable_and_the_fix() {
-        let err = config(&[]).unwrap_err();
+    fn without_a_token_or_with_the_placeholder_there_is_no_bot() {
+        assert!(config(&[]).unwrap().telegram_token.is_none());
+        let placeholder = config(&[("TELOXIDE_TOKEN", PLACEHOLDER_TELEGRAM_TOKEN)]).unwrap();
+        assert!(placeholder.telegram_token.is_none());
+        let err = config(&[("TELOXIDE_TOKEN", "nonsense")]).unwrap_err();
         assert_eq!(err.variable, "TELOXIDE_TOKEN");
-        assert!(err.to_string().contains("@BotFather"));
+    }
+
+    #[test]
+    fn the_http_server_listens_on_loopback_8080_unless_told_otherwise() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.http_addr, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(config(&[("HTTP_ADDR", "off")]).unwrap().http_addr, None);
+        let err = config(&[("HTTP_ADDR", "localhost")]).unwrap_err();
+        assert_eq!(err.variable, "HTTP_ADDR");
+    }
+
+    #[test]
+    fn webhook_mode_needs_a_valid_secret_a_bot_and_the_server() {
+        let url = ("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/tg");
+        let token = ("TELOXIDE_TOKEN", "1:abc");
+        assert_eq!(
+            config(&[token, url]).unwrap_err().variable,
+            "TELEGRAM_WEBHOOK_SECRET"
+        );
+        let bad = ("TELEGRAM_WEBHOOK_SECRET", "has spaces");
+        assert_eq!(
+            config(&[token, url, bad]).unwrap_err().variable,
+            "TELEGRAM_WEBHOOK_SECRET"
+        );
+        let secret = ("TELEGRAM_WEBHOOK_SECRET", "s3cret_-x");
+        assert_eq!(
+            config(&[url, secret]).unwrap_err().variable,
+            "TELEGRAM_WEBHOOK_URL"
+        );
+        let off = ("HTTP_ADDR", "off");
+        assert_eq!(
+            config(&[token, url, secret, off]).unwrap_err().variable,
+            "TELEGRAM_WEBHOOK_URL"
+        );
+        let c = config(&[token, url, secret]).unwrap();
+        assert_eq!(c.webhook.unwrap().url.path(), "/tg");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! pixverse-bot: a Telegram bot that turns chat messages into PixVerse AI videos.
 
-/// Wiring: builds every part and runs the bot and the worker with one shutdown.
+/// The HTTP door: REST API, OpenAPI and Swagger UI, health, metrics, the Telegram webhook.
+pub mod api;
+/// Wiring: builds every part and runs the bot, the HTTP server and the worker with one shutdown.
 pub mod app;
 /// The Telegram side: commands, the handler tree, handlers.
 pub mod bot;

@@ -30,6 +30,8 @@ pub enum Command {
     History,
     /// Choose English or Russian.
     Language,
+    /// An API token for your account: /token, or /token revoke (private chat only).
+    Token(String),
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use teloxide::{
 
 use super::{
     AdminCommand, BotContext, Command,
-    handlers::{access, account, admin, buttons, generate, history, pool, settings, start, status},
+    handlers::{access, account, admin, buttons, generate, history, pool, settings, start, status, token},
     sender_id,
 };
 
@@ -29,7 +29,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Logout].endpoint(account::logout))
         .branch(dptree::case![Command::Settings].endpoint(settings::settings))
         .branch(dptree::case![Command::History].endpoint(history::history))
-        .branch(dptree::case![Command::Language].endpoint(settings::language));
+        .branch(dptree::case![Command::Language].endpoint(settings::language))
+        .branch(dptree::case![Command::Token(args)].endpoint(token::token));
 
     // Checked on the server side: for anyone but an admin these are unknown commands.
     let admin_commands =

@@ -23,6 +23,22 @@ pub enum ErrorKind {
     BadRequest,
 }
 
+impl ErrorKind {
+    /// The `outcome` label of the PixVerse request metrics.
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            ErrorKind::CredentialInvalid => "credential_invalid",
+            ErrorKind::OutOfCredits => "out_of_credits",
+            ErrorKind::Moderation => "moderation",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Transient => "transient",
+            ErrorKind::ImageExpired => "image_expired",
+            ErrorKind::BadImage => "bad_image",
+            ErrorKind::BadRequest => "bad_request",
+        }
+    }
+}
+
 /// A failed PixVerse call. Display and Debug never contain a key, token, password or URL.
 #[derive(thiserror::Error, Debug)]
 pub enum PixverseError {

@@ -206,8 +206,19 @@ where
     Fut: Future<Output = Result<T, PixverseError>>,
 {
     let mut backoff = BACKOFF.iter();
+    let call = crate::telemetry::pixverse_call_label(path);
     for n in 1.. {
-        let err = match attempt().await {
+        let started = std::time::Instant::now();
+        let result = attempt().await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(err) => err.kind().metric_label(),
+        };
+        metrics::counter!("pixverse_bot_pixverse_requests_total", "call" => call.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("pixverse_bot_pixverse_request_duration_seconds", "call" => call.clone())
+            .record(started.elapsed().as_secs_f64());
+        let err = match result {
             Ok(value) => {
                 tracing::debug!(path, attempt = n, "pixverse call succeeded");
                 return Ok(value);

@@ -2,8 +2,11 @@
 
 mod accept;
 mod access;
+mod api_tokens;
 mod credentials;
 mod crypto;
+mod idempotency;
+mod inbox;
 mod lock;
 mod pool;
 mod settings;
@@ -19,8 +22,10 @@ use sqlx::sqlite::{
 
 pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, Upload};
 pub use access::{AccessMode, UserAccess};
+pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web_identity};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
+pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
 pub use lock::{DatabaseLock, lock_database, lock_file_for};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
 pub use stats::Stats;

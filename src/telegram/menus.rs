@@ -11,7 +11,7 @@ use teloxide::{
 use crate::texts::{Lang, admin::admin_texts, texts};
 
 /// Commands not listed in group chats: they are personal or take secrets.
-const PRIVATE_ONLY_COMMANDS: [&str; 4] = ["login", "apikey", "logout", "settings"];
+const PRIVATE_ONLY_COMMANDS: [&str; 5] = ["login", "apikey", "logout", "settings", "token"];
 
 /// Everyone's menu: private chats list every command, groups leave out the personal ones.
 pub async fn register_commands(bot: &Bot) {

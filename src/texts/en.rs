@@ -76,6 +76,7 @@ impl Texts for En {
             ("settings", "Default model, duration, quality…"),
             ("history", "Your last videos, to get them again"),
             ("language", "Language: English or Russian"),
+            ("token", "API token for this account (private)"),
         ]
     }
 

@@ -5,6 +5,8 @@
 pub mod admin;
 mod admin_en;
 mod admin_ru;
+/// Texts of `/token` (API tokens).
+pub mod api;
 mod en;
 mod ru;
 

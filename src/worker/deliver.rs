@@ -33,10 +33,7 @@ impl Worker {
         };
         let texts = self.texts_for(task.user_id).await;
         let chat = ChatId(task.chat_id.0);
-        // Not while Telegram holds the chat back: the edit would only meet the same 429.
-        if !self.edits_paused(chat.0) {
-            self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
-        }
+        self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
         let video = match self.pixverse.download_video(&url, MAX_UPLOAD_BYTES).await {
             Ok(DownloadedVideo::Bytes(bytes)) => bytes,
             Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(lease, &url).await,

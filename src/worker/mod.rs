@@ -77,6 +77,8 @@ pub struct Worker {
     rescheduled: std::sync::Mutex<BTreeMap<i64, Vec<TaskLease>>>,
     /// The claims whose leases some step or queue still holds; renewed by `renew_leases`.
     claims: std::sync::Mutex<Vec<Weak<Claim>>>,
+    /// When the run loop last went round (ms), for the HTTP readiness check.
+    heartbeat: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The longest the run loop waits, while steps keep ending, before it claims again.
@@ -103,7 +105,14 @@ impl Worker {
             edit_budget: Default::default(),
             rescheduled: Default::default(),
             claims: Default::default(),
+            heartbeat: Default::default(),
         }
+    }
+
+    /// When the run loop last went round (ms since the epoch; 0 before it started). It goes
+    /// round at least once per poll interval, idle or not.
+    pub fn heartbeat(&self) -> Arc<std::sync::atomic::AtomicI64> {
+        self.heartbeat.clone()
     }
 
     /// The admins to tell when a pool account leaves rotation.
@@ -136,6 +145,8 @@ impl Worker {
         let mut wake_at = Instant::now();
         let mut last_plan = Instant::now();
         while !*shutdown.borrow() {
+            self.heartbeat
+                .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
             if plan_now && waiting.is_empty() {
                 plan_now = false;
                 last_plan = Instant::now();
@@ -168,6 +179,8 @@ impl Worker {
                 _ = tokio::time::sleep_until(wake_at), if waiting.is_empty() => plan_now = true,
                 _ = renew.tick() => self.renew_leases().await,
                 _ = shutdown.changed() => break,
+                // Only to beat the heart while idle.
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
             }
         }
         let drain = async { while running.join_next().await.is_some() {} };

@@ -85,6 +85,11 @@ impl Worker {
         {
             return;
         }
+        // A stage edit is lost on a 429 anyway; while Telegram's wait for this chat runs, sending
+        // it would only meet another 429 (Telegram counts those against the bot), so skip it.
+        if kind == Edit::Stage && self.edits_paused(task.chat_id.0) {
+            return;
+        }
         let (chat, message) = (ChatId(task.chat_id.0), MessageId(message_id as i32));
         let edit = |bot: &Bot, text: String, buttons: Option<InlineKeyboardMarkup>| {
             let mut edit = bot.edit_message_text(chat, message, text);
@@ -119,7 +124,7 @@ impl Worker {
         }
     }
 
-    pub(super) fn edits_paused(&self, chat_id: i64) -> bool {
+    fn edits_paused(&self, chat_id: i64) -> bool {
         let paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
         paused.get(&chat_id).is_some_and(|until| *until > now_ms())
     }

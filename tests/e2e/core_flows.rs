@@ -235,16 +235,42 @@ async fn a_group_request_is_answered_in_the_group_replying_to_the_requester() {
         .find(|m| m.video_file_id.is_some())
         .unwrap();
     assert_eq!(video.reply_to, Some(request));
-    // A bare photo with a caption in a group is people chatting, not a request.
-    bot.tg.send_photo(group, &user, Some("look at my cat"), jpeg(100));
     bot.wait_for_states(&[("delivered", 1)]).await;
-    bot.tg.send_text(group, &user, "/status");
-    bot.wait_for_text(group, "Recently finished").await;
+
+    // A bare photo with a caption in a group is people chatting, not a request: with privacy
+    // mode on it never reaches the bot; with it off the bot sees it and leaves it alone.
+    for privacy in [true, false] {
+        bot.tg.set_privacy_mode(privacy);
+        let withheld_before = bot.tg.withheld_updates();
+        let photo = bot.tg.send_photo(group, &user, Some("look at my cat"), jpeg(100));
+        let status = bot.tg.send_text(group, &user, "/status");
+        // Updates of one chat are handled in order: once /status is answered, the photo was seen.
+        bot.tg
+            .wait_for("the /status answer", crate::support::app::DEADLINE, |tg| {
+                tg.bot_messages(group).iter().any(|m| m.reply_to == Some(status))
+            })
+            .await;
+        assert_eq!(
+            bot.tg.withheld_updates() - withheld_before,
+            usize::from(privacy),
+            "privacy mode {privacy}: the photo reaches the bot only with it off"
+        );
+        assert!(
+            bot.tg
+                .bot_messages(group)
+                .iter()
+                .all(|m| m.reply_to != Some(photo)),
+            "no answer to the photo (privacy mode {privacy})"
+        );
+    }
+    assert_eq!(bot.task_count().await, 1);
     assert_eq!(bot.px.videos().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_while_generating_delivers_exactly_once() {
+/// Not a crash: the process lives on and the runtime's tasks stop at their await points (the
+/// real SIGKILL is `process::sigkill_while_submitting_polling_or_downloading_still_delivers_each_video_once`).
+async fn an_app_whose_runtime_is_dropped_mid_generation_delivers_exactly_once_after_a_restart() {
     let mut bot = TestBot::start().await;
     let (chat, user) = private_user(1009);
     bot.px.hold_videos();

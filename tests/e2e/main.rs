@@ -3,6 +3,7 @@ mod support;
 
 mod access;
 mod admin;
+mod api;
 mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;

@@ -5,6 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use crate::support::{
     app::{DEADLINE, TestBot, private_user},
+    fake_pixverse::FakeFault,
     fake_telegram::{TgChat, TgFault, TgUser},
 };
 
@@ -58,7 +59,8 @@ async fn with_a_third_of_all_calls_failing_100_tasks_are_each_generated_once_and
             ));
         }
     }
-    bot.wait_for_states(&[("delivered", 100)]).await;
+    bot.wait_for_states_within(&[("delivered", 100)], Duration::from_secs(90))
+        .await;
     let elapsed = started.elapsed();
 
     let mut duplicates = 0;
@@ -135,22 +137,66 @@ async fn a_group_migrated_to_a_supergroup_gets_its_video_at_the_new_id() {
 async fn telegram_rate_limits_on_sends_and_edits_are_waited_out() {
     let bot = TestBot::start().await;
     let (chat, user) = private_user(3104);
+    bot.px.hold_videos();
     bot.tg.fail_next("sendMessage", TgFault::RetryAfter(1));
+    bot.tg.send_text(chat, &user, "/t2v a hummingbird");
+    bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
+        .await;
+    let acks = bot.tg.calls_to("sendmessage");
+    assert_eq!(acks.len(), 2, "the acknowledgement was sent again after the 429");
+    assert!(acks[1].at.duration_since(acks[0].at) >= Duration::from_secs(1));
+
+    // A 429 on an edit of the progress message: the chat waits it out (the fake answers 429 to
+    // anything sooner), then the edits go on.
+    bot.tg.fail_next("editMessageText", TgFault::RetryAfter(1));
+    bot.tg
+        .wait_for("an edit after the 429 has passed", DEADLINE, |tg| {
+            let edits = tg.calls_to("editMessageText");
+            let Some(limited) = edits.iter().position(|c| c.fault.is_some()) else {
+                return false;
+            };
+            edits[limited + 1..].iter().any(|c| {
+                c.error.is_none() && c.at.duration_since(edits[limited].at) >= Duration::from_secs(1)
+            })
+        })
+        .await;
+
+    // And a 429 on the video itself, then on the final edit.
     bot.tg.fail_next("sendVideo", TgFault::RetryAfter(1));
     bot.tg.fail_next("editMessageText", TgFault::RetryAfter(1));
-    bot.tg.send_text(chat, &user, "/t2v a hummingbird");
+    bot.px.finish_videos();
     bot.wait_for_videos(chat, 1).await;
-
-    let sends = bot.tg.calls_to("sendmessage");
-    assert_eq!(sends.len(), 2, "the acknowledgement was sent again after the 429");
-    assert!(
-        sends[1].at.duration_since(sends[0].at) >= Duration::from_millis(950),
-        "and only after retry_after"
-    );
     let videos = bot.tg.calls_to("sendvideo");
     assert_eq!(videos.len(), 2);
-    assert!(videos[1].at.duration_since(videos[0].at) >= Duration::from_millis(950));
+    assert!(videos[1].at.duration_since(videos[0].at) >= Duration::from_secs(1));
     assert_eq!(videos_per_request(&bot, chat).values().sum::<usize>(), 1);
+    let progress = acks[1].params["reply_parameters"]["message_id"]
+        .as_i64()
+        .unwrap_or(0);
+    let progress = bot
+        .tg
+        .bot_messages(chat)
+        .into_iter()
+        .find(|m| m.reply_to == Some(progress as i32) && m.video_file_id.is_none())
+        .expect("the progress message");
+    bot.tg
+        .wait_for("the final edit, after its 429", DEADLINE, |tg| {
+            tg.bot_messages(chat).iter().any(|m| {
+                m.message_id == progress.message_id
+                    && m.text.as_deref().is_some_and(|t| t.contains("Delivered in"))
+            })
+        })
+        .await;
+    let impatient: Vec<_> = bot
+        .tg
+        .calls_ignoring_retry_after()
+        .into_iter()
+        .map(|c| c.method)
+        .collect();
+    assert!(
+        impatient.is_empty(),
+        "calls to the chat before a 429's retry_after had passed: {impatient:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,12 +253,23 @@ async fn a_held_task_fails_with_a_message_once_the_hold_window_passes() {
     bot.tg.send_text(chat, &user, "/login fay pw-fay");
     bot.wait_for_text(chat, "Connected to PixVerse").await;
     bot.px.hold_videos();
-    bot.tg.send_text(chat, &user, "/t2v a kite");
+    let request = bot.tg.send_text(chat, &user, "/t2v a kite");
     bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
         .await;
 
     bot.px.sign_in_elsewhere("fay");
     bot.wait_for_states(&[("failed", 1)]).await;
+    // The user is told on the progress message: no longer waiting, log in again.
+    bot.tg
+        .wait_for("the progress message to say the video failed", DEADLINE, |tg| {
+            tg.bot_messages(chat).iter().any(|m| {
+                m.reply_to == Some(request)
+                    && m.text.as_deref().is_some_and(|t| {
+                        t.contains("expired or was used elsewhere") && !t.contains("Waiting")
+                    })
+            })
+        })
+        .await;
     let storage = bot.storage().await;
     let refused = storage
         .credential_of_user(3109)
@@ -281,5 +338,128 @@ async fn one_users_backlog_does_not_delay_another_users_single_task() {
     assert!(
         backlog_done <= 3,
         "the single task waited for {backlog_done} of the backlog's videos"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_web_login_holds_the_task_until_the_user_logs_in_again() {
+    let bot = TestBot::start_with(|env| {
+        env.remove("PIXVERSE_API_KEY");
+    })
+    .await;
+    bot.px.add_web_account("hal", "pw-hal");
+    bot.px.set_token_lifetime(Duration::from_secs(2));
+    let (chat, user) = private_user(3110);
+    bot.tg.send_text(chat, &user, "/login hal pw-hal");
+    bot.wait_for_text(chat, "Connected to PixVerse").await;
+    bot.px.hold_videos();
+    bot.tg.send_text(chat, &user, "/t2v a sand castle");
+    bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
+        .await;
+
+    // The token's ExpireTime passes while the video is being made.
+    bot.wait_for_text(chat, "Please /login again").await;
+    bot.wait_for_text(chat, "Waiting for you to /login again").await;
+    assert_eq!(
+        bot.task_states().await,
+        [("generating".to_owned(), 1)],
+        "held, not failed"
+    );
+
+    bot.px.set_token_lifetime(Duration::from_secs(30 * 24 * 3600));
+    bot.px.finish_videos();
+    bot.tg.send_text(chat, &user, "/login hal pw-hal");
+    bot.wait_for_videos(chat, 1).await;
+    assert_eq!(bot.px.videos().len(), 1, "the held video was not generated again");
+    bot.wait_for_states(&[("delivered", 1)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_telegram_cannot_find_ends_delivery_without_retries() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3111);
+    bot.tg.fail_next("sendVideo", TgFault::ChatNotFound);
+    bot.tg.send_text(chat, &user, "/t2v a lost letter");
+    bot.wait_for_states(&[("failed", 1)]).await;
+    let calls = bot.tg.calls();
+    let refused = calls
+        .iter()
+        .position(|c| c.method == "sendvideo")
+        .expect("the video was tried");
+    let sends_after: Vec<_> = calls[refused + 1..]
+        .iter()
+        .filter(|c| c.method.starts_with("send") && c.params["chat_id"] == chat.id())
+        .map(|c| c.method.clone())
+        .collect();
+    assert!(
+        sends_after.is_empty(),
+        "nothing more is sent to a chat that does not exist: {sends_after:?}"
+    );
+    assert_eq!(bot.px.videos().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_last_transient_attempt_the_task_fails_with_a_message_and_a_retry_button() {
+    let bot = TestBot::start_with(|env| {
+        // Backoff grows from the poll interval: keep the eight attempts short.
+        env.insert("POLL_INTERVAL_MS".into(), "5".into());
+    })
+    .await;
+    for _ in 0..20 {
+        bot.px.fail_next("/video/text/generate", FakeFault::Http(503));
+    }
+    let (chat, user) = private_user(3112);
+    let request = bot.tg.send_text(chat, &user, "/t2v an unlucky comet");
+    bot.wait_for_states(&[("failed", 1)]).await;
+    assert_eq!(
+        bot.px.count("/video/text/generate"),
+        8,
+        "eight attempts, then it gives up"
+    );
+    bot.tg
+        .wait_for("the message that it gave up", DEADLINE, |tg| {
+            tg.bot_messages(chat).iter().any(|m| {
+                m.reply_to == Some(request)
+                    && m.text
+                        .as_deref()
+                        .is_some_and(|t| t.contains("gave up on this video"))
+                    && m.reply_markup
+                        .as_ref()
+                        .is_some_and(|k| k.to_string().contains("Retry"))
+            })
+        })
+        .await;
+    assert!(bot.px.videos().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_above_50_mb_is_sent_as_a_link_instead() {
+    let bot = TestBot::start().await;
+    bot.px.set_video_size(50 * 1024 * 1024 + 1);
+    let (chat, user) = private_user(3113);
+    let request = bot.tg.send_text(chat, &user, "/t2v a very long take");
+    bot.wait_for_states(&[("delivered", 1)]).await;
+    let id = bot.px.videos()[0].id;
+    let link = bot
+        .tg
+        .bot_messages(chat)
+        .into_iter()
+        .find(|m| {
+            m.text
+                .as_deref()
+                .is_some_and(|t| t.contains("too large to send here"))
+        })
+        .expect("the link message");
+    assert!(
+        link.text
+            .as_deref()
+            .unwrap()
+            .contains(&format!("/media/{id}.mp4")),
+        "{link:?}"
+    );
+    assert_eq!(link.reply_to, Some(request));
+    assert!(
+        bot.tg.calls_to("sendVideo").is_empty(),
+        "no upload Telegram would refuse"
     );
 }

@@ -10,6 +10,7 @@ pub mod pool;
 pub mod settings;
 pub mod start;
 pub mod status;
+pub mod token;
 
 use teloxide::{
     prelude::*,

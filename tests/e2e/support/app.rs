@@ -1,6 +1,7 @@
 //! The real App against both fakes: a fresh SQLite file per test, configured through the same
 //! variables a deployment uses. The App runs on its own Tokio runtime so a test can "kill" it:
-//! shutting that runtime down drops every task mid-step, as SIGKILL would.
+//! shutting that runtime down drops every task at its current await point (a stand-in for a
+//! crash; the real SIGKILL tests run the binary, see `process.rs`).
 
 #![allow(dead_code)]
 
@@ -26,6 +27,8 @@ pub struct TestBot {
     pub env: HashMap<String, String>,
     dir: TempDir,
     running: Option<RunningApp>,
+    /// Where the running App's HTTP server listens (`HTTP_ADDR=127.0.0.1:0` picks a free port).
+    http_addr: Option<std::net::SocketAddr>,
 }
 
 struct RunningApp {
@@ -69,6 +72,7 @@ impl TestBot {
             ("POLL_INTERVAL_MS", "40".to_owned()),
             ("PROGRESS_EDIT_INTERVAL_MS", "20".to_owned()),
             ("TELEGRAM_POLL_TIMEOUT_MS", "1000".to_owned()),
+            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -80,6 +84,7 @@ impl TestBot {
             env,
             dir,
             running: None,
+            http_addr: None,
         }
     }
 
@@ -106,21 +111,47 @@ impl TestBot {
             .build()
             .expect("app runtime");
         let (stop, stopped) = oneshot::channel();
+        let (built, addr) = oneshot::channel();
+        let polls_before = self.tg.calls_to("getupdates").len();
+        let webhooks_before = self.tg.calls_to("setwebhook").len();
         let done = runtime.spawn(async move {
-            App::build(config)
-                .await?
-                .run_until(async {
-                    let _ = stopped.await;
-                })
-                .await
+            let app = App::build(config).await?;
+            let _ = built.send(app.http_addr());
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
         });
         self.running = Some(RunningApp { runtime, stop, done });
-        let polls_before = self.tg.calls_to("getupdates").len();
+        self.http_addr = tokio::time::timeout(DEADLINE, addr)
+            .await
+            .expect("the App builds in time")
+            .expect("the App builds");
+        let has_bot = self.env.get("TELOXIDE_TOKEN").is_some_and(|t| !t.is_empty());
+        if !has_bot {
+            return;
+        }
+        if self.env.contains_key("TELEGRAM_WEBHOOK_URL") {
+            self.tg
+                .wait_for("the App to set its webhook", DEADLINE, |tg| {
+                    tg.calls_to("setwebhook").len() > webhooks_before
+                })
+                .await;
+            return;
+        }
         self.tg
             .wait_for("the App to poll for updates", DEADLINE, |tg| {
                 tg.calls_to("getupdates").len() > polls_before
             })
             .await;
+    }
+
+    /// The base URL of the running App's HTTP server (`http://127.0.0.1:<port>`).
+    pub fn http_url(&self) -> String {
+        format!(
+            "http://{}",
+            self.http_addr.expect("the App runs with its HTTP server")
+        )
     }
 
     /// Asks the App to stop, as SIGTERM does, and waits for it.
@@ -135,7 +166,8 @@ impl TestBot {
         result
     }
 
-    /// Kills the App wherever it is: every task is dropped at its current await point.
+    /// Stops the App wherever it is: every task is dropped at its current await point, without
+    /// the graceful shutdown. The process (and any write in flight inside SQLite) lives on.
     pub fn crash(&mut self) {
         let running = self.running.take().expect("the App is running");
         running.runtime.shutdown_background();
@@ -166,6 +198,11 @@ impl TestBot {
 
     /// Waits until the tasks' states are exactly `expected` (`(state, count)`, sorted by state).
     pub async fn wait_for_states(&self, expected: &[(&str, i64)]) {
+        self.wait_for_states_within(expected, DEADLINE).await
+    }
+
+    /// [`TestBot::wait_for_states`] with another deadline (for soaks).
+    pub async fn wait_for_states_within(&self, expected: &[(&str, i64)], deadline: Duration) {
         let expected: Vec<(String, i64)> = expected.iter().map(|(s, n)| (s.to_string(), *n)).collect();
         let started = std::time::Instant::now();
         loop {
@@ -174,7 +211,7 @@ impl TestBot {
                 return;
             }
             assert!(
-                started.elapsed() < DEADLINE,
+                started.elapsed() < deadline,
                 "timed out waiting for tasks {expected:?}; they are {states:?}"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -50,6 +50,12 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// Takes the queued updates, as Telegram does when it posts them to a webhook instead of
+    /// answering getUpdates.
+    pub fn drain_updates(&self) -> Vec<Value> {
+        self.state().updates.drain(..).collect()
+    }
+
     /// A readable dump of calls, chats and undelivered updates, for failure messages.
     pub fn dump(&self) -> String {
         let st = self.state();

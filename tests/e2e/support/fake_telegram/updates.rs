@@ -219,6 +219,11 @@ impl FakeTelegram {
         id
     }
 
+    /// Updates never delivered to the bot (privacy mode, or `allowed_updates` left them out).
+    pub fn withheld_updates(&self) -> usize {
+        self.state().withheld_updates.len()
+    }
+
     /// Updates queued and not yet confirmed by a getUpdates offset.
     pub fn pending_updates(&self) -> usize {
         self.state().updates.len()

@@ -73,8 +73,9 @@ pub struct Ceilings {
     pub pool_quota: Option<i64>,
 }
 
-/// Where a task's result goes (the `task.destination` column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a task's result goes (the `task.destination` column, decoded by name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum DestinationKind {
     /// A reply in `task.chat_id`.
     Telegram,

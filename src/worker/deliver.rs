@@ -9,7 +9,7 @@ use teloxide::{
 use crate::{
     domain,
     pixverse::DownloadedVideo,
-    storage::{Resubmit, TaskLease, now_ms},
+    storage::{DestinationKind, Resubmit, TaskLease, now_ms},
     telegram::result_keyboard,
 };
 
@@ -31,6 +31,12 @@ impl Worker {
         let Some(url) = task.video_url.clone() else {
             anyhow::bail!("task {} is delivering without a video URL", task.id);
         };
+        if task.destination == DestinationKind::Api {
+            // The API's client fetches the recorded `video_url` itself: nothing to send.
+            lease.delivered(None).await?;
+            tracing::info!(task_id = task.id.0, "API task succeeded; result recorded");
+            return Ok(());
+        }
         let texts = self.texts_for(task.user_id).await;
         let chat = ChatId(task.chat_id.0);
         self.edit_progress(&task, texts.uploading(), Edit::Stage).await;

@@ -13,7 +13,7 @@ use crate::domain::{
     ChatId, CredentialId, GenerationParams, PoolAccountId, TaskId, TaskKind, TaskState, UserId, WaitReason,
 };
 
-use super::{Storage, StorageError, now_ms};
+use super::{DestinationKind, Storage, StorageError, now_ms};
 
 pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
 
@@ -67,6 +67,8 @@ pub struct TaskRow {
     pub finished_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Where the result goes: an API task's result is only recorded, nothing is sent.
+    pub destination: DestinationKind,
 }
 
 impl TaskRow {

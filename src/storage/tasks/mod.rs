@@ -6,6 +6,7 @@
 
 mod lease;
 mod slots;
+mod timing;
 
 use sqlx::types::Json;
 
@@ -15,6 +16,7 @@ use crate::domain::{
 
 use super::{DestinationKind, Storage, StorageError, now_ms};
 
+pub use timing::GenerationTime;
 pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
 
 /// What a handler knows when it accepts a request.

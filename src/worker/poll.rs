@@ -153,7 +153,9 @@ impl Worker {
     /// typical time. It is seen at a poll, so the time is up to an interval late: the first
     /// poll then comes a little after most videos are done, which is what saves polls.
     async fn learn_generation_time(&self, task: &TaskRow) {
-        let Some(submitted_at) = task.submitted_at else { return };
+        let Some(submitted_at) = task.submitted_at else {
+            return;
+        };
         let (model, quality, duration) = kind_of(task);
         let observed = now_ms() - submitted_at;
         match self

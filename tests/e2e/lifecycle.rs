@@ -236,10 +236,16 @@ async fn once_a_kind_of_video_was_made_the_next_is_first_polled_when_it_is_likel
     bot.tg.send_text(chat, &user, "/t2v the first comet");
     bot.wait_for_videos(chat, 1).await;
     let learning = polls_of(0);
-    assert!(learning >= 5, "at a 40 ms interval, a 600 ms video is polled often: {learning}");
+    assert!(
+        learning >= 5,
+        "at a 40 ms interval, a 600 ms video is polled often: {learning}"
+    );
 
     bot.tg.send_text(chat, &user, "/t2v the second comet");
     bot.wait_for_videos(chat, 2).await;
     let learned = polls_of(1);
-    assert!(learned <= 2, "the second is polled when it is likely done: {learned} polls");
+    assert!(
+        learned <= 2,
+        "the second is polled when it is likely done: {learned} polls"
+    );
 }

@@ -16,8 +16,8 @@ use crate::domain::{
 
 use super::{DestinationKind, Storage, StorageError, now_ms};
 
-pub use timing::GenerationTime;
 pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
+pub use timing::GenerationTime;
 
 /// What a handler knows when it accepts a request.
 #[derive(Clone, Debug)]

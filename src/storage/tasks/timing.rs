@@ -47,10 +47,10 @@ impl Storage {
 
     /// Every learned generation time (a handful of rows: one per kind ever generated).
     pub async fn generation_times(&self) -> Result<Vec<GenerationTime>, StorageError> {
-        Ok(sqlx::query_as(
-            "select model, quality, duration, typical_ms, samples from generation_time",
+        Ok(
+            sqlx::query_as("select model, quality, duration, typical_ms, samples from generation_time")
+                .fetch_all(&self.pool)
+                .await?,
         )
-        .fetch_all(&self.pool)
-        .await?)
     }
 }

@@ -118,7 +118,9 @@ impl Service {
         let mode = self.storage.access_mode().await?;
         // The group lookup only when it decides something.
         let by_group = mode == crate::storage::AccessMode::Allowlist
+            && !self.is_admin(user_id)
             && !access.allowed
+            && !access.banned
             && match group_chat {
                 Some(chat) => self.storage.is_group_allowed(chat).await?,
                 None => self.storage.member_of_allowed_group(user_id).await?,

@@ -60,6 +60,7 @@ async fn check(msg: &Message, ctx: &BotContext) -> anyhow::Result<Option<Refusal
     let mode = ctx.storage.access_mode().await?;
     // The group lookup only when it decides something.
     let by_group = mode == AccessMode::Allowlist
+        && !is_admin
         && !access.allowed
         && !access.banned
         && if msg.chat.is_private() {

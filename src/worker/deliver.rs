@@ -62,6 +62,7 @@ impl Worker {
             .supports_streaming(true)
             .reply_markup(result_keyboard(texts, task.id))
             .await;
+        crate::telemetry::telegram_call("send_video", &sent);
         match sent {
             Ok(message) => {
                 let file_id = message.video().map(|v| v.file.id.0.clone());

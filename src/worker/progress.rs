@@ -99,6 +99,7 @@ impl Worker {
             edit
         };
         let result = edit(&self.bot, text.clone(), buttons.clone()).await;
+        crate::telemetry::telegram_call("edit_message", &result);
         match result {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
             Err(RequestError::RetryAfter(wait)) => {

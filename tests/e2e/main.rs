@@ -11,6 +11,7 @@ mod fake_telegram_conformance;
 mod flood;
 mod languages;
 mod limits;
+mod pacing;
 mod parsers_fuzz;
 mod pixverse_client;
 mod privacy;

@@ -1,15 +1,17 @@
 //! Pure types of the bot's domain: what a request is and what state a task is in. No I/O.
 
 mod callback;
+mod ids;
 mod params;
 mod prompt;
 mod request;
 mod task;
 
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
+pub use ids::{ChatId, CredentialId, PoolAccountId, TaskId, UserId};
 pub use params::{
     AspectRatio, GenerationParams, MAX_SEED, Model, MotionMode, ParamError, ParamProblem, Quality, Style,
 };
 pub use prompt::{MAX_PROMPT_CHARS, Prompt, PromptError};
 pub use request::{RequestError, parse_request};
-pub use task::{TaskKind, TaskState};
+pub use task::{TaskKind, TaskState, WaitReason};

@@ -132,7 +132,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole HTTP service. `webhook` adds the Telegram webhook receiver at its path.
 pub fn router(state: ApiState, webhook: Option<(String, webhook::Inbox)>) -> Router {
-    let (routes, openapi) = documented().split_for_parts();
+    let (routes, mut openapi) = documented().split_for_parts();
+    if let Some((path, _)) = &webhook {
+        openapi.paths.paths.insert(path.clone(), webhook::documentation());
+    }
     let mut app = routes
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi));

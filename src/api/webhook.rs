@@ -106,6 +106,58 @@ impl Inbox {
     }
 }
 
+/// The webhook's entry in the OpenAPI document (its path comes from the configuration).
+pub fn documentation() -> utoipa::openapi::PathItem {
+    use utoipa::openapi::{
+        ContentBuilder, HttpMethod, PathItem, Ref, ResponseBuilder,
+        path::{OperationBuilder, ParameterBuilder, ParameterIn},
+        request_body::RequestBodyBuilder,
+    };
+    let problem = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build()
+    };
+    let operation = OperationBuilder::new()
+        .tag("operations")
+        .summary(Some("Telegram webhook (TELEGRAM_WEBHOOK_URL's path)"))
+        .description(Some(
+            "Telegram posts each update here. The update is stored (keyed by update_id) before the \
+             200; a redelivered update_id is taken once.",
+        ))
+        .parameter(
+            ParameterBuilder::new()
+                .name("X-Telegram-Bot-Api-Secret-Token")
+                .parameter_in(ParameterIn::Header)
+                .required(utoipa::openapi::Required::True)
+                .description(Some("TELEGRAM_WEBHOOK_SECRET")),
+        )
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .description(Some("A Telegram Update"))
+                .content("application/json", ContentBuilder::new().build())
+                .build(),
+        ))
+        .response(
+            "200",
+            ResponseBuilder::new().description("Stored (or already stored)"),
+        )
+        .response(
+            "400",
+            ResponseBuilder::new()
+                .description("Not an update")
+                .content("application/problem+json", problem()),
+        )
+        .response(
+            "401",
+            ResponseBuilder::new()
+                .description("Missing or wrong secret")
+                .content("application/problem+json", problem()),
+        )
+        .build();
+    PathItem::new(HttpMethod::Post, operation)
+}
+
 /// The POST handler for the webhook path.
 pub async fn receive(
     State(inbox): State<Inbox>,

@@ -49,17 +49,22 @@ pub fn api_key_identity(key: &str) -> String {
 
 impl Storage {
     /// The user behind an API identity, creating the account (a `user` row with the next
-    /// negative id) on first login. One transaction, so two first logins make one account.
+    /// negative id) on first login. Two simultaneous first logins make one account: the loser's
+    /// transaction finds the identity taken, rolls back its user row and reads the winner's.
     pub async fn api_account(&self, identity: &str, display_name: &str) -> Result<i64, StorageError> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let existing: Option<i64> = sqlx::query_scalar("select user_id from api_account where identity = ?1")
-            .bind(identity)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(user_id) = existing {
+        let find = || async {
+            sqlx::query_scalar::<_, i64>("select user_id from api_account where identity = ?1")
+                .bind(identity)
+                .fetch_optional(&self.pool)
+                .await
+        };
+        if let Some(user_id) = find().await? {
             return Ok(user_id);
         }
+        let now = now_ms();
+        // The transaction starts with a write, so it takes the write lock first (waiting out the
+        // busy timeout) instead of failing to upgrade a read.
+        let mut tx = self.pool.begin().await?;
         let user_id: i64 = sqlx::query_scalar(
             "insert into user (id, username, first_name, first_seen_at, last_seen_at)
              values ((select min(coalesce(min(id), 0), 0) - 1 from user), ?1, ?1, ?2, ?2)
@@ -69,14 +74,23 @@ impl Storage {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("insert into api_account (identity, user_id, created_at) values (?1, ?2, ?3)")
-            .bind(identity)
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(user_id)
+        let linked = sqlx::query(
+            "insert into api_account (identity, user_id, created_at) values (?1, ?2, ?3)
+             on conflict (identity) do nothing",
+        )
+        .bind(identity)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if linked.rows_affected() == 1 {
+            tx.commit().await?;
+            return Ok(user_id);
+        }
+        tx.rollback().await?;
+        find()
+            .await?
+            .ok_or_else(|| StorageError::Corrupt(format!("API account {identity} vanished")))
     }
 
     /// Issues a new token for `user_id` (earlier tokens stay valid).

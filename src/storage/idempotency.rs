@@ -4,6 +4,9 @@ use super::{Storage, StorageError, now_ms};
 
 /// How long a key is remembered.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+/// A reservation without a task after this long was left by a request that died mid-accept
+/// (a crash between the reservation and its task): the key is free again.
+const ABANDONED_AFTER_MS: i64 = 60 * 1000;
 
 /// What a key already stands for.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,46 +23,53 @@ pub enum Reservation {
 }
 
 impl Storage {
-    /// Reserves `key` for `user_id`, or says what it already stands for. One transaction.
+    /// Reserves `key` for `user_id`, or says what it already stands for. The reservation is one
+    /// conditional statement (not a read, then a write, in one transaction: in WAL mode such a
+    /// transaction fails at once with SQLITE_BUSY when another request wrote in between).
     pub async fn reserve_idempotency(
         &self,
         user_id: i64,
         key: &str,
         request_hash: &[u8],
     ) -> Result<Reservation, StorageError> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let existing: Option<(Vec<u8>, Option<i64>, i64)> = sqlx::query_as(
-            "select request_hash, task_id, created_at from api_idempotency where user_id = ?1 and key = ?2",
-        )
-        .bind(user_id)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let answer = match existing {
-            Some((_, _, created_at)) if created_at + IDEMPOTENCY_WINDOW_MS <= now => None,
-            Some((hash, _, _)) if hash != request_hash => Some(Reservation::OtherRequest),
-            Some((_, Some(task_id), _)) => Some(Reservation::Existing(task_id)),
-            Some((_, None, _)) => Some(Reservation::InProgress),
-            None => None,
-        };
-        if let Some(answer) = answer {
-            return Ok(answer);
+        // A row freed between the two statements (a refused request released it) is tried again.
+        for _ in 0..3 {
+            let now = now_ms();
+            let reserved: Option<i64> = sqlx::query_scalar(
+                "insert into api_idempotency (user_id, key, request_hash, task_id, created_at)
+                 values (?1, ?2, ?3, null, ?4)
+                 on conflict (user_id, key) do update set
+                     request_hash = excluded.request_hash, task_id = null, created_at = excluded.created_at
+                 where api_idempotency.created_at + ?5 <= excluded.created_at
+                    or (api_idempotency.task_id is null and api_idempotency.created_at + ?6 <= excluded.created_at)
+                 returning 1",
+            )
+            .bind(user_id)
+            .bind(key)
+            .bind(request_hash)
+            .bind(now)
+            .bind(IDEMPOTENCY_WINDOW_MS)
+            .bind(ABANDONED_AFTER_MS)
+            .fetch_optional(&self.pool)
+            .await?;
+            if reserved.is_some() {
+                return Ok(Reservation::Reserved);
+            }
+            let existing: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+                "select request_hash, task_id from api_idempotency where user_id = ?1 and key = ?2",
+            )
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+            match existing {
+                Some((hash, _)) if hash != request_hash => return Ok(Reservation::OtherRequest),
+                Some((_, Some(task_id))) => return Ok(Reservation::Existing(task_id)),
+                Some((_, None)) => return Ok(Reservation::InProgress),
+                None => continue,
+            }
         }
-        sqlx::query(
-            "insert into api_idempotency (user_id, key, request_hash, task_id, created_at)
-             values (?1, ?2, ?3, null, ?4)
-             on conflict (user_id, key) do update set
-                 request_hash = excluded.request_hash, task_id = null, created_at = excluded.created_at",
-        )
-        .bind(user_id)
-        .bind(key)
-        .bind(request_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Reservation::Reserved)
+        Ok(Reservation::InProgress)
     }
 
     /// Records the task a reserved key made.

@@ -369,6 +369,11 @@ async fn webhook_mode_stores_each_update_once_and_refuses_a_wrong_secret() {
         bot.tg.calls_to("getupdates").is_empty(),
         "no long polling in webhook mode"
     );
+    let doc: Value = get(&bot, "/openapi.json", None).await.json().await.unwrap();
+    assert!(
+        doc["paths"]["/tg/hook"]["post"].is_object(),
+        "the webhook is documented"
+    );
 
     let (chat, user) = private_user(7201);
     bot.tg.send_text(chat, &user, "/help");
@@ -455,4 +460,42 @@ async fn an_update_stored_before_a_crash_is_handled_after_the_restart() {
             !tg.bot_messages(chat).is_empty()
         })
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_key_left_reserved_by_a_crash_is_free_again_after_a_minute() {
+    use pixverse_bot::storage::Reservation;
+    let bot = TestBot::start().await;
+    let storage = bot.storage().await;
+    let (chat, user) = private_user(7501);
+    bot.tg.send_text(chat, &user, "/token");
+    bot.wait_for_text(chat, "pvb_").await;
+    let hash = [7u8; 32];
+    assert_eq!(
+        storage.reserve_idempotency(7501, "k", &hash).await.unwrap(),
+        Reservation::Reserved
+    );
+    // The request died before its task was stored: a retry meanwhile is told to wait...
+    assert_eq!(
+        storage.reserve_idempotency(7501, "k", &hash).await.unwrap(),
+        Reservation::InProgress
+    );
+    // ...and after a minute the key is taken over instead of being stuck for 24 h.
+    sqlx::query("update api_idempotency set created_at = created_at - 61000")
+        .execute(storage.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        storage.reserve_idempotency(7501, "k", &hash).await.unwrap(),
+        Reservation::Reserved
+    );
+    storage.complete_idempotency(7501, "k", 99).await.unwrap();
+    assert_eq!(
+        storage.reserve_idempotency(7501, "k", &hash).await.unwrap(),
+        Reservation::Existing(99)
+    );
+    assert_eq!(
+        storage.reserve_idempotency(7501, "k", &[8u8; 32]).await.unwrap(),
+        Reservation::OtherRequest
+    );
 }

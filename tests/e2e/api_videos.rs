@@ -400,3 +400,31 @@ async fn the_per_user_limits_of_the_chat_hold_for_the_api_too() {
     assert_eq!(answer["type"], "/problems/too-many-in-flight");
     assert_eq!(bot.task_count().await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simultaneous_requests_with_one_idempotency_key_start_one_video_and_never_fail() {
+    let bot = TestBot::start().await;
+    bot.px.hold_videos();
+    let token = web_token(&bot, "racer").await;
+    let url = format!("{}/v1/videos/text", bot.http_url());
+    let requests = (0..16).map(|_| {
+        let (url, token) = (url.clone(), token.clone());
+        tokio::spawn(async move {
+            client()
+                .post(url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", "same-key")
+                .json(&json!({"prompt": "one fox, asked many times"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        let status = request.await.unwrap();
+        // 202 (made or replayed) or 409 (the first is still being accepted): never a 500.
+        assert!(matches!(status.as_u16(), 202 | 409), "{status}");
+    }
+    assert_eq!(bot.task_count().await, 1);
+}

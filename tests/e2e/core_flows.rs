@@ -1,5 +1,7 @@
 //! The core bot end to end: a message in, the video out, through both fakes and the real App.
 
+use std::time::Duration;
+
 use crate::support::{
     app::{DEADLINE, TestBot, private_user},
     fake_pixverse::FakeFault,
@@ -350,4 +352,35 @@ async fn apikey_connects_after_a_check_and_logout_forgets_it() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_video_reported_in_progress_as_5_9_and_10_is_polled_until_done_and_delivered_once() {
+    let bot = TestBot::start_with(|env| {
+        env.remove("PIXVERSE_API_KEY");
+    })
+    .await;
+    bot.px.add_web_account("ivy", "pw-ivy");
+    let (chat, user) = private_user(1020);
+    bot.tg.send_text(chat, &user, "/login ivy pw-ivy");
+    bot.wait_for_text(chat, "Connected to PixVerse").await;
+    // Long enough for several listings at the 40 ms poll interval: 5, 9 and 10 in turn.
+    bot.px
+        .set_generation_time(Duration::from_millis(400), Duration::from_millis(600));
+    let request = bot.tg.send_text(chat, &user, "/t2v a paper lantern");
+    bot.wait_for_videos(chat, 1).await;
+    assert!(
+        bot.px.in_progress_observations() >= 3,
+        "the listing reported 5, 9 and 10 ({} in-progress answers)",
+        bot.px.in_progress_observations()
+    );
+    let videos: Vec<_> = bot
+        .tg
+        .bot_messages(chat)
+        .into_iter()
+        .filter(|m| m.video_file_id.is_some())
+        .collect();
+    assert_eq!(videos.len(), 1);
+    assert_eq!(videos[0].reply_to, Some(request));
+    assert_eq!(bot.px.videos().len(), 1);
 }

@@ -13,6 +13,7 @@ mod flood;
 mod languages;
 mod lifecycle;
 mod limits;
+mod pacing;
 mod parsers_fuzz;
 mod pixverse_client;
 mod privacy;

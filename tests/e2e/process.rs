@@ -204,13 +204,12 @@ async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_vid
         );
     }
     // PixVerse's side: one charged generation per request. The submit killed in step 1 was
-    // accepted by PixVerse after the kill; until a resubmit reuses its trace id, it may be
-    // generated (and charged) twice: the documented window, and the only one.
+    // accepted by PixVerse after the kill; the resubmit reuses its trace id and gets that video.
     let generations = |prompt: &str| bot.px.videos().iter().filter(|v| v.prompt == prompt).count();
-    let killed_while_submitting = generations("killed while submitting");
-    assert!(
-        (1..=2).contains(&killed_while_submitting),
-        "{killed_while_submitting}"
+    assert_eq!(
+        generations("killed while submitting"),
+        1,
+        "the resubmit reused the trace id"
     );
     assert_eq!(generations("killed while polling"), 1, "never submitted again");
     assert_eq!(
@@ -218,7 +217,7 @@ async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_vid
         1,
         "never submitted again"
     );
-    assert_eq!(bot.px.videos().len(), 2 + killed_while_submitting);
+    assert_eq!(bot.px.videos().len(), 3);
     bot.wait_for_states(&[("delivered", 3)]).await;
     assert!(bot.storage().await.integrity_ok().await.unwrap());
 }

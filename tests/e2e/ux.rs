@@ -281,7 +281,15 @@ async fn a_video_without_a_seed_shows_the_seed_used_and_again_picks_a_new_one() 
     assert!(video.caption.unwrap().contains(&format!("seed {first_seed}")));
     press(&bot, chat, &user, video.message_id, "again:1").await;
     bot.wait_for_videos(chat, 2).await;
-    assert_ne!(generate_bodies(&bot)[1]["seed"].as_i64(), Some(first_seed));
+    let second_seed = generate_bodies(&bot)[1]["seed"]
+        .as_i64()
+        .expect("again sends a seed too");
+    assert_ne!(second_seed, first_seed, "a new one");
+    let again = videos(&bot, chat).pop().unwrap();
+    assert!(
+        again.caption.unwrap().contains(&format!("seed {second_seed}")),
+        "and shows it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,17 @@
 //! Pure types of the bot's domain: what a request is and what state a task is in. No I/O.
 
 mod callback;
+mod modes;
 mod params;
 mod prompt;
 mod request;
 mod task;
 
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
+pub use modes::{
+    FusionReference, FusionReferences, LipSyncAudio, MAX_FUSION_REFERENCES, MAX_REFERENCE_NAME_CHARS,
+    MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ReferenceRole, VideoSource, sound_description,
+};
 pub use params::{
     AspectRatio, GenerationParams, MAX_SEED, Model, MotionMode, ParamError, ParamProblem, Quality, Style,
 };

@@ -12,6 +12,7 @@ mod languages;
 mod limits;
 mod parsers_fuzz;
 mod pixverse_client;
+mod pixverse_modes;
 mod privacy;
 mod process;
 mod reliability;

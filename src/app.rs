@@ -18,7 +18,7 @@ use crate::{
     pixverse::PixverseClient,
     service::{Limits, Service},
     storage::{Cipher, Storage, key_file_for},
-    telegram::{Cooldowns, register_admin_menu, register_commands},
+    telegram::{Cooldowns, QuietUpdates, loggable, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
 };
 
@@ -112,6 +112,7 @@ impl App {
                 let state = ApiState::new(api::Shared {
                     storage: storage.clone(),
                     pixverse: pixverse.clone(),
+                    service: service.clone(),
                     wake_worker: wake.clone(),
                     limiter: RateLimiter::new(config.api_rate_per_minute),
                     worker_heartbeat: worker.heartbeat(),
@@ -227,7 +228,7 @@ impl App {
                         );
                         dispatcher
                             .dispatch_with_listener(
-                                webhook::listener(listener_storage, updates),
+                                QuietUpdates(webhook::listener(listener_storage, updates)),
                                 LoggingErrorHandler::with_custom_text("the webhook listener failed"),
                             )
                             .await;
@@ -235,11 +236,11 @@ impl App {
                     }
                     _ => {
                         let listener = Polling::builder(menu_bot.clone()).timeout(poll_timeout).build();
+                        let listener_failed = |e: teloxide::RequestError| async move {
+                            tracing::error!(error = loggable(&e), "getUpdates failed");
+                        };
                         dispatcher
-                            .try_dispatch_with_listener(
-                                listener,
-                                LoggingErrorHandler::with_custom_text("getUpdates failed"),
-                            )
+                            .try_dispatch_with_listener(QuietUpdates(listener), Arc::new(listener_failed))
                             .await
                             .map_err(|e| anyhow::anyhow!("{e}"))
                     }

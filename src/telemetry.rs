@@ -80,3 +80,15 @@ pub fn pixverse_call_label(path: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+/// Counts one Telegram call of `kind` (`send_message`, `edit_message`, `send_video`) by its
+/// outcome: `ok`, `retry_after` (Telegram's 429) or `error`.
+pub fn telegram_call<T>(kind: &'static str, result: &Result<T, teloxide::RequestError>) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(teloxide::RequestError::RetryAfter(_)) => "retry_after",
+        Err(_) => "error",
+    };
+    metrics::counter!("pixverse_bot_telegram_requests_total", "kind" => kind, "outcome" => outcome)
+        .increment(1);
+}

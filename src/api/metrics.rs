@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 /// `pixverse_bot_pixverse_requests_total{call,outcome}`,
 /// `pixverse_bot_pixverse_request_duration_seconds{call}`,
 /// `pixverse_bot_generation_duration_seconds`, `pixverse_bot_queue_wait_seconds`,
-/// `pixverse_bot_telegram_requests_total{kind,outcome}`, `pixverse_bot_pool_account_credits{account}`,
+/// `pixverse_bot_telegram_requests_total{kind,outcome}` (outcome `retry_after`: Telegram's 429), `pixverse_bot_pool_account_credits{account}`,
 /// `pixverse_bot_api_requests_total{route,method,status}`,
 /// `pixverse_bot_api_request_duration_seconds{route}`.
 #[utoipa::path(get, path = "/metrics", tag = "operations",

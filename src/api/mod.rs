@@ -11,6 +11,7 @@ mod metrics;
 pub mod problem;
 mod rate_limit;
 mod time;
+mod videos;
 pub mod webhook;
 
 use std::{
@@ -34,7 +35,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use auth::Caller;
 pub use rate_limit::RateLimiter;
 
-use crate::{pixverse::PixverseClient, storage::Storage};
+use crate::{pixverse::PixverseClient, service::Service, storage::Storage};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -43,6 +44,8 @@ pub struct ApiState(Arc<Shared>);
 pub struct Shared {
     pub storage: Storage,
     pub pixverse: PixverseClient,
+    /// The one way work is accepted (shared with the bot).
+    pub service: Service,
     pub wake_worker: Arc<Notify>,
     pub limiter: RateLimiter,
     /// When the worker last went round its loop (ms); readiness wants it recent.
@@ -117,6 +120,7 @@ fn documented() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(account::routes())
+        .merge(videos::routes())
         .merge(health::routes())
         .merge(metrics::routes())
 }

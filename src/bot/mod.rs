@@ -7,7 +7,7 @@ mod flood;
 mod handlers;
 pub mod schema;
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, future::Future, sync::Arc};
 
 use teloxide::types::{Message, User};
 use tokio::sync::Notify;
@@ -45,6 +45,17 @@ pub struct BotContext {
 }
 
 pub type HandlerResult = anyhow::Result<()>;
+
+/// Runs a handler's slow part (a PixVerse call) off the update path: teloxide hands a chat's
+/// updates over one at a time, so the chat's next message must not wait for PixVerse. The work
+/// answers when it is done; its failure is logged like a handler's.
+pub fn in_background(what: &'static str, work: impl Future<Output = HandlerResult> + Send + 'static) {
+    tokio::spawn(async move {
+        if let Err(e) = work.await {
+            tracing::error!(error = format!("{e:#}"), handler = what, "a handler failed");
+        }
+    });
+}
 
 impl BotContext {
     /// Records the sender and returns the texts in their language.

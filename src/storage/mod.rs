@@ -3,6 +3,7 @@
 mod accept;
 mod access;
 mod api_tokens;
+mod api_videos;
 mod credentials;
 mod crypto;
 mod idempotency;

@@ -54,6 +54,8 @@ pub struct TaskRow {
     pub finished_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// 'telegram' or 'api' (see migrations/0006_access.sql).
+    destination: String,
 }
 
 impl TaskRow {
@@ -64,6 +66,15 @@ impl TaskRow {
     pub fn state(&self) -> TaskState {
         // The column's check constraint admits only known names.
         self.state.parse().unwrap_or(TaskState::Failed)
+    }
+
+    /// Where the result goes: an API task's result is only recorded, nothing is sent.
+    pub fn destination(&self) -> super::DestinationKind {
+        // The column's check constraint admits only these two.
+        match self.destination.as_str() {
+            "api" => super::DestinationKind::Api,
+            _ => super::DestinationKind::Telegram,
+        }
     }
 
     pub fn params(&self) -> Result<GenerationParams, StorageError> {

@@ -7,9 +7,11 @@ mod language;
 mod menus;
 mod place;
 mod send;
+mod updates;
 
 pub use keyboards::{result_keyboard, retry_keyboard};
 pub use language::{lang_of_sender, lang_of_user};
 pub use menus::{register_admin_menu, register_commands};
 pub use place::{Place, replied_message};
 pub use send::{Cooldowns, HANDLER_PATIENCE, Late, Sent, send_text};
+pub use updates::{QuietUpdates, loggable};

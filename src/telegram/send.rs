@@ -133,7 +133,9 @@ pub async fn send_text(
             Some(w) => tokio::time::sleep(w).await,
             None => {}
         }
-        match request(text.clone()).await {
+        let result = request(text.clone()).await;
+        crate::telemetry::telegram_call("send_message", &result);
+        match result {
             Err(RequestError::RetryAfter(after)) => {
                 cooldowns.note_retry_after(place.chat, after.duration());
                 wait = Some(after.duration());
@@ -173,7 +175,9 @@ async fn send_later(
         if let Some(markup) = markup.clone() {
             request = request.reply_markup(markup);
         }
-        match request.await {
+        let result = request.await;
+        crate::telemetry::telegram_call("send_message", &result);
+        match result {
             Ok(_) => return,
             Err(RequestError::RetryAfter(after)) => {
                 cooldowns.note_retry_after(place.chat, after.duration());

@@ -6,7 +6,12 @@ use teloxide::{
     types::{ChatAction, InputFile},
 };
 
-use crate::{domain::TaskState, pixverse::DownloadedVideo, storage::TaskRow, telegram::result_keyboard};
+use crate::{
+    domain::TaskState,
+    pixverse::DownloadedVideo,
+    storage::{DestinationKind, TaskRow},
+    telegram::result_keyboard,
+};
 
 use super::{
     Worker,
@@ -25,6 +30,12 @@ impl Worker {
         let Some(url) = task.video_url.clone() else {
             anyhow::bail!("task {} is delivering without a video URL", task.id);
         };
+        if task.destination() == DestinationKind::Api {
+            // The API's client fetches the recorded `video_url` itself: nothing to send.
+            self.storage.mark_delivered(task.id, None).await?;
+            tracing::info!(task_id = task.id, "API task succeeded; result recorded");
+            return Ok(());
+        }
         let texts = self.texts_for(task.user_id).await;
         self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
         let chat = ChatId(task.chat_id);
@@ -51,6 +62,7 @@ impl Worker {
             .supports_streaming(true)
             .reply_markup(result_keyboard(texts, task.id))
             .await;
+        crate::telemetry::telegram_call("send_video", &sent);
         match sent {
             Ok(message) => {
                 let file_id = message.video().map(|v| v.file.id.0.clone());

@@ -99,6 +99,7 @@ impl Worker {
             edit
         };
         let result = edit(&self.bot, text.clone(), buttons.clone()).await;
+        crate::telemetry::telegram_call("edit_message", &result);
         match result {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
             Err(RequestError::RetryAfter(wait)) => {
@@ -219,6 +220,10 @@ impl Worker {
     /// to the request. Best effort: the task's state is already stored. `buttons` go under the
     /// message.
     pub(super) async fn announce(&self, task: &TaskRow, text: String, buttons: Option<InlineKeyboardMarkup>) {
+        if task.destination() == crate::storage::DestinationKind::Api {
+            // The API's client reads the outcome from the task; there is no chat to tell.
+            return;
+        }
         if task.progress_message_id.is_some() {
             self.edit_progress_with(task, text, Edit::Final, buttons).await;
             return;

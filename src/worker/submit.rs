@@ -91,13 +91,24 @@ impl Worker {
         if let Some(stored) = &task.image_ref {
             return Ok(Ok(serde_json::from_str(stored).context("stored image reference")?));
         }
-        let Some(file_id) = &task.image_file_id else {
-            return Ok(Err(Upload::PhotoUnavailable));
-        };
-        let (bytes, ext) = match self.download_photo(file_id).await {
-            Ok(found) => found,
-            Err(teloxide::RequestError::Api(_)) => return Ok(Err(Upload::PhotoUnavailable)),
-            Err(e) => return Ok(Err(Upload::TelegramDown(e.to_string()))),
+        let (bytes, ext) = match &task.image_file_id {
+            Some(file_id) => match self.download_photo(file_id).await {
+                Ok(found) => found,
+                Err(teloxide::RequestError::Api(_)) => return Ok(Err(Upload::PhotoUnavailable)),
+                Err(e) => return Ok(Err(Upload::TelegramDown(e.to_string()))),
+            },
+            // An API task: the image came with the request and is stored beside the task.
+            None => match self.storage.task_upload(task.id).await? {
+                Some(upload) => {
+                    let ext = upload
+                        .content_type
+                        .strip_prefix("image/")
+                        .map_or("jpg", |t| if t == "jpeg" { "jpg" } else { t })
+                        .to_owned();
+                    (upload.bytes.to_vec(), ext)
+                }
+                None => return Ok(Err(Upload::PhotoUnavailable)),
+            },
         };
         match self.pixverse.upload_image(credential, bytes, &ext).await {
             Ok(image) => {

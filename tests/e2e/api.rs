@@ -292,6 +292,13 @@ async fn metrics_count_api_requests_by_route_and_pixverse_calls_by_outcome() {
     let bot = TestBot::start().await;
     let token = web_token(&bot, "erin").await;
     get(&bot, "/v1/balance", Some(&token)).await;
+    let (chat, user) = private_user(7001);
+    bot.tg.send_text(chat, &user, "/help");
+    bot.tg
+        .wait_for("the /help answer", DEADLINE, |tg| {
+            !tg.bot_messages(chat).is_empty()
+        })
+        .await;
     let text = get(&bot, "/metrics", None).await.text().await.unwrap();
     for needle in [
         r#"pixverse_bot_api_requests_total{route="/v1/auth",method="POST",status="200"}"#,
@@ -299,6 +306,7 @@ async fn metrics_count_api_requests_by_route_and_pixverse_calls_by_outcome() {
         "pixverse_bot_pixverse_request_duration_seconds_bucket",
         r#"pixverse_bot_tasks{state="queued"}"#,
         r#"pixverse_bot_tasks_finished_total{outcome="delivered"}"#,
+        r#"pixverse_bot_telegram_requests_total{kind="send_message",outcome="ok"}"#,
     ] {
         assert!(text.contains(needle), "{needle} in\n{text}");
     }

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    app::{TestBot, private_user},
+    app::{DEADLINE, TestBot, private_user},
+    fake_pixverse::FakeFault,
     fake_telegram::TgChat,
 };
 
@@ -63,4 +64,44 @@ async fn while_one_chat_floods_a_rate_limited_chat_another_users_start_is_answer
         })
         .await;
     assert!(answers(&bot, flood_chat, "/t2v") <= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_pixverse_check_does_not_hold_up_the_next_message_of_the_same_chat() {
+    const USER_KEY: &str = "uk-slow-check-4821";
+    let bot = TestBot::start().await;
+    bot.px.add_api_key(USER_KEY);
+    let (chat, user) = private_user(5011);
+    bot.tg.send_text(chat, &user, &format!("/apikey {USER_KEY}"));
+    bot.wait_for_text(chat, "API key connected").await;
+
+    // PixVerse takes 2 s to answer the balance (and then the login) check.
+    for (check, waiting_for) in [
+        ("/account/balance", "/balance"),
+        ("/creative_platform/login", "/login erin@example.com hunter2"),
+    ] {
+        bot.px.fail_next(check, FakeFault::Stall(Duration::from_secs(2)));
+        bot.tg.send_text(chat, &user, waiting_for);
+        let helps = answers(&bot, chat, "What I can do");
+        let asked = Instant::now();
+        bot.tg.send_text(chat, &user, "/help");
+        bot.tg
+            .wait_for(&format!("/help behind {waiting_for}"), PROMPT, |tg| {
+                tg.bot_messages(chat)
+                    .iter()
+                    .filter(|m| m.text.as_deref().is_some_and(|t| t.contains("What I can do")))
+                    .count()
+                    > helps
+            })
+            .await;
+        assert!(asked.elapsed() <= PROMPT, "/help waited {:?}", asked.elapsed());
+    }
+    // The slow answers still come, later.
+    bot.tg
+        .wait_for("the balance", DEADLINE, |tg| {
+            tg.bot_messages(chat)
+                .iter()
+                .any(|m| m.text.as_deref().is_some_and(|t| t.contains("Credits of")))
+        })
+        .await;
 }

@@ -4,6 +4,7 @@ mod support;
 mod access;
 mod admin;
 mod api;
+mod api_videos;
 mod bad_input;
 mod core_flows;
 mod fake_telegram_conformance;

@@ -289,6 +289,42 @@ async fn no_password_token_or_key_reaches_the_trace_log_or_the_database_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_teloxide_cannot_parse_never_reaches_the_log_and_the_next_one_is_answered() {
+    const PASSWORD: &str = "Pw-Unparsable-5k2m";
+    let bot = TestBot::fakes_only(|_| {}).await;
+    let mut process = BotProcess::start(&bot, "trace").await;
+
+    // A message without `chat` or `date`: teloxide's parser gives up on it.
+    bot.tg.send_raw_update(
+        "message",
+        serde_json::json!({
+            "message_id": 1,
+            "from": { "id": 5301, "is_bot": false, "first_name": "Mallory" },
+            "text": format!("/login mallory@example.com {PASSWORD}"),
+        }),
+    );
+    let (chat, user) = private_user(5302);
+    bot.tg.send_text(chat, &user, "/start");
+    bot.wait_for_text(chat, "Hi User5302").await;
+
+    process.signal("TERM");
+    process
+        .exited_within(Duration::from_secs(10))
+        .await
+        .expect("stopped");
+    let log = process.log_text();
+    assert!(
+        !log.contains(PASSWORD),
+        "the unparsable update's body is in the log"
+    );
+    assert!(
+        !log.contains("Mallory"),
+        "the unparsable update's body is in the log"
+    );
+    assert!(log.contains("skipped an update"), "the skip is logged: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_secret_key_stops_the_binary_with_a_clear_error() {
     const KEY_A: &str = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="; // 32 × 'A'
     const KEY_B: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="; // 32 × 'B'

@@ -10,13 +10,19 @@ use teloxide::{prelude::*, types::Me};
 
 use super::{reply, say};
 use crate::{
-    bot::{BotContext, HandlerResult, sender_id},
+    bot::{BotContext, HandlerResult, in_background, sender_id},
     pixverse::{self, ErrorKind},
     storage::CredentialKind,
     texts::{Texts, admin::admin_texts},
 };
 
+/// Checked with PixVerse off the update path (see `in_background`).
 pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
+    in_background("login", check_login(bot, msg, me, ctx, args));
+    Ok(())
+}
+
+async fn check_login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
     let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else {
         return Ok(());
     };
@@ -48,7 +54,13 @@ pub async fn login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: S
     Ok(())
 }
 
+/// Checked with PixVerse off the update path (see `in_background`).
 pub async fn apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
+    in_background("apikey", check_apikey(bot, msg, me, ctx, args));
+    Ok(())
+}
+
+async fn check_apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
     let Some(texts) = take_secret_message(&bot, &msg, &me, &ctx).await? else {
         return Ok(());
     };
@@ -89,7 +101,13 @@ pub async fn logout(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
     Ok(())
 }
 
+/// Asks PixVerse off the update path (see `in_background`).
 pub async fn balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    in_background("balance", check_balance(bot, msg, ctx));
+    Ok(())
+}
+
+async fn check_balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     let (source, credential) = match ctx.storage.credential_of_user(sender_id(&msg)).await? {
         // The account's name (a web login's e-mail) is for the owner's eyes only.

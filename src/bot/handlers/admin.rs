@@ -7,7 +7,7 @@ use teloxide::{ApiError, RequestError, prelude::*, types::Me};
 
 use super::{access::pool_quota, pool::refresh_credits, reply};
 use crate::{
-    bot::{BotContext, HandlerResult, sender_id},
+    bot::{BotContext, HandlerResult, in_background, sender_id},
     service::is_placeholder,
     storage::{AccessMode, Storage, now_ms, utc_day_start},
     telegram::{Late, Place, lang_of_user, replied_message, send_text},
@@ -156,7 +156,13 @@ pub async fn quota(bot: Bot, msg: Message, ctx: Arc<BotContext>, args: String) -
     Ok(())
 }
 
+/// Refreshes the pool's credits from PixVerse first, off the update path (see `in_background`).
 pub async fn stats(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>) -> HandlerResult {
+    in_background("stats", report_stats(bot, msg, me, ctx));
+    Ok(())
+}
+
+async fn report_stats(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_admin(&msg).await;
     refresh_credits(&ctx).await;
     let now = now_ms();

@@ -8,13 +8,20 @@ use teloxide::{prelude::*, types::Me};
 
 use super::{admin::answer_in_private, reply, say};
 use crate::{
-    bot::{BotContext, HandlerResult, sender_id},
+    bot::{BotContext, HandlerResult, in_background, sender_id},
     pixverse::{self, ErrorKind},
     storage::{CredentialKind, PoolAccount, api_key_label},
     texts::admin::{AdminTexts, AdminUsage, PoolLine, admin_texts},
 };
 
+/// `add` and `list` talk to PixVerse: the whole command runs off the update path (see
+/// `in_background`).
 pub async fn pool(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
+    in_background("pool", run(bot, msg, me, ctx, args));
+    Ok(())
+}
+
+async fn run(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args: String) -> HandlerResult {
     let user_texts = ctx.remember_sender(&msg).await;
     let texts = admin_texts(user_texts.lang());
     let words: Vec<&str> = args.split_whitespace().collect();

@@ -225,6 +225,12 @@ impl FakeTelegram {
     }
 
     /// Updates queued and not yet confirmed by a getUpdates offset.
+    /// Queues an update exactly as given (`kind` → `payload`), even one teloxide cannot parse.
+    pub fn send_raw_update(&self, kind: &str, payload: Value) {
+        self.state().push_update(kind, payload);
+        self.notify();
+    }
+
     pub fn pending_updates(&self) -> usize {
         self.state().updates.len()
     }

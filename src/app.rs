@@ -17,7 +17,7 @@ use crate::{
     config::Config,
     pixverse::PixverseClient,
     service::{Limits, Service},
-    storage::{Cipher, Storage, key_file_for},
+    storage::{Cipher, DatabaseLock, Storage, key_file_for, lock_database},
     telegram::{Cooldowns, QuietUpdates, loggable, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
 };
@@ -42,6 +42,8 @@ pub struct App {
     bot: Bot,
     worker: Worker,
     context: Arc<BotContext>,
+    /// Held until the App is dropped: this process owns the SQLite database.
+    _database_lock: Option<DatabaseLock>,
     /// The HTTP server's socket (bound at build, so a busy port fails the start) and its routes.
     http: Option<(tokio::net::TcpListener, axum::Router)>,
     /// Webhook mode: the updates the inbox stored, for the dispatcher.
@@ -58,6 +60,11 @@ impl App {
             (None, Some(path)) => Cipher::from_key_file(&key_file_for(&path))?,
             (None, None) => Cipher::ephemeral(),
         };
+        // Before anything is read or written: a second process on this database stops here.
+        let database_lock = config
+            .database_path()
+            .map(|path| lock_database(&path))
+            .transpose()?;
         let storage = Storage::connect(&config.database_url, cipher)
             .await
             .with_context(|| format!("cannot open the database at DATABASE_URL={}", config.database_url))?;
@@ -77,9 +84,10 @@ impl App {
         let settings = WorkerSettings {
             poll_interval: config.poll_interval,
             task_deadline: config.task_deadline,
+            queue_wait_limit: config.queue_wait_limit,
             progress_edit_interval: config.progress_edit_interval,
             concurrency: config.worker_concurrency,
-            lease: Duration::from_secs(600),
+            lease: config.task_lease,
             account_concurrency: config.account_concurrency,
             credential_hold: config.credential_hold,
         };
@@ -154,6 +162,7 @@ impl App {
             bot,
             worker,
             context,
+            _database_lock: database_lock,
             http,
             webhook_updates,
         })
@@ -180,6 +189,7 @@ impl App {
             bot,
             worker,
             context,
+            _database_lock,
             http,
             webhook_updates,
         } = self;

@@ -30,8 +30,12 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Base64 of 32 bytes; `None` means "use (or create) the key file beside the database".
     pub secret_key: Option<SecretString>,
-    /// A task still unfinished this long after it was accepted fails with a message.
+    /// A video PixVerse has not finished this long after it accepted the task fails with a message.
     pub task_deadline: Duration,
+    /// A task PixVerse has not accepted this long after the request fails with its own message.
+    pub queue_wait_limit: Duration,
+    /// How long a claimed task stays held by the worker without a renewal (renewed every third).
+    pub task_lease: Duration,
     /// Minimum time between two edits of one progress message in a private chat.
     pub progress_edit_interval: Duration,
     /// How many task steps (submit, poll, deliver) the worker runs at once.
@@ -151,6 +155,8 @@ impl Config {
             poll_interval: millis(&get, "POLL_INTERVAL_MS", 5_000)?,
             secret_key: get("SECRET_KEY").map(SecretString::from),
             task_deadline: millis(&get, "TASK_DEADLINE_MS", 30 * 60 * 1000)?,
+            queue_wait_limit: millis(&get, "QUEUE_WAIT_LIMIT_MS", 60 * 60 * 1000)?,
+            task_lease: millis(&get, "TASK_LEASE_MS", 60_000)?,
             progress_edit_interval: millis(&get, "PROGRESS_EDIT_INTERVAL_MS", 5_000)?,
             worker_concurrency: number(&get, "WORKER_CONCURRENCY", 16)?.max(1) as usize,
             telegram_poll_timeout: millis(&get, "TELEGRAM_POLL_TIMEOUT_MS", 10_000)?,

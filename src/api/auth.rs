@@ -12,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiState, problem::Problem};
 use crate::{
+    domain::UserId,
     pixverse::{self, ErrorKind},
     storage::{CredentialKind, TokenSource, api_key_identity, api_key_label, web_identity},
 };
@@ -126,7 +127,7 @@ async fn auth(
     AuthBody(request): AuthBody,
 ) -> Result<axum::Json<TokenResponse>, Problem> {
     let storage = &state.storage;
-    let (user_id, credential_id) = match request {
+    let user_id = match request {
         AuthRequest::Web(WebLogin { username, password }) => {
             if username.trim().is_empty() || password.is_empty() {
                 return Err(Problem::invalid_field(
@@ -143,7 +144,7 @@ async fn auth(
             let user_id = storage
                 .api_account(&web_identity(&login.username), &login.username)
                 .await?;
-            let credential_id = storage
+            storage
                 .save_credential(
                     user_id,
                     CredentialKind::Web,
@@ -152,7 +153,7 @@ async fn auth(
                     login.expires_at.map(|s| s * 1000),
                 )
                 .await?;
-            (user_id, credential_id)
+            user_id
         }
         AuthRequest::ApiKey(ApiKeyLogin { api_key }) => {
             let key = api_key.trim();
@@ -174,14 +175,14 @@ async fn auth(
             let user_id = storage
                 .api_account(&api_key_identity(key.expose_secret()), &label)
                 .await?;
-            let credential_id = storage
+            storage
                 .save_credential(user_id, CredentialKind::ApiKey, &label, &key, None)
                 .await?;
-            (user_id, credential_id)
+            user_id
         }
     };
     // Tasks that waited for this account to log in again go on now.
-    if storage.wake_tasks_of_credential(credential_id).await? > 0 {
+    if storage.wake_tasks_waiting_for_login(UserId(user_id)).await? > 0 {
         state.wake_worker.notify_one();
     }
     let token = storage.issue_api_token(user_id, TokenSource::Auth).await?;

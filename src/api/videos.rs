@@ -26,7 +26,7 @@ use super::{
 use crate::{
     domain::{
         AspectRatio, GenerationParams, MAX_PROMPT_CHARS, MAX_SEED, Model, MotionMode, ParamError,
-        ParamProblem, PromptError, Quality, RequestError, Style, TaskKind, TaskState,
+        ParamProblem, PromptError, Quality, RequestError, Style, TaskId, TaskKind, TaskState, UserId,
     },
     service::{AcceptError, Destination, ImageSource, MAX_IMAGE_BYTES, Refusal, Spec, WorkOrder},
     storage::{Reservation, TaskRow},
@@ -210,10 +210,10 @@ pub struct ListQuery {
 /// How a task looks through the API.
 impl Video {
     fn of(task: &TaskRow) -> Result<Video, Problem> {
-        let params = task.params()?;
+        let params = task.params();
         let status = status_of(task);
         let since = task.submitted_at.unwrap_or(task.created_at);
-        let progress = match (task.state(), status) {
+        let progress = match (task.state, status) {
             (_, VideoStatus::Succeeded) => 100,
             (TaskState::Delivering, _) => 99,
             (TaskState::Generating, _) => {
@@ -224,8 +224,8 @@ impl Video {
             _ => 0,
         };
         Ok(Video {
-            id: task.id,
-            kind: task.kind().as_str(),
+            id: task.id.0,
+            kind: task.kind.as_str(),
             status,
             progress,
             prompt: task.prompt.clone(),
@@ -254,7 +254,7 @@ impl Video {
 const CANCELLED_PREFIX: &str = "cancelled";
 
 fn status_of(task: &TaskRow) -> VideoStatus {
-    match task.state() {
+    match task.state {
         TaskState::Queued | TaskState::Submitting => VideoStatus::Queued,
         TaskState::Generating | TaskState::Delivering => VideoStatus::Generating,
         TaskState::Delivered => VideoStatus::Succeeded,
@@ -740,7 +740,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 async fn accepted(state: &ApiState, task_id: i64, replayed: bool) -> Result<Response, Problem> {
     let task = state
         .storage
-        .task(task_id)
+        .task(TaskId(task_id))
         .await?
         .ok_or_else(|| Problem::internal(&format!("task {task_id} vanished after it was accepted")))?;
     let mut response = (StatusCode::ACCEPTED, axum::Json(Video::of(&task)?)).into_response();
@@ -756,8 +756,8 @@ async fn accepted(state: &ApiState, task_id: i64, replayed: bool) -> Result<Resp
 
 /// The caller's task, or 404 (also for another user's task: its existence is not revealed).
 async fn own_task(state: &ApiState, caller: Caller, id: i64) -> Result<TaskRow, Problem> {
-    match state.storage.task(id).await? {
-        Some(task) if task.user_id == caller.user_id => Ok(task),
+    match state.storage.task(TaskId(id)).await? {
+        Some(task) if task.user_id == UserId(caller.user_id) => Ok(task),
         _ => Err(Problem::not_found(format!("There is no video {id} of yours."))),
     }
 }
@@ -801,7 +801,7 @@ async fn cancel(
     // and changes nothing (finished tasks never move back).
     if state
         .storage
-        .cancel_task(id, "cancelled by the API client")
+        .cancel_task(TaskId(id), "cancelled by the API client")
         .await?
         .is_none()
     {
@@ -847,7 +847,7 @@ async fn list(
         .await?;
     let more = tasks.len() as i64 > limit;
     tasks.truncate(limit as usize);
-    let next_before = more.then(|| tasks.last().map(|t| t.id)).flatten();
+    let next_before = more.then(|| tasks.last().map(|t| t.id.0)).flatten();
     let videos = tasks.iter().map(Video::of).collect::<Result<_, _>>()?;
     Ok(axum::Json(VideoPage { videos, next_before }))
 }

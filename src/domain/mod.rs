@@ -1,6 +1,7 @@
 //! Pure types of the bot's domain: what a request is and what state a task is in. No I/O.
 
 mod callback;
+mod ids;
 mod modes;
 mod params;
 mod prompt;
@@ -8,6 +9,7 @@ mod request;
 mod task;
 
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
+pub use ids::{ChatId, CredentialId, PoolAccountId, TaskId, UserId};
 pub use modes::{
     FusionReference, FusionReferences, LipSyncAudio, MAX_FUSION_REFERENCES, MAX_REFERENCE_NAME_CHARS,
     MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ReferenceRole, VideoSource, sound_description,
@@ -17,4 +19,4 @@ pub use params::{
 };
 pub use prompt::{MAX_PROMPT_CHARS, Prompt, PromptError};
 pub use request::{RequestError, parse_request};
-pub use task::{TaskKind, TaskState};
+pub use task::{TaskKind, TaskState, WaitReason};

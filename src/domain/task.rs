@@ -2,8 +2,9 @@
 
 use std::{fmt, str::FromStr};
 
-/// Text-to-video or image-to-video.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Text-to-video or image-to-video. Stored by name; an unknown name is a decode error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum TaskKind {
     T2v,
     I2v,
@@ -36,7 +37,9 @@ impl FromStr for TaskKind {
 /// queued ─► submitting ─► generating ─► delivering ─► delivered
 ///    └──────────┴─────────────┴─────────────┴──────► failed
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Stored by name; an unknown name is a decode error, never a silent default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum TaskState {
     /// Accepted, nothing sent to PixVerse yet (also: waiting for a free PixVerse slot).
     Queued,
@@ -92,6 +95,17 @@ impl FromStr for TaskState {
             .find(|state| state.as_str() == s)
             .ok_or_else(|| format!("unknown task state `{s}`"))
     }
+}
+
+/// Why a task that is not finished waits instead of moving on. Stored with the task (not as
+/// error text), so a step can tell "already said so" from "new", and /status can say why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum WaitReason {
+    /// PixVerse refused the owner's credential; a new /login or /apikey wakes the task.
+    Login,
+    /// Every generation slot of the account (or of the pool) is taken.
+    Slot,
 }
 
 #[cfg(test)]

@@ -85,13 +85,25 @@ impl PixverseClient {
         })
     }
 
-    /// Starts a generation and returns its video id. Never retried here: a lost answer may
-    /// still have started (and charged) a video, so the worker decides.
-    #[tracing::instrument(skip_all, fields(surface = cred.surface(), model = %req.model, i2v = req.image.is_some()))]
+    /// Starts a generation and returns its video id, as new work (a fresh trace id).
     pub async fn generate(&self, cred: &Credential, req: &GenerationRequest) -> Result<i64, PixverseError> {
+        self.generate_traced(cred, req, &super::transport::trace_id())
+            .await
+    }
+
+    /// Starts a generation under `trace_id`, PixVerse's idempotency key: sent again with the same
+    /// id and the same request, it answers with the video it already started instead of starting
+    /// (and charging) another. Never retried here: the worker stores the id and decides.
+    #[tracing::instrument(skip_all, fields(surface = cred.surface(), model = %req.model, i2v = req.image.is_some()))]
+    pub async fn generate_traced(
+        &self,
+        cred: &Credential,
+        req: &GenerationRequest,
+        trace_id: &str,
+    ) -> Result<i64, PixverseError> {
         let (path, body) = generation_call(cred, req)?;
         let resp: GenerateResp = run(path, Retry::Never, || async {
-            let mut request = self.api_request(Method::POST, path, Some(cred))?;
+            let mut request = self.api_request_traced(Method::POST, path, Some(cred), trace_id)?;
             if matches!(cred, Credential::WebToken(_)) {
                 request = request.header("Refresh", "credit");
             }

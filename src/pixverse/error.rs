@@ -13,8 +13,12 @@ pub enum ErrorKind {
     Moderation,
     /// The account's concurrent generation limit is reached: keep the task queued, try later.
     Busy,
-    /// May succeed if tried again later (network, overload, 5xx, garbage, re-upload needed).
+    /// May succeed if tried again later (network, overload, 5xx, garbage).
     Transient,
+    /// PixVerse no longer knows the uploaded image (400032): upload it again, then retry.
+    ImageExpired,
+    /// The image cannot be used (too large, unreadable, wrong format: 500030–500033).
+    BadImage,
     /// The request itself is wrong: retrying the same request cannot help.
     BadRequest,
 }
@@ -28,6 +32,8 @@ impl ErrorKind {
             ErrorKind::Moderation => "moderation",
             ErrorKind::Busy => "busy",
             ErrorKind::Transient => "transient",
+            ErrorKind::ImageExpired => "image_expired",
+            ErrorKind::BadImage => "bad_image",
             ErrorKind::BadRequest => "bad_request",
         }
     }
@@ -82,6 +88,14 @@ impl PixverseError {
         matches!(self.kind(), ErrorKind::Transient | ErrorKind::Busy)
     }
 
+    /// Whether PixVerse answered the request itself (an `ErrCode`): then the request is settled,
+    /// and a submit sent again under the same trace id would only get this answer back, so a
+    /// retry is new work. Otherwise (network, HTTP status, garbage) PixVerse may or may not have
+    /// taken it, and a retried submit must reuse its trace id.
+    pub fn was_answered(&self) -> bool {
+        matches!(self, Self::Api { .. })
+    }
+
     /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -106,8 +120,8 @@ pub fn kind_of_code(code: i64) -> ErrorKind {
         10001..=10005 | 500200 => ErrorKind::CredentialInvalid,
         400011 | 400013 | 400017 | 400018 | 400019 => ErrorKind::BadRequest,
         // An invalid image id: the caller re-uploads the image, so the task is not lost.
-        400032 => ErrorKind::Transient,
-        500030..=500033 => ErrorKind::BadRequest,
+        400032 => ErrorKind::ImageExpired,
+        500030..=500033 => ErrorKind::BadImage,
         500041 | 500069 | 500100 | 99999 => ErrorKind::Transient,
         500043 | 500090 => ErrorKind::OutOfCredits,
         500044 => ErrorKind::Busy,
@@ -134,11 +148,11 @@ mod tests {
             (400017, BadRequest),
             (400018, BadRequest),
             (400019, BadRequest),
-            (400032, Transient),
-            (500030, BadRequest),
-            (500031, BadRequest),
-            (500032, BadRequest),
-            (500033, BadRequest),
+            (400032, ImageExpired),
+            (500030, BadImage),
+            (500031, BadImage),
+            (500032, BadImage),
+            (500033, BadImage),
             (500041, Transient),
             (500043, OutOfCredits),
             (500090, OutOfCredits),

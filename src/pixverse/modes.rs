@@ -9,7 +9,6 @@
 use bytes::Bytes;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder};
-use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::client::PixverseClient;
@@ -19,7 +18,7 @@ use super::modes_wire::{
     self, ExtendBody, FusionBody, ImageReference, LipSyncBody, MediaUploadResp, PromptFields, SoundBody,
     TransitionBody,
 };
-use super::transport::{Retry, TRACE_ID, call_json, run, secret_header, trace_id};
+use super::transport::{Retry, call_json, run, trace_id};
 use super::wire::GenerateResp;
 use crate::domain::{FusionReferences, LipSyncAudio, VideoSource};
 
@@ -325,16 +324,12 @@ impl PixverseClient {
         cred: &Credential,
         trace_id: &str,
     ) -> Result<RequestBuilder, PixverseError> {
-        let Credential::ApiKey(key) = cred else {
+        if !matches!(cred, Credential::ApiKey(_)) {
             return Err(PixverseError::InvalidInput(
                 "this PixVerse mode needs a Platform API key; a web login cannot use it".into(),
             ));
-        };
-        Ok(self
-            .http()
-            .request(method, format!("{}{path_and_query}", self.api_url()))
-            .header(TRACE_ID, trace_id)
-            .header("API-KEY", secret_header(key.expose_secret())?))
+        }
+        self.api_request_traced(method, path_and_query, Some(cred), trace_id)
     }
 }
 

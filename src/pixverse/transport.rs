@@ -56,10 +56,21 @@ impl PixverseClient {
         path: &str,
         cred: Option<&Credential>,
     ) -> Result<RequestBuilder, PixverseError> {
+        self.api_request_traced(method, path, cred, &trace_id())
+    }
+
+    /// [`Self::api_request`] with the caller's trace id (the retry of a submit reuses its own).
+    pub(super) fn api_request_traced(
+        &self,
+        method: Method,
+        path: &str,
+        cred: Option<&Credential>,
+        trace_id: &str,
+    ) -> Result<RequestBuilder, PixverseError> {
         let builder = self
             .http()
             .request(method, format!("{}{path}", self.api_url()))
-            .header(TRACE_ID, trace_id());
+            .header(TRACE_ID, trace_id);
         Ok(match cred {
             None if path.starts_with("/creative_platform/") => builder.header("X-Platform", "Web"),
             None => builder,

@@ -16,7 +16,10 @@ pub use order::{Destination, ImageSource, PLACEHOLDER_USERS, Spec, WorkOrder, is
 pub use refusal::Refusal;
 
 use crate::{
-    domain::{GenerationParams, MAX_SEED, Prompt, RequestError, TaskKind, parse_request},
+    domain::{
+        ChatId, CredentialId, GenerationParams, MAX_SEED, Prompt, RequestError, TaskKind, UserId,
+        parse_request,
+    },
     storage::{
         AcceptFacts, Ceilings, DestinationKind, LimitWindows, NewTask, Storage, StorageError, now_ms,
         utc_day_start,
@@ -186,14 +189,14 @@ impl Service {
             Destination::Api => (0, 0, DestinationKind::Api),
         };
         let mut task = NewTask {
-            user_id: requester,
-            chat_id,
+            user_id: UserId(requester),
+            chat_id: ChatId(chat_id),
             request_message_id,
             kind,
             prompt,
             params,
             image_file_id,
-            credential_id: decision.credential_id,
+            credential_id: decision.credential_id.map(CredentialId),
             seed_auto,
         };
         // Crash story: the task is stored before any door says anything, so a crash from here
@@ -224,7 +227,7 @@ impl Service {
                 .accept_facts(requester, destination.group_chat(), windows)
                 .await?;
             decision = self.decide(&facts, is_admin, now)?;
-            task.credential_id = decision.credential_id;
+            task.credential_id = decision.credential_id.map(CredentialId);
         }
         // Places keep being taken and freed under us; say the limit that moved last.
         Err(Refusal::TooManyInFlight {

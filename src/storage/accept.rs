@@ -73,8 +73,9 @@ pub struct Ceilings {
     pub pool_quota: Option<i64>,
 }
 
-/// Where a task's result goes (the `task.destination` column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a task's result goes (the `task.destination` column, decoded by name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum DestinationKind {
     /// A reply in `task.chat_id`.
     Telegram,
@@ -151,7 +152,7 @@ impl Storage {
                  end as admitted_by_group
              from (select count(*) as n, min(created_at) as oldest from task
                    where user_id = ?1 and created_at >= ?2) h
-             left join credential c on c.owner_id = ?1
+             left join credential c on c.owner_id = ?1 and c.replaced_at is null
              left join user_access a on a.user_id = ?1",
         )
         .bind(user_id)

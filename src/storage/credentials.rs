@@ -45,6 +45,8 @@ pub struct Credential {
     pub status: CredentialStatus,
     /// When PixVerse refused it (or it expired); null while active.
     pub invalid_at: Option<i64>,
+    /// When a newer login of the same owner replaced it; tasks it submitted still poll with it.
+    pub replaced_at: Option<i64>,
 }
 
 impl Credential {
@@ -72,6 +74,7 @@ struct CredentialRow {
     expires_at: Option<i64>,
     status: String,
     invalid_at: Option<i64>,
+    replaced_at: Option<i64>,
 }
 
 /// Decrypted credentials by id, shared by every clone of [`Storage`] (the handlers' and the
@@ -113,7 +116,9 @@ impl CredentialCache {
 }
 
 impl Storage {
-    /// Stores `secret` for `owner_id`, replacing the credential they had.
+    /// Stores `secret` for `owner_id` as a new credential that replaces the one they had. The
+    /// old row stays (marked replaced): tasks PixVerse accepted with it keep polling with it, and
+    /// PixVerse refusing the old token later never touches the new one.
     pub async fn save_credential(
         &self,
         owner_id: i64,
@@ -124,13 +129,17 @@ impl Storage {
     ) -> Result<i64, StorageError> {
         use secrecy::ExposeSecret;
         let sealed = self.cipher.seal(secret.expose_secret());
+        let now = now_ms();
+        // One transaction: the owner never has two current credentials, nor none in between.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("update credential set replaced_at = ?2 where owner_id = ?1 and replaced_at is null")
+            .bind(owner_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         let id = sqlx::query_scalar(
             "insert into credential (owner_id, kind, label, secret, expires_at, status, created_at)
              values (?1, ?2, ?3, ?4, ?5, 'active', ?6)
-             on conflict (owner_id) do update set
-                 kind = excluded.kind, label = excluded.label, secret = excluded.secret,
-                 expires_at = excluded.expires_at, status = 'active', invalid_at = null,
-                 created_at = excluded.created_at
              returning id",
         )
         .bind(owner_id)
@@ -138,18 +147,21 @@ impl Storage {
         .bind(label)
         .bind(sealed)
         .bind(expires_at)
-        .bind(now_ms())
-        .fetch_one(&self.pool)
+        .bind(now)
+        .fetch_one(&mut *tx)
         .await?;
-        self.credentials.forget(|c| c.id == id || c.owner_id == owner_id);
+        tx.commit().await?;
+        self.credentials.forget(|c| c.owner_id == owner_id);
         Ok(id)
     }
 
+    /// The user's current credential (the newest login), if any.
     pub async fn credential_of_user(&self, owner_id: i64) -> Result<Option<Credential>, StorageError> {
-        let row: Option<CredentialRow> = sqlx::query_as("select * from credential where owner_id = ?1")
-            .bind(owner_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<CredentialRow> =
+            sqlx::query_as("select * from credential where owner_id = ?1 and replaced_at is null")
+                .bind(owner_id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|row| self.decrypt(row)).transpose()
     }
 
@@ -170,14 +182,16 @@ impl Storage {
         Ok(credential)
     }
 
-    /// Forgets the user's credential. Returns whether there was one.
+    /// Forgets the user's credentials, the replaced ones too (their tasks then end with a
+    /// message). Returns whether there was a current one.
     pub async fn delete_credential_of_user(&self, owner_id: i64) -> Result<bool, StorageError> {
-        let done = sqlx::query("delete from credential where owner_id = ?1")
+        let current = self.credential_of_user(owner_id).await?.is_some();
+        sqlx::query("delete from credential where owner_id = ?1")
             .bind(owner_id)
             .execute(&self.pool)
             .await?;
         self.credentials.forget(|c| c.owner_id == owner_id);
-        Ok(done.rows_affected() > 0)
+        Ok(current)
     }
 
     /// PixVerse refused this credential. Returns true only for the call that changed it, so the
@@ -218,6 +232,7 @@ impl Storage {
             expires_at: row.expires_at,
             status,
             invalid_at: row.invalid_at,
+            replaced_at: row.replaced_at,
         })
     }
 }

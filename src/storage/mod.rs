@@ -8,6 +8,7 @@ mod credentials;
 mod crypto;
 mod idempotency;
 mod inbox;
+mod lock;
 mod pool;
 mod settings;
 mod stats;
@@ -26,9 +27,10 @@ pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
 pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
+pub use lock::{DatabaseLock, lock_database, lock_file_for};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
 pub use stats::Stats;
-pub use tasks::{NewTask, TaskRow};
+pub use tasks::{Claim, Held, LeaseError, NewTask, Resubmit, TaskLease, TaskRow};
 pub use users::{SeenUser, User};
 
 /// Errors a caller has to tell apart; everything else is `Database`.
@@ -46,6 +48,9 @@ pub enum StorageError {
     Decrypt,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database is another process's (see `lock.rs`); the message is one line.
+    #[error("{0}")]
+    Locked(String),
 }
 
 /// The bot's database: a pool plus the cipher that seals credentials.

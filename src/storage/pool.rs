@@ -105,7 +105,7 @@ const SELECT: &str = "select p.id, p.name, p.kind, p.label, p.secret, p.expires_
     from pool_account p";
 
 /// The condition of an account in rotation; `now` names the parameter that holds the time.
-fn usable(now: &str) -> String {
+pub(super) fn usable(now: &str) -> String {
     format!(
         "p.enabled = 1 and p.status = 'active' and (p.credits is null or p.credits > 0)
          and (p.expires_at is null or p.expires_at > {now})"
@@ -289,44 +289,6 @@ impl Storage {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
-    }
-
-    /// Gives the task a slot on the least busy usable account (ties: the oldest account) and marks
-    /// it `submitting`, in one statement: two tasks picked at once cannot overfill an account.
-    /// Moving to another account forgets the image uploaded to the previous one.
-    pub async fn pick_pool_account(&self, task_id: i64) -> Result<PoolPick, StorageError> {
-        let now = now_ms();
-        let busy = "(select count(*) from task t where t.pool_account_id = p.id and t.id != ?1
-                      and t.state in ('submitting', 'generating'))";
-        let usable = usable("?2");
-        let picked: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-            "with pick as (select p.id from pool_account p where {usable} and {busy} < p.max_concurrency
-                           order by {busy}, p.id limit 1)
-             update task set
-                 image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
-                 pool_account_id = (select id from pick),
-                 state = 'submitting', updated_at = ?2
-             where id = ?1 and state in ('queued', 'submitting') and exists (select 1 from pick)
-             returning pool_account_id"
-        )))
-        .bind(task_id)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(id) = picked
-            && let Some(account) = self.pool_account_by_id(id).await?
-        {
-            return Ok(PoolPick::Assigned(account));
-        }
-        let accounts = self.pool_accounts().await?;
-        if accounts.iter().any(|a| a.is_usable(now)) {
-            return Ok(PoolPick::AllBusy);
-        }
-        Ok(PoolPick::NoneUsable {
-            out_of_credits: accounts
-                .iter()
-                .any(|a| a.status == PoolStatus::OutOfCredits || a.credits == Some(0)),
-        })
     }
 
     /// Pool videos the user asked for since `since` (failed ones cost nothing and do not count).

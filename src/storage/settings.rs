@@ -78,22 +78,4 @@ impl Storage {
         .await?;
         Ok(language.flatten())
     }
-
-    /// Marks the task's seed as picked by the bot (the request gave none).
-    pub async fn mark_seed_auto(&self, task_id: i64) -> Result<(), StorageError> {
-        sqlx::query("update task set seed_auto = 1 where id = ?1")
-            .bind(task_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Whether the bot picked the task's seed (see [`Storage::mark_seed_auto`]).
-    pub async fn seed_is_auto(&self, task_id: i64) -> Result<bool, StorageError> {
-        let auto: Option<bool> = sqlx::query_scalar("select seed_auto from task where id = ?1")
-            .bind(task_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(auto.unwrap_or(false))
-    }
 }

@@ -1,6 +1,7 @@
 //! Figures for admins: /stats and /tasks.
 
 use super::{Storage, StorageError, TaskRow};
+use crate::domain::{ChatId, TaskId, UserId};
 
 /// What `/stats` shows. Times are milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -66,8 +67,8 @@ impl Storage {
     /// given (a group sees only what was asked for there).
     pub async fn recent_tasks(
         &self,
-        user_id: Option<i64>,
-        chat: Option<i64>,
+        user_id: Option<UserId>,
+        chat: Option<ChatId>,
         limit: i64,
     ) -> Result<Vec<TaskRow>, StorageError> {
         Ok(sqlx::query_as(
@@ -82,12 +83,14 @@ impl Storage {
     }
 
     /// Stops tracking an unfinished task: it ends as failed with `reason`. Returns the task as it
-    /// was, or `None` if there is no such task or it had already finished.
-    pub async fn cancel_task(&self, id: i64, reason: &str) -> Result<Option<TaskRow>, StorageError> {
+    /// was, or `None` if there is no such task or it had already finished. Clearing the lease
+    /// token fences off a step that holds the task: its next write changes nothing.
+    pub async fn cancel_task(&self, id: TaskId, reason: &str) -> Result<Option<TaskRow>, StorageError> {
         let before = self.task(id).await?;
         let now = super::now_ms();
         let done = sqlx::query(
-            "update task set state = 'failed', last_error = ?2, lease_until = null, finished_at = ?3,
+            "update task set state = 'failed', last_error = ?2, lease_until = null, lease_token = null,
+                 wait_reason = null, finished_at = ?3,
                  updated_at = ?3
              where id = ?1 and state not in ('delivered', 'failed')",
         )

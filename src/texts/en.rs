@@ -286,6 +286,16 @@ impl Texts for En {
             FailureReason::TimedOut => {
                 "⌛ This video took far too long and was stopped. Please try again.".into()
             }
+            FailureReason::QueueTimedOut => {
+                "⌛ Your request waited too long in the queue and was not started (nothing was charged). \
+                 Please try again later."
+                    .into()
+            }
+            FailureReason::Internal => {
+                "⚠️ Something went wrong on my side with this video, and retrying did not help. The \
+                 operator can see why in the logs. Please try again later."
+                    .into()
+            }
             FailureReason::Unavailable => {
                 "⚠️ PixVerse kept failing, so I gave up on this video. Please try again later.".into()
             }

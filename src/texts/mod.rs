@@ -80,10 +80,14 @@ pub enum FailureReason {
     Rejected,
     /// The image could not be used (too large, unreadable, wrong format).
     BadImage,
-    /// The task did not finish before its deadline.
+    /// PixVerse did not finish the video before the deadline (counted from when it accepted it).
     TimedOut,
+    /// The task waited in the queue longer than the queue-wait limit; PixVerse never started it.
+    QueueTimedOut,
     /// PixVerse kept failing; we gave up after retrying.
     Unavailable,
+    /// The bot itself kept failing on this task (e.g. a stored credential it cannot read).
+    Internal,
     /// The user disconnected the account the task was using.
     AccountRemoved,
     /// The photo could not be fetched from Telegram.

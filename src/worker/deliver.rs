@@ -7,9 +7,9 @@ use teloxide::{
 };
 
 use crate::{
-    domain::TaskState,
+    domain,
     pixverse::DownloadedVideo,
-    storage::{DestinationKind, TaskRow},
+    storage::{DestinationKind, Resubmit, TaskLease, now_ms},
     telegram::result_keyboard,
 };
 
@@ -22,124 +22,117 @@ use super::{
 pub const MAX_UPLOAD_BYTES: u64 = 50 * 1024 * 1024;
 
 impl Worker {
-    /// Crash story (send, then mark): the video is sent first and `delivered` stored right after.
-    /// Dying between the two re-sends the video once after a restart; the other order could lose
-    /// it for good. The window is one SQLite write.
-    #[tracing::instrument(skip_all, fields(task_id = task.id))]
-    pub(super) async fn deliver(&self, task: TaskRow) -> anyhow::Result<()> {
+    /// Crash story (send, then mark): the video is sent first and `delivered` stored right after
+    /// (in `lease.rs`). The deadline never drops a finished video: a delivery retries within its
+    /// own bounded number of attempts (`retry_later`).
+    #[tracing::instrument(skip_all, fields(task_id = lease.id().0))]
+    pub(super) async fn deliver(&self, lease: TaskLease) -> anyhow::Result<()> {
+        let task = lease.task().clone();
         let Some(url) = task.video_url.clone() else {
             anyhow::bail!("task {} is delivering without a video URL", task.id);
         };
-        if task.destination() == DestinationKind::Api {
+        if task.destination == DestinationKind::Api {
             // The API's client fetches the recorded `video_url` itself: nothing to send.
-            self.storage.mark_delivered(task.id, None).await?;
-            tracing::info!(task_id = task.id, "API task succeeded; result recorded");
+            lease.delivered(None).await?;
+            tracing::info!(task_id = task.id.0, "API task succeeded; result recorded");
             return Ok(());
         }
         let texts = self.texts_for(task.user_id).await;
+        let chat = ChatId(task.chat_id.0);
         self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
-        let chat = ChatId(task.chat_id);
         let video = match self.pixverse.download_video(&url, MAX_UPLOAD_BYTES).await {
             Ok(DownloadedVideo::Bytes(bytes)) => bytes,
-            Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(&task, &url).await,
+            Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(lease, &url).await,
             Err(error) => {
                 return self
                     .retry_later(
-                        &task,
-                        TaskState::Delivering,
+                        lease,
                         &error.to_string(),
                         error.retry_after(),
+                        Resubmit::SameTrace,
                     )
                     .await;
             }
         };
         let _ = self.bot.send_chat_action(chat, ChatAction::UploadVideo).await;
-        let params = task.params()?;
         let video = InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id));
         let sent = place_of(&task)
             .video(&self.upload_bot, video)
-            .caption(texts.caption(&task.prompt, &params))
+            .caption(texts.caption(&task.prompt, task.params()))
             .supports_streaming(true)
-            .reply_markup(result_keyboard(texts, task.id))
+            .reply_markup(result_keyboard(texts, task.id.0))
             .await;
         crate::telemetry::telegram_call("send_video", &sent);
         match sent {
             Ok(message) => {
                 let file_id = message.video().map(|v| v.file.id.0.clone());
-                self.storage.mark_delivered(task.id, file_id.as_deref()).await?;
-                tracing::info!(task_id = task.id, "video delivered");
+                lease.delivered(file_id.as_deref()).await?;
+                tracing::info!(task_id = task.id.0, "video delivered");
                 self.edit_progress(&task, texts.delivered(elapsed(&task)), Edit::Final)
                     .await;
                 Ok(())
             }
-            Err(error) => match self.telegram_failure(&task, error).await? {
-                SendFailure::Refused => self.deliver_link(&task, &url).await,
-                SendFailure::Handled => Ok(()),
+            Err(error) => match self.telegram_failure(lease, error).await? {
+                Some(lease) => self.deliver_link(lease, &url).await,
+                None => Ok(()),
             },
         }
     }
 
     /// Sends the link instead of the file (too large, or Telegram refused the upload for good).
-    async fn deliver_link(&self, task: &TaskRow, url: &str) -> anyhow::Result<()> {
+    async fn deliver_link(&self, lease: TaskLease, url: &str) -> anyhow::Result<()> {
+        let task = lease.task().clone();
         let texts = self.texts_for(task.user_id).await;
-        let sent = place_of(task)
+        let sent = place_of(&task)
             .message(&self.bot, texts.video_link(&task.prompt, url))
             .await;
         match sent {
             Ok(_) => {
-                self.storage.mark_delivered(task.id, None).await?;
-                self.edit_progress(task, texts.delivered(elapsed(task)), Edit::Final)
+                lease.delivered(None).await?;
+                self.edit_progress(&task, texts.delivered(elapsed(&task)), Edit::Final)
                     .await;
                 Ok(())
             }
-            Err(error) => match self.telegram_failure(task, error).await? {
-                SendFailure::Refused => {
-                    self.retry_later(task, TaskState::Delivering, "telegram refused the link", None)
+            Err(error) => match self.telegram_failure(lease, error).await? {
+                Some(lease) => {
+                    self.retry_later(lease, "telegram refused the link", None, Resubmit::SameTrace)
                         .await
                 }
-                SendFailure::Handled => Ok(()),
+                None => Ok(()),
             },
         }
     }
 
-    /// What a failed send means for the task.
-    async fn telegram_failure(&self, task: &TaskRow, error: RequestError) -> anyhow::Result<SendFailure> {
-        tracing::warn!(task_id = task.id, error = %error, "delivery to Telegram failed");
-        Ok(match error {
+    /// What a failed send means for the task: handled here (rescheduled or ended, `None`), or
+    /// refused for good by Telegram (the lease comes back for the fallback).
+    async fn telegram_failure(
+        &self,
+        lease: TaskLease,
+        error: RequestError,
+    ) -> anyhow::Result<Option<TaskLease>> {
+        let task = lease.task().clone();
+        tracing::warn!(task_id = task.id.0, error = %error, "delivery to Telegram failed");
+        match error {
             // Telegram's flood control asks us to wait (a 429 holds for the whole chat, so other
             // tasks' sends there meet it too): not a failure, so it uses up no attempt; a busy
-            // chat would otherwise lose videos PixVerse already made. The deadline still ends it.
-            RequestError::RetryAfter(wait) if !self.past_deadline(task) => {
-                let at = crate::storage::now_ms() + wait.duration().as_millis() as i64;
-                self.storage
-                    .reschedule_task(
-                        task.id,
-                        TaskState::Delivering,
-                        at,
-                        false,
-                        Some("telegram rate limit"),
-                    )
-                    .await?;
-                SendFailure::Handled
-            }
+            // chat would otherwise lose videos PixVerse already made.
+            // The progress edits of the chat pause as long (they would meet the same 429 and
+            // only prolong it), and the retry comes a little after the wait, spread so that the
+            // chat's other deliveries do not all return at the same instant.
             RequestError::RetryAfter(wait) => {
-                self.retry_later(
-                    task,
-                    TaskState::Delivering,
-                    "telegram rate limit",
-                    Some(wait.duration()),
-                )
-                .await?;
-                SendFailure::Handled
+                let wait = wait.duration();
+                self.pause_edits(task.chat_id.0, wait);
+                let spread = wait.mul_f64(rand::random::<f64>() / 2.0);
+                lease
+                    .release(now_ms() + (wait + spread).as_millis() as i64)
+                    .await?;
             }
             RequestError::MigrateToChatId(new_chat) => {
                 // The group became a supergroup: deliver there, right away.
-                self.storage.migrate_chat(task.chat_id, new_chat.0).await?;
-                let now = crate::storage::now_ms();
                 self.storage
-                    .reschedule_task(task.id, TaskState::Delivering, now, false, None)
+                    .migrate_chat(task.chat_id, domain::ChatId(new_chat.0))
                     .await?;
-                SendFailure::Handled
+                lease.release(now_ms()).await?;
             }
             RequestError::Api(
                 ApiError::BotBlocked
@@ -150,23 +143,15 @@ impl Worker {
                 | ApiError::CantInitiateConversation,
             ) => {
                 // Nobody to deliver to: end quietly instead of retrying forever.
-                self.storage.mark_failed(task.id, "chat unavailable").await?;
-                SendFailure::Handled
+                lease.fail("chat unavailable").await?;
             }
             // Telegram refused this content for good (too big, bad format).
-            RequestError::Api(_) => SendFailure::Refused,
+            RequestError::Api(_) => return Ok(Some(lease)),
             other => {
-                self.retry_later(task, TaskState::Delivering, &other.to_string(), None)
+                self.retry_later(lease, &other.to_string(), None, Resubmit::SameTrace)
                     .await?;
-                SendFailure::Handled
             }
-        })
+        }
+        Ok(None)
     }
-}
-
-enum SendFailure {
-    /// Rescheduled or ended; nothing more to do now.
-    Handled,
-    /// Telegram will never take this upload: fall back to the link.
-    Refused,
 }

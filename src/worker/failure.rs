@@ -4,143 +4,172 @@
 use std::time::Duration;
 
 use crate::{
-    domain::TaskState,
+    domain::{CredentialId, TaskState, WaitReason},
     pixverse::{ErrorKind, PixverseError},
-    storage::{TaskRow, now_ms},
+    storage::{Held, Resubmit, TaskLease, now_ms},
     texts::FailureReason,
 };
 
 use super::Worker;
 use super::progress::Edit;
 
-/// Consecutive transient failures after which a task gives up (with the backoff this is minutes).
+/// Consecutive failed attempts after which a task gives up (with the backoff this is minutes).
 pub const MAX_ATTEMPTS: i64 = 8;
 
-/// PixVerse's "invalid image id": the uploaded image is gone; upload it again.
-const INVALID_IMAGE_ID: i64 = 400032;
-
 impl Worker {
-    /// Routes a PixVerse error of `task`'s current step. `retry_state` is the state a retry resumes
-    /// from (queued for a submit, generating for a poll, delivering for a download).
-    pub(super) async fn handle_pixverse_error(
+    /// Routes a PixVerse error of the task's current step (submit, poll). `own` is the user's
+    /// credential the step used (`None`: a pool account).
+    pub(super) async fn pixverse_failed(
         &self,
-        task: &TaskRow,
+        mut lease: TaskLease,
         error: &PixverseError,
-        retry_state: TaskState,
-        own_credential: bool,
+        own: Option<CredentialId>,
     ) -> anyhow::Result<()> {
+        let task = lease.task().clone();
         let message = error.to_string();
-        tracing::warn!(task_id = task.id, error = %message, kind = ?error.kind(), "PixVerse step failed");
+        tracing::warn!(task_id = task.id.0, error = %message, kind = ?error.kind(), "PixVerse step failed");
+        // A submit PixVerse answered is settled: trying again is new work (a new trace id).
+        let resubmit = if error.was_answered() {
+            Resubmit::NewWork
+        } else {
+            Resubmit::SameTrace
+        };
         match error.kind() {
             ErrorKind::Busy => {
                 // Not an error for the user: the account's concurrent slots are full. Stay queued.
-                let next = now_ms()
-                    + self
-                        .settings
-                        .poll_interval
-                        .max(Duration::from_secs(1))
-                        .as_millis() as i64
-                        * 2;
-                self.storage
-                    .reschedule_task(task.id, retry_state, next, false, Some(&message))
+                let wait = self.settings.poll_interval.max(Duration::from_secs(1)) * 2;
+                lease
+                    .wait(WaitReason::Slot, now_ms() + wait.as_millis() as i64)
                     .await?;
                 // Said once: a task that was already waiting for a slot shows that text already
                 // (re-editing it every retry cost one Telegram call per queued task per retry).
-                if task.last_error.as_deref() != Some(message.as_str()) {
+                if task.wait_reason != Some(WaitReason::Slot) {
                     let texts = self.texts_for(task.user_id).await;
-                    self.edit_progress(task, texts.waiting_for_slot(), Edit::Stage)
+                    self.edit_progress(&task, texts.waiting_for_slot(), Edit::Stage)
                         .await;
                 }
                 Ok(())
             }
             ErrorKind::Transient => {
-                if error.code() == Some(INVALID_IMAGE_ID) {
-                    self.storage.store_image_ref(task.id, None).await?;
-                }
-                self.retry_later(task, retry_state, &message, error.retry_after())
+                self.retry_later(lease, &message, error.retry_after(), resubmit)
                     .await
+            }
+            ErrorKind::ImageExpired => {
+                // PixVerse forgot the uploaded image: upload it again and submit anew.
+                lease.forget_image().await?;
+                self.retry_later(lease, &message, None, Resubmit::NewWork).await
             }
             // A pool account ran dry or was refused: it leaves rotation, the task moves on.
-            ErrorKind::CredentialInvalid | ErrorKind::OutOfCredits
-                if !own_credential && task.pool_account_id.is_some() =>
-            {
-                let account_id = task.pool_account_id.unwrap_or_default();
-                self.pool_account_failed(task, account_id, error, retry_state)
-                    .await
+            ErrorKind::CredentialInvalid | ErrorKind::OutOfCredits if own.is_none() => {
+                match task.pool_account_id {
+                    Some(account) => self.pool_account_failed(lease, account, error).await,
+                    None => {
+                        self.fail(lease, FailureReason::CredentialInvalid { own: false }, &message)
+                            .await
+                    }
+                }
             }
-            ErrorKind::CredentialInvalid => match (own_credential, task.credential_id) {
+            ErrorKind::CredentialInvalid => {
                 // The user's login expired or was used elsewhere (10005): hold their tasks until
-                // they log in again instead of failing them.
-                (true, Some(id)) => {
-                    self.credential_refused(task, id).await?;
-                    self.hold(task).await
+                // they log in again instead of failing them. Only this credential is marked: a
+                // newer login is another one and stays valid.
+                if let Some(id) = own
+                    && self.credential_refused(&task, id).await?
+                {
+                    return Ok(lease.release(now_ms()).await?);
                 }
-                _ => {
-                    self.fail(task, FailureReason::CredentialInvalid { own: false }, &message)
-                        .await
-                }
-            },
+                self.hold(lease).await
+            }
             ErrorKind::OutOfCredits => {
                 self.fail(
-                    task,
-                    FailureReason::OutOfCredits { own: own_credential },
+                    lease,
+                    FailureReason::OutOfCredits { own: own.is_some() },
                     &message,
                 )
                 .await
             }
-            ErrorKind::Moderation => self.fail(task, FailureReason::Moderation, &message).await,
-            ErrorKind::BadRequest => {
-                let reason = match error.code() {
-                    Some(500030..=500033) => FailureReason::BadImage,
-                    _ => FailureReason::Rejected,
-                };
-                self.fail(task, reason, &message).await
-            }
+            ErrorKind::Moderation => self.fail(lease, FailureReason::Moderation, &message).await,
+            ErrorKind::BadImage => self.fail(lease, FailureReason::BadImage, &message).await,
+            ErrorKind::BadRequest => self.fail(lease, FailureReason::Rejected, &message).await,
         }
     }
 
-    /// Transient trouble: try again after a backoff, unless the task has tried long enough.
+    /// Trouble that may pass: try again after a backoff, unless the task has tried long enough.
+    /// A delivery is bounded by its attempts only, never by the deadline: a finished video is
+    /// not dropped because PixVerse was slow.
     pub(super) async fn retry_later(
         &self,
-        task: &TaskRow,
-        retry_state: TaskState,
+        lease: TaskLease,
         error: &str,
         retry_after: Option<Duration>,
+        resubmit: Resubmit,
     ) -> anyhow::Result<()> {
-        if task.attempts + 1 >= MAX_ATTEMPTS || self.past_deadline(task) {
-            return self.fail(task, FailureReason::Unavailable, error).await;
+        let task = lease.task();
+        if task.attempts + 1 >= MAX_ATTEMPTS {
+            return self.fail(lease, FailureReason::Unavailable, error).await;
+        }
+        if task.state != TaskState::Delivering && self.past_deadline(task) {
+            return self.fail(lease, FailureReason::TimedOut, error).await;
+        }
+        if self.past_queue_limit(task) {
+            return self.fail(lease, FailureReason::QueueTimedOut, error).await;
         }
         let delay = self.backoff(task.attempts, retry_after);
-        self.storage
-            .reschedule_task(
-                task.id,
-                retry_state,
-                now_ms() + delay.as_millis() as i64,
-                true,
-                Some(error),
-            )
+        lease
+            .retry(now_ms() + delay.as_millis() as i64, error, resubmit)
             .await?;
         Ok(())
     }
 
     /// Ends the task without a video and tells the user why, on the progress message if there is
-    /// one. Crash story: the state is stored first; dying before the message only loses the notice.
+    /// one. Crash story: in `lease.rs`, beside `fail`.
     pub(super) async fn fail(
         &self,
-        task: &TaskRow,
+        lease: TaskLease,
         reason: FailureReason,
         error: &str,
     ) -> anyhow::Result<()> {
-        tracing::info!(task_id = task.id, ?reason, "task failed");
-        self.storage.mark_failed(task.id, error).await?;
+        let task = lease.task().clone();
+        tracing::info!(task_id = task.id.0, ?reason, "task failed");
+        lease.fail(error).await?;
+        self.tell_failed(&task, reason).await;
+        Ok(())
+    }
+
+    async fn tell_failed(&self, task: &crate::storage::TaskRow, reason: FailureReason) {
         let texts = self.texts_for(task.user_id).await;
         // Trying again can help only when PixVerse (or time) was the problem, not the request.
         let retry = matches!(
             reason,
-            FailureReason::GenerationFailed | FailureReason::Unavailable | FailureReason::TimedOut
+            FailureReason::GenerationFailed
+                | FailureReason::Unavailable
+                | FailureReason::TimedOut
+                | FailureReason::QueueTimedOut
+                | FailureReason::Internal
         )
-        .then(|| crate::telegram::retry_keyboard(texts, task.id));
+        .then(|| crate::telegram::retry_keyboard(texts, task.id.0));
         self.announce(task, texts.failed(reason), retry).await;
-        Ok(())
+    }
+
+    /// A step erred unexpectedly (its error was logged): the tasks it still held count a failed
+    /// attempt, and those out of attempts end with a message, so nothing stays in flight forever
+    /// (e.g. a credential that no longer decrypts).
+    pub(super) async fn step_failed(&self, held: &[Held], error: &anyhow::Error) {
+        let retry_at = now_ms() + self.backoff(2, None).as_millis() as i64;
+        // Only the outermost context: the chain may name internals, never a secret.
+        let text = format!("internal error: {error}");
+        match self
+            .storage
+            .step_failed(held, &text, retry_at, MAX_ATTEMPTS)
+            .await
+        {
+            Ok(ended) => {
+                for task in ended {
+                    tracing::warn!(task_id = task.id.0, "task ended after repeated internal errors");
+                    self.tell_failed(&task, FailureReason::Internal).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not record the failed step"),
+        }
     }
 }

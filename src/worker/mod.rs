@@ -1,26 +1,28 @@
 //! The worker: the only place that talks to PixVerse for tasks.
 //!
-//! Each round claims the due tasks (with a lease), runs one step of each (submit, poll, deliver)
-//! concurrently, and stores the next state. Between rounds it sleeps until the next task falls
-//! due or a handler writes a new one ([`Notify`]), never on a fixed tick.
+//! Each round claims the due tasks (each comes back as a [`TaskLease`], the only way to move a
+//! task), plans one step per task or per account (`plan.rs`), and runs the steps concurrently:
+//! submit (`submit.rs`), poll (`poll.rs`), deliver (`deliver.rs`). Between rounds it sleeps until
+//! the next task falls due or a handler writes a new one ([`Notify`]), never on a fixed tick.
+//! While steps run (or wait for a free place), their leases are renewed, so no step outlives
+//! its lease; a step that lost its lease anyway finds out at its next write and stops.
 
+mod credential;
 mod deliver;
 mod failure;
+mod plan;
 mod poll;
 mod pool;
 mod progress;
 mod submit;
 
-use progress::Edit;
-
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
-    sync::Arc,
+    sync::{Arc, Weak},
     time::Duration,
 };
 
-use futures_util::{StreamExt, stream};
-use teloxide::{Bot, requests::Requester};
+use teloxide::Bot;
 use tokio::{
     sync::{Notify, watch},
     task::JoinSet,
@@ -28,21 +30,26 @@ use tokio::{
 };
 
 use crate::{
-    domain::TaskState,
-    pixverse::{self, PixverseClient},
-    storage::{Storage, TaskRow, now_ms},
+    domain::UserId,
+    pixverse::PixverseClient,
+    storage::{Claim, LeaseError, Storage, TaskLease, TaskRow, now_ms},
     telegram::lang_of_user,
-    texts::{FailureReason, Texts, texts},
+    texts::{Texts, texts},
 };
+
+use plan::Step;
 
 /// Timing and sizing of the worker, from [`crate::config::Config`].
 #[derive(Clone, Debug)]
 pub struct WorkerSettings {
     pub poll_interval: Duration,
+    /// How long PixVerse may take for one video, counted from when it accepted the task.
     pub task_deadline: Duration,
+    /// How long a task may wait before PixVerse accepts it (queue, slots, retries of the submit).
+    pub queue_wait_limit: Duration,
     pub progress_edit_interval: Duration,
     pub concurrency: usize,
-    /// How long a claimed task stays held; longer than any single step can take.
+    /// How long a claimed task stays held without a renewal; renewed every third of it.
     pub lease: Duration,
     /// Generations at once per PixVerse account; more wait in the queue, fairly.
     pub account_concurrency: u32,
@@ -66,67 +73,16 @@ pub struct Worker {
     /// The routine progress edits' pace across all chats (see `progress.rs`).
     edit_budget: std::sync::Mutex<progress::EditBudget>,
     /// Polled tasks still generating, by the time they are due again, not yet written back
-    /// (see `flush_rescheduled`).
-    rescheduled: std::sync::Mutex<BTreeMap<i64, Vec<i64>>>,
+    /// (see `flush_rescheduled`). Still held: their leases are renewed until then.
+    rescheduled: std::sync::Mutex<BTreeMap<i64, Vec<TaskLease>>>,
+    /// The claims whose leases some step or queue still holds; renewed by `renew_leases`.
+    claims: std::sync::Mutex<Vec<Weak<Claim>>>,
     /// When the run loop last went round (ms), for the HTTP readiness check.
     heartbeat: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The longest the run loop waits, while steps keep ending, before it claims again.
 const REPLAN_GAP: Duration = Duration::from_millis(100);
-
-/// What one round did, for tests and the run loop.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
-    pub claimed: usize,
-}
-
-impl Step {
-    fn tasks(&self) -> usize {
-        match self {
-            Step::Submit(_) | Step::Deliver(_) => 1,
-            Step::Poll(tasks) => tasks.len(),
-        }
-    }
-}
-
-/// Where a task's credential stands.
-enum Lookup {
-    /// Use this credential; `true` when it is the user's own.
-    Ready(pixverse::Credential, bool),
-    /// The owner must log in again; the task waits.
-    Hold,
-    /// The task cannot go on.
-    Fail(FailureReason),
-}
-
-/// Due tasks in turns: a user's first waiting task counts after the generations they were served
-/// in the last hour, and every user's n-th task comes before anyone's (n+1)-th. So one user's
-/// backlog does not delay another user's single task.
-fn fair_order(mut tasks: Vec<TaskRow>, served: &HashMap<i64, i64>) -> Vec<TaskRow> {
-    tasks.sort_by_key(|t| (t.next_run_at, t.id));
-    let mut turns: HashMap<i64, i64> = HashMap::new();
-    let mut ranked: Vec<(i64, TaskRow)> = tasks
-        .into_iter()
-        .map(|t| {
-            let turn = turns
-                .entry(t.user_id)
-                .or_insert_with(|| served.get(&t.user_id).copied().unwrap_or(0));
-            *turn += 1;
-            (*turn, t)
-        })
-        .collect();
-    ranked.sort_by_key(|(turn, _)| *turn);
-    ranked.into_iter().map(|(_, t)| t).collect()
-}
-
-/// A unit of work in a round: one submit, one delivery, or one status poll for every generating
-/// task of a credential (a web account answers all of them with one listing call).
-enum Step {
-    Submit(TaskRow),
-    Poll(Vec<TaskRow>),
-    Deliver(TaskRow),
-}
 
 impl Worker {
     pub fn new(
@@ -148,6 +104,7 @@ impl Worker {
             edit_pause: Default::default(),
             edit_budget: Default::default(),
             rescheduled: Default::default(),
+            claims: Default::default(),
             heartbeat: Default::default(),
         }
     }
@@ -180,6 +137,8 @@ impl Worker {
         }
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
+        let mut renew = tokio::time::interval(self.settings.lease / 3);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut running = JoinSet::new();
         let mut waiting: VecDeque<Step> = VecDeque::new();
         let mut plan_now = true;
@@ -218,6 +177,7 @@ impl Worker {
                 }
                 _ = self.wake.notified() => plan_now = true,
                 _ = tokio::time::sleep_until(wake_at), if waiting.is_empty() => plan_now = true,
+                _ = renew.tick() => self.renew_leases().await,
                 _ = shutdown.changed() => break,
                 // Only to beat the heart while idle.
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
@@ -233,18 +193,21 @@ impl Worker {
         tracing::info!("worker stopped");
     }
 
-    /// Claims the due tasks and runs one step of each, to completion. Tests and benchmarks call
-    /// this to drive the worker without sleeping.
-    pub async fn try_run_once(&self) -> anyhow::Result<Outcome> {
-        let (steps, _) = self.plan_round().await?;
-        let outcome = Outcome {
-            claimed: steps.iter().map(Step::tasks).sum(),
+    /// Keeps the leases of every claim some step, queue or pending write still holds. A claim
+    /// whose tasks have all been given back is gone (its leases were consumed) and dropped here.
+    async fn renew_leases(&self) {
+        let tokens: Vec<i64> = {
+            let mut claims = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+            claims.retain(|c| c.strong_count() > 0);
+            claims
+                .iter()
+                .filter_map(|c| c.upgrade())
+                .map(|c| c.token())
+                .collect()
         };
-        stream::iter(steps)
-            .for_each_concurrent(self.settings.concurrency, |step| self.run_step(step))
-            .await;
-        self.flush_rescheduled().await?;
-        Ok(outcome)
+        if let Err(e) = self.storage.renew_leases(&tokens, self.settings.lease).await {
+            tracing::warn!(error = %e, "could not renew the leases (they may expire)");
+        }
     }
 
     /// Stores what the polls since the last call found still generating: due again at their
@@ -253,102 +216,31 @@ impl Worker {
     /// are polled again at the next start.
     async fn flush_rescheduled(&self) -> anyhow::Result<()> {
         let batches = std::mem::take(&mut *self.rescheduled.lock().unwrap_or_else(|e| e.into_inner()));
-        for (next, ids) in batches {
-            self.storage.reschedule_generating(&ids, next).await?;
+        for (next, leases) in batches {
+            self.storage.reschedule_generating(leases, next).await?;
         }
         Ok(())
     }
 
-    /// Claims the due tasks (with a lease) and groups them into steps; also says whether the
-    /// claim was full (more tasks may be due).
-    async fn plan_round(&self) -> anyhow::Result<(Vec<Step>, bool)> {
-        self.flush_rescheduled().await?;
-        let limit = (self.settings.concurrency * 64) as i64;
-        let claimed = self
-            .storage
-            .claim_due_tasks(limit, self.settings.lease.as_millis() as i64)
-            .await?;
-        if claimed.is_empty() {
-            return Ok((Vec::new(), false));
-        }
-        let full = claimed.len() as i64 >= limit;
-        let wants_slot = |t: &TaskRow| matches!(t.state(), TaskState::Queued | TaskState::Submitting);
-        // Only the users who have a task waiting for a slot matter to the slot counts below.
-        let mut waiting_users: Vec<i64> = claimed
-            .iter()
-            .filter(|t| wants_slot(t))
-            .map(|t| t.user_id)
-            .collect();
-        waiting_users.sort_unstable();
-        waiting_users.dedup();
-        // Free generation slots per account, filled in fair order; the rest wait for a slot
-        // here instead of being refused by PixVerse (500044 stays handled as a fallback).
-        let mut busy: HashMap<Option<i64>, i64> = HashMap::new();
-        let mut served: HashMap<i64, i64> = HashMap::new();
-        if !waiting_users.is_empty() {
-            busy.extend(self.storage.generating_per_credential(&waiting_users).await?);
-            let hour_ago = now_ms() - 60 * 60 * 1000;
-            served.extend(
-                self.storage
-                    .recent_starts_per_user(&waiting_users, hour_ago)
-                    .await?,
-            );
-        }
-        let mut steps = Vec::new();
-        // Polls are grouped by the account they run on: the user's own, or a pool account.
-        let mut polls: BTreeMap<(Option<i64>, Option<i64>), Vec<TaskRow>> = BTreeMap::new();
-        // Tasks that wait for a slot: given back in one write.
-        let mut no_slot: Vec<i64> = Vec::new();
-        let mut pool_free: Option<i64> = None;
-        for task in fair_order(claimed, &served) {
-            match task.state() {
-                // Pool tasks: as many as the pool has free slots, in fair order; the account itself
-                // is picked at submit time (`assign_pool_account`).
-                TaskState::Queued | TaskState::Submitting if task.credential_id.is_none() => {
-                    let free = match pool_free {
-                        Some(free) => free,
-                        // No usable account at all: the submit step fails the task with why.
-                        None => *pool_free.insert(self.storage.pool_free_slots().await?.unwrap_or(i64::MAX)),
-                    };
-                    if free > 0 {
-                        pool_free = Some(free - 1);
-                        steps.push(Step::Submit(task));
-                    } else {
-                        no_slot.push(task.id);
-                    }
-                }
-                TaskState::Queued | TaskState::Submitting => {
-                    let used = busy.entry(task.credential_id).or_default();
-                    if *used >= i64::from(self.settings.account_concurrency) {
-                        no_slot.push(task.id);
-                    } else {
-                        *used += 1;
-                        steps.push(Step::Submit(task));
-                    }
-                }
-                TaskState::Generating => polls
-                    .entry((task.credential_id, task.pool_account_id))
-                    .or_default()
-                    .push(task),
-                TaskState::Delivering => steps.push(Step::Deliver(task)),
-                TaskState::Delivered | TaskState::Failed => {}
-            }
-        }
-        let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
-        self.storage.reschedule_waiting(&no_slot, next).await?;
-        steps.extend(polls.into_values().map(Step::Poll));
-        Ok((steps, full))
-    }
-
+    /// Runs one step. A lost lease stops it quietly (another holder, or a cancel, owns the task
+    /// now); any other error counts as a failed attempt of the tasks it held, and the last
+    /// allowed attempt ends them with a message (`failure.rs`).
     async fn run_step(&self, step: Step) {
+        let held = step.held();
         let result = match step {
-            Step::Submit(task) => self.submit(task).await,
-            Step::Poll(tasks) => self.poll(tasks).await,
-            Step::Deliver(task) => self.deliver(task).await,
+            Step::Submit(lease) => self.submit(lease).await,
+            Step::Poll(leases) => self.poll(leases).await,
+            Step::Deliver(lease) => self.deliver(lease).await,
         };
-        // On error the task keeps its lease, so it is retried once the lease expires: no spin.
-        if let Err(e) = result {
-            tracing::error!(error = format!("{e:#}"), "task step failed");
+        match result {
+            Ok(()) => {}
+            Err(e) if matches!(e.downcast_ref::<LeaseError>(), Some(LeaseError::Lost(_))) => {
+                tracing::warn!(error = %e, "lease lost: the step stopped");
+            }
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "task step failed");
+                self.step_failed(&held, &e).await;
+            }
         }
     }
 
@@ -365,86 +257,20 @@ impl Worker {
     }
 
     /// The texts in the language of the task's owner.
-    async fn texts_for(&self, user_id: i64) -> &'static dyn Texts {
-        texts(lang_of_user(&self.storage, user_id).await)
+    async fn texts_for(&self, user_id: UserId) -> &'static dyn Texts {
+        texts(lang_of_user(&self.storage, user_id.0).await)
     }
 
-    /// The credential a task generates with, and whether it is the user's own.
-    async fn credential_for(&self, task: &TaskRow) -> anyhow::Result<Lookup> {
-        let Some(id) = task.credential_id else {
-            // A pool task: the account chosen at submit time (see `assign_pool_account`).
-            let Some(pool_id) = task.pool_account_id else {
-                return Ok(Lookup::Fail(FailureReason::CredentialInvalid { own: false }));
-            };
-            return Ok(match self.storage.pool_account_by_id(pool_id).await? {
-                None => Lookup::Fail(FailureReason::AccountRemoved),
-                Some(account) => Lookup::Ready(account.to_pixverse(), false),
-            });
-        };
-        let now = now_ms();
-        Ok(match self.storage.credential(id).await? {
-            None => Lookup::Fail(FailureReason::AccountRemoved),
-            Some(own) if own.is_usable(now) => Lookup::Ready(own.to_pixverse(), true),
-            Some(own) => {
-                // Refused by PixVerse, or past the token's own expiry: hold for a re-login.
-                self.credential_refused(task, id).await?;
-                let since = own.invalid_at.unwrap_or(now);
-                if now - since < self.settings.credential_hold.as_millis() as i64 {
-                    Lookup::Hold
-                } else {
-                    Lookup::Fail(FailureReason::CredentialInvalid { own: true })
-                }
-            }
-        })
-    }
-
-    /// Marks the user's credential invalid and, the first time only, asks them to log in again.
-    async fn credential_refused(&self, task: &TaskRow, credential_id: i64) -> anyhow::Result<()> {
-        if !self.storage.mark_credential_invalid(credential_id).await? {
-            return Ok(());
-        }
-        tracing::info!(
-            task_id = task.id,
-            "credential refused; holding its tasks for a re-login"
-        );
-        let texts = self.texts_for(task.user_id).await;
-        let owner = self.storage.user(task.user_id).await?;
-        // Privately when we can: a group should not read about someone's account.
-        let chat = match owner {
-            Some(user) if user.has_private_chat => user.id,
-            _ => task.chat_id,
-        };
-        if let Err(e) = self
-            .bot
-            .send_message(teloxide::types::ChatId(chat), texts.reconnect_account())
-            .await
-        {
-            tracing::warn!(task_id = task.id, error = %e, "could not ask the owner to log in again");
-        }
-        Ok(())
-    }
-
-    /// Parks a task whose owner must log in again; `/login` wakes it at once.
-    async fn hold(&self, task: &TaskRow) -> anyhow::Result<()> {
-        let recheck = self.settings.credential_hold.min(Duration::from_secs(60));
-        let next = now_ms() + recheck.as_millis() as i64;
-        self.storage
-            .reschedule_task(
-                task.id,
-                task.state(),
-                next,
-                false,
-                Some("waiting for a new login"),
-            )
-            .await?;
-        let texts = self.texts_for(task.user_id).await;
-        self.edit_progress(task, texts.held_for_login(), Edit::Stage)
-            .await;
-        Ok(())
-    }
-
+    /// Generation ran past its deadline, counted from when PixVerse accepted the task.
     fn past_deadline(&self, task: &TaskRow) -> bool {
-        now_ms() - task.created_at > self.settings.task_deadline.as_millis() as i64
+        task.submitted_at
+            .is_some_and(|at| now_ms() - at > self.settings.task_deadline.as_millis() as i64)
+    }
+
+    /// Waited too long before PixVerse accepted it (queue, slots, retries of the submit).
+    fn past_queue_limit(&self, task: &TaskRow) -> bool {
+        task.video_id.is_none()
+            && now_ms() - task.created_at > self.settings.queue_wait_limit.as_millis() as i64
     }
 
     /// Capped exponential backoff with jitter: base · 2^attempts, at most 5 minutes, and never

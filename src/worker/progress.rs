@@ -80,17 +80,17 @@ impl Worker {
         };
         if !force
             && (!self.progress_edit_due(task)
-                || self.edits_paused(task.chat_id)
+                || self.edits_paused(task.chat_id.0)
                 || !self.take_edit_turn(task))
         {
             return;
         }
         // A stage edit is lost on a 429 anyway; while Telegram's wait for this chat runs, sending
         // it would only meet another 429 (Telegram counts those against the bot), so skip it.
-        if kind == Edit::Stage && self.edits_paused(task.chat_id) {
+        if kind == Edit::Stage && self.edits_paused(task.chat_id.0) {
             return;
         }
-        let (chat, message) = (ChatId(task.chat_id), MessageId(message_id as i32));
+        let (chat, message) = (ChatId(task.chat_id.0), MessageId(message_id as i32));
         let edit = |bot: &Bot, text: String, buttons: Option<InlineKeyboardMarkup>| {
             let mut edit = bot.edit_message_text(chat, message, text);
             if let Some(buttons) = buttons {
@@ -108,7 +108,7 @@ impl Worker {
                 // over, in the background so this step does not stall (nothing edits the message
                 // after a final text, so the late edit cannot overwrite a newer one).
                 let wait = wait.duration();
-                self.pause_edits(task.chat_id, wait);
+                self.pause_edits(task.chat_id.0, wait);
                 if kind == Edit::Final && wait <= MAX_EDIT_WAIT {
                     let bot = self.bot.clone();
                     let late = edit(&bot, text, buttons);
@@ -118,10 +118,10 @@ impl Worker {
                     });
                 }
             }
-            Err(e) => tracing::debug!(task_id = task.id, error = %e, "progress edit failed"),
+            Err(e) => tracing::debug!(task_id = task.id.0, error = %e, "progress edit failed"),
         }
         if let Err(e) = self.storage.touch_progress(task.id).await {
-            tracing::warn!(task_id = task.id, error = %e, "could not record the progress edit");
+            tracing::warn!(task_id = task.id.0, error = %e, "could not record the progress edit");
         }
     }
 
@@ -130,7 +130,7 @@ impl Worker {
         paused.get(&chat_id).is_some_and(|until| *until > now_ms())
     }
 
-    fn pause_edits(&self, chat_id: i64, wait: Duration) {
+    pub(super) fn pause_edits(&self, chat_id: i64, wait: Duration) {
         let mut paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_ms();
         paused.retain(|_, until| *until > now);
@@ -141,7 +141,7 @@ impl Worker {
     /// so many tasks generate that they would not fit [`ROUTINE_EDITS_PER_SEC`].
     fn routine_interval(&self, task: &TaskRow) -> Duration {
         let mut interval = self.settings.progress_edit_interval;
-        if task.chat_id < 0 {
+        if task.chat_id.0 < 0 {
             interval *= 2;
         }
         let generating = {
@@ -175,7 +175,7 @@ impl Worker {
     pub(super) fn routine_edit_ready(&self, task: &TaskRow) -> bool {
         task.progress_message_id.is_some()
             && self.progress_edit_due(task)
-            && !self.edits_paused(task.chat_id)
+            && !self.edits_paused(task.chat_id.0)
             && self.take_edit_turn(task)
     }
 
@@ -184,20 +184,20 @@ impl Worker {
     /// its next poll.
     fn take_edit_turn(&self, task: &TaskRow) -> bool {
         let now = now_ms();
-        let chat_gap = if task.chat_id < 0 {
+        let chat_gap = if task.chat_id.0 < 0 {
             GROUP_CHAT_GAP
         } else {
             PRIVATE_CHAT_GAP
         };
         let mut interval = self.settings.progress_edit_interval;
-        if task.chat_id < 0 {
+        if task.chat_id.0 < 0 {
             interval *= 2;
         }
         let chat_gap = chat_gap.min(interval).as_millis() as i64;
         let mut budget = self.edit_budget.lock().unwrap_or_else(|e| e.into_inner());
         if budget
             .chat_next
-            .get(&task.chat_id)
+            .get(&task.chat_id.0)
             .is_some_and(|next| *next > now)
         {
             return false;
@@ -212,7 +212,7 @@ impl Worker {
         if budget.chat_next.len() > 4096 {
             budget.chat_next.retain(|_, next| *next > now);
         }
-        budget.chat_next.insert(task.chat_id, now + chat_gap);
+        budget.chat_next.insert(task.chat_id.0, now + chat_gap);
         true
     }
 
@@ -220,7 +220,7 @@ impl Worker {
     /// to the request. Best effort: the task's state is already stored. `buttons` go under the
     /// message.
     pub(super) async fn announce(&self, task: &TaskRow, text: String, buttons: Option<InlineKeyboardMarkup>) {
-        if task.destination() == crate::storage::DestinationKind::Api {
+        if task.destination == crate::storage::DestinationKind::Api {
             // The API's client reads the outcome from the task; there is no chat to tell.
             return;
         }
@@ -233,14 +233,14 @@ impl Worker {
             send = send.reply_markup(buttons);
         }
         if let Err(e) = send.await {
-            tracing::warn!(task_id = task.id, error = %e, "could not tell the user");
+            tracing::warn!(task_id = task.id.0, error = %e, "could not tell the user");
         }
     }
 }
 
 /// Where the task's messages go: its chat and topic, replying to the request.
 pub(super) fn place_of(task: &TaskRow) -> Place {
-    Place::of_request(task.chat_id, None, task.request_message_id as i32)
+    Place::of_request(task.chat_id.0, None, task.request_message_id as i32)
 }
 
 /// Time since PixVerse accepted the task (or since it was requested, before that).

@@ -1,104 +1,129 @@
-//! Submit: upload the image (i2v) and ask PixVerse to generate.
+//! Submit: upload the image (i2v) and ask PixVerse to generate, under the task's trace id.
 
 use anyhow::Context;
 use teloxide::{net::Download, prelude::*};
 
 use crate::{
-    domain::{GenerationParams, TaskKind, TaskState},
+    domain::{GenerationParams, TaskKind, WaitReason},
     pixverse::{self, GenerationRequest, UploadedImage},
-    storage::{TaskRow, now_ms},
+    storage::{PoolPick, Resubmit, TaskLease, now_ms},
     texts::FailureReason,
 };
 
+use super::Worker;
+use super::credential::Lookup;
 use super::progress::Edit;
-use super::{Lookup, Worker};
 
 impl Worker {
-    #[tracing::instrument(skip_all, fields(task_id = task.id))]
-    pub(super) async fn submit(&self, task: TaskRow) -> anyhow::Result<()> {
-        if task.video_id.is_some() {
-            // Never submit twice: PixVerse already has it. (Only reachable through a stale state.)
-            let next = now_ms();
-            self.storage
-                .reschedule_task(task.id, TaskState::Generating, next, false, None)
-                .await?;
-            return Ok(());
+    #[tracing::instrument(skip_all, fields(task_id = lease.id().0))]
+    pub(super) async fn submit(&self, mut lease: TaskLease) -> anyhow::Result<()> {
+        if lease.task().video_id.is_some() {
+            // Never submit twice: PixVerse already has it (only reachable through a stale state).
+            return Ok(lease.release(now_ms()).await?);
         }
-        if self.past_deadline(&task) {
+        if self.past_queue_limit(lease.task()) {
             return self
-                .fail(&task, FailureReason::TimedOut, "deadline passed before submit")
+                .fail(
+                    lease,
+                    FailureReason::QueueTimedOut,
+                    "waited too long in the queue",
+                )
                 .await;
         }
-        let Some(task) = self.assign_pool_account(task).await? else {
-            return Ok(());
+        if lease.task().credential_id.is_none() {
+            // A pool task: a slot on the least busy usable account, stored on the task.
+            match lease.assign_pool_account().await? {
+                PoolPick::Assigned(account) => {
+                    tracing::debug!(task_id = lease.id().0, account = %account.name, "pool account assigned");
+                }
+                PoolPick::AllBusy => return self.wait_for_slot(lease).await,
+                PoolPick::NoneUsable { out_of_credits } => {
+                    let reason = if out_of_credits {
+                        FailureReason::OutOfCredits { own: false }
+                    } else {
+                        FailureReason::CredentialInvalid { own: false }
+                    };
+                    return self.fail(lease, reason, "no usable pool account").await;
+                }
+            }
+        }
+        let (credential, own) = match self.credential_for(lease.task()).await? {
+            Lookup::Ready { credential, own } => (credential, own),
+            Lookup::Hold => return self.hold(lease).await,
+            Lookup::Fail(reason) => return self.fail(lease, reason, "no usable credential").await,
         };
-        let (credential, own) = match self.credential_for(&task).await? {
-            Lookup::Ready(credential, own) => (credential, own),
-            Lookup::Hold => return self.hold(&task).await,
-            Lookup::Fail(reason) => return self.fail(&task, reason, "no usable credential").await,
-        };
-        // Crash story: `submitting` is stored before PixVerse is asked. If we die after PixVerse
-        // accepted but before `video_id` is stored, the task is submitted again after the restart:
-        // the user may pay twice but gets the video. The other choice (failing every task found in
-        // `submitting`) would lose videos PixVerse never started; the window is one HTTP call.
-        self.storage.mark_submitting(task.id).await?;
-
-        let params = task.params()?;
-        let image = match task.kind() {
+        // Crash story: `submitting` and the trace id are stored before PixVerse is asked. If we
+        // die after PixVerse accepted but before the `video_id` is stored, the restart submits
+        // again with the same trace id and the same body, and PixVerse answers with the video it
+        // already started: the user pays once and gets the video.
+        let trace_id = lease.submitting(own).await?;
+        let image = match lease.task().kind {
             TaskKind::T2v => None,
-            TaskKind::I2v => match self.uploaded_image(&task, &credential).await? {
+            TaskKind::I2v => match self.uploaded_image(&mut lease, &credential).await? {
                 Ok(image) => Some(image),
                 Err(Upload::PhotoUnavailable) => {
                     return self
-                        .fail(&task, FailureReason::PhotoUnavailable, "photo unavailable")
+                        .fail(lease, FailureReason::PhotoUnavailable, "photo unavailable")
                         .await;
                 }
                 Err(Upload::TelegramDown(error)) => {
-                    return self.retry_later(&task, TaskState::Queued, &error, None).await;
+                    return self.retry_later(lease, &error, None, Resubmit::SameTrace).await;
                 }
-                Err(Upload::Pixverse(error)) => {
-                    return self
-                        .handle_pixverse_error(&task, &error, TaskState::Queued, own)
-                        .await;
-                }
+                Err(Upload::Pixverse(error)) => return self.pixverse_failed(lease, &error, own).await,
             },
         };
-        let request = generation_request(&task.prompt, &params, image);
-        match self.pixverse.generate(&credential, &request).await {
+        let task = lease.task().clone();
+        let request = generation_request(&task.prompt, task.params(), image);
+        match self
+            .pixverse
+            .generate_traced(&credential, &request, &trace_id)
+            .await
+        {
             Ok(video_id) => {
-                let next_poll = now_ms() + self.settings.poll_interval.as_millis() as i64;
-                self.storage.mark_generating(task.id, video_id, next_poll).await?;
-                tracing::info!(task_id = task.id, video_id, "submitted to PixVerse");
+                let next_poll = now_ms() + self.first_poll_after(&task).as_millis() as i64;
+                lease.generating(video_id, next_poll).await?;
+                tracing::info!(task_id = task.id.0, video_id, "submitted to PixVerse");
                 let texts = self.texts_for(task.user_id).await;
                 self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), Edit::Stage)
                     .await;
                 Ok(())
             }
-            Err(error) => {
-                self.handle_pixverse_error(&task, &error, TaskState::Queued, own)
-                    .await
-            }
+            Err(error) => self.pixverse_failed(lease, &error, own).await,
         }
+    }
+
+    /// Every usable pool account has all its slots taken: stay queued, look again soon (a slot
+    /// freed by a finished generation wakes the task earlier).
+    async fn wait_for_slot(&self, lease: TaskLease) -> anyhow::Result<()> {
+        let task = lease.task().clone();
+        let next = now_ms() + self.settings.poll_interval.as_millis() as i64 * 2;
+        lease.wait(WaitReason::Slot, next).await?;
+        if task.wait_reason != Some(WaitReason::Slot) {
+            let texts = self.texts_for(task.user_id).await;
+            self.edit_progress(&task, texts.waiting_for_slot(), Edit::Routine)
+                .await;
+        }
+        Ok(())
     }
 
     /// The task's image on PixVerse: uploaded earlier (stored reference), or fetched from Telegram
     /// and uploaded now. Never hands PixVerse a Telegram URL: it contains the bot token.
     async fn uploaded_image(
         &self,
-        task: &TaskRow,
+        lease: &mut TaskLease,
         credential: &pixverse::Credential,
     ) -> anyhow::Result<Result<UploadedImage, Upload>> {
-        if let Some(stored) = &task.image_ref {
+        if let Some(stored) = &lease.task().image_ref {
             return Ok(Ok(serde_json::from_str(stored).context("stored image reference")?));
         }
-        let (bytes, ext) = match &task.image_file_id {
+        let (bytes, ext) = match &lease.task().image_file_id.clone() {
             Some(file_id) => match self.download_photo(file_id).await {
                 Ok(found) => found,
                 Err(teloxide::RequestError::Api(_)) => return Ok(Err(Upload::PhotoUnavailable)),
                 Err(e) => return Ok(Err(Upload::TelegramDown(e.to_string()))),
             },
             // An API task: the image came with the request and is stored beside the task.
-            None => match self.storage.task_upload(task.id).await? {
+            None => match self.storage.task_upload(lease.id().0).await? {
                 Some(upload) => {
                     let ext = upload
                         .content_type
@@ -112,10 +137,7 @@ impl Worker {
         };
         match self.pixverse.upload_image(credential, bytes, &ext).await {
             Ok(image) => {
-                // Stored so a retried submit does not upload (and pay for storage) again.
-                self.storage
-                    .store_image_ref(task.id, Some(&serde_json::to_string(&image)?))
-                    .await?;
+                lease.store_image(&serde_json::to_string(&image)?).await?;
                 Ok(Ok(image))
             }
             Err(error) => Ok(Err(Upload::Pixverse(error))),
@@ -156,7 +178,8 @@ enum Upload {
     Pixverse(pixverse::PixverseError),
 }
 
-/// The wire request for PixVerse from our parameters.
+/// The wire request for PixVerse from our parameters. The same task gives the same request every
+/// time: a retried submit must send the body its trace id was first sent with.
 fn generation_request(
     prompt: &str,
     params: &GenerationParams,

@@ -275,8 +275,8 @@ async fn each_error_code_class_maps_to_its_error_kind() {
     let cases = [
         (10002, ErrorKind::CredentialInvalid),
         (400017, ErrorKind::BadRequest),
-        (400032, ErrorKind::Transient),
-        (500031, ErrorKind::BadRequest),
+        (400032, ErrorKind::ImageExpired),
+        (500031, ErrorKind::BadImage),
         (500041, ErrorKind::Transient),
         (500090, ErrorKind::OutOfCredits),
         (500044, ErrorKind::Busy),

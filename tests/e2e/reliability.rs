@@ -295,6 +295,8 @@ async fn per_user_limits_refuse_politely_and_say_when_to_try_again() {
         .await;
     bot.px.finish_videos();
     bot.wait_for_videos(chat, 1).await;
+    // Sent before it is recorded: until then the first one still counts as in flight.
+    bot.wait_for_states(&[("delivered", 1)]).await;
 
     bot.tg.send_text(chat, &user, "/t2v third");
     bot.wait_for_videos(chat, 2).await;

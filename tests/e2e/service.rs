@@ -5,7 +5,7 @@ use std::{collections::HashSet, sync::Arc};
 
 use bytes::Bytes;
 use pixverse_bot::{
-    domain::{GenerationParams, TaskKind},
+    domain::{GenerationParams, TaskId, TaskKind},
     service::{AcceptError, Destination, ImageSource, Limits, Refusal, Service, Spec, WorkOrder},
     storage::{AccessMode, Cipher, SeenUser, Storage},
 };
@@ -80,8 +80,11 @@ async fn an_api_request_is_stored_with_its_uploaded_image_and_wakes_the_worker_o
         .await
         .expect("letting go wakes the worker");
 
-    let task = storage.task(task_id).await.unwrap().expect("stored");
-    assert_eq!((task.user_id, task.chat_id, task.image_file_id), (USER, 0, None));
+    let task = storage.task(TaskId(task_id)).await.unwrap().expect("stored");
+    assert_eq!(
+        (task.user_id.0, task.chat_id.0, task.image_file_id),
+        (USER, 0, None)
+    );
     let upload = storage
         .task_upload(task_id)
         .await

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use pixverse_bot::domain::{GenerationParams, Model};
+use pixverse_bot::domain::{GenerationParams, Model, TaskId, UserId};
 use serde_json::Value;
 
 use crate::support::{
@@ -303,8 +303,8 @@ async fn in_a_group_the_presser_of_again_becomes_the_requester() {
     bot.wait_for_videos(group, 2).await;
 
     let storage = bot.storage().await;
-    let task = storage.task(2).await.unwrap().expect("a new task");
-    assert_eq!(task.user_id, 4007, "Bob asked for this one");
+    let task = storage.task(TaskId(2)).await.unwrap().expect("a new task");
+    assert_eq!(task.user_id, UserId(4007), "Bob asked for this one");
     assert_eq!(task.request_message_id, i64::from(request));
     storage.close().await;
     let second = videos(&bot, group).pop().unwrap();

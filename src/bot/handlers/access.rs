@@ -9,7 +9,7 @@ use teloxide::{prelude::*, types::Me};
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
-    domain::{MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind},
+    domain::{self, MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind},
     service::{self, Admission, Refusal as ServiceRefusal, admission, is_placeholder},
     storage::{AccessMode, now_ms, utc_day_start},
     texts::{Lang, Texts, admin::admin_texts, texts},
@@ -127,7 +127,10 @@ pub async fn migrated(msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
         (None, None) => return Ok(()),
     };
     ctx.storage.migrate_group(old, new).await?;
-    let tasks = ctx.storage.migrate_chat(old, new).await?;
+    let tasks = ctx
+        .storage
+        .migrate_chat(domain::ChatId(old), domain::ChatId(new))
+        .await?;
     tracing::info!(old, new, tasks, "a group became a supergroup");
     Ok(())
 }

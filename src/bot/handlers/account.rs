@@ -11,6 +11,7 @@ use teloxide::{prelude::*, types::Me};
 use super::{reply, say};
 use crate::{
     bot::{BotContext, HandlerResult, in_background, sender_id},
+    domain::UserId,
     pixverse::{self, ErrorKind},
     storage::CredentialKind,
     texts::{Texts, admin::admin_texts},
@@ -34,8 +35,7 @@ async fn check_login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args:
     let password = SecretString::from(password.trim().to_owned());
     let answer = match ctx.pixverse.login(username, &password).await {
         Ok(login) => {
-            let id = ctx
-                .storage
+            ctx.storage
                 .save_credential(
                     sender_id(&msg),
                     CredentialKind::Web,
@@ -44,7 +44,7 @@ async fn check_login(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args:
                     login.expires_at.map(|s| s * 1000),
                 )
                 .await?;
-            resume_held_tasks(&ctx, id).await?;
+            resume_held_tasks(&ctx, sender_id(&msg)).await?;
             tracing::info!(user_id = sender_id(&msg), "web account connected");
             texts.login_ok(&login.username)
         }
@@ -81,6 +81,7 @@ async fn check_apikey(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, args
             ctx.storage
                 .save_credential(sender_id(&msg), CredentialKind::ApiKey, &label, &key, None)
                 .await?;
+            resume_held_tasks(&ctx, sender_id(&msg)).await?;
             tracing::info!(user_id = sender_id(&msg), "api key connected");
             texts.apikey_ok(&label)
         }
@@ -141,9 +142,9 @@ async fn check_balance(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerR
     Ok(())
 }
 
-/// Tasks that waited for this user to log in again go on now.
-async fn resume_held_tasks(ctx: &BotContext, credential_id: i64) -> anyhow::Result<()> {
-    if ctx.storage.wake_tasks_of_credential(credential_id).await? > 0 {
+/// Tasks that waited for this user to log in again go on now (with the new credential).
+async fn resume_held_tasks(ctx: &BotContext, user_id: i64) -> anyhow::Result<()> {
+    if ctx.storage.wake_tasks_waiting_for_login(UserId(user_id)).await? > 0 {
         ctx.wake_worker.notify_one();
     }
     Ok(())

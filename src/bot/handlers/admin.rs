@@ -8,6 +8,7 @@ use teloxide::{ApiError, RequestError, prelude::*, types::Me};
 use super::{access::pool_quota, pool::refresh_credits, reply};
 use crate::{
     bot::{BotContext, HandlerResult, in_background, sender_id},
+    domain::{TaskId, UserId},
     service::is_placeholder,
     storage::{AccessMode, Storage, now_ms, utc_day_start},
     telegram::{Late, Place, lang_of_user, replied_message, send_text},
@@ -186,20 +187,23 @@ pub async fn tasks(bot: Bot, msg: Message, me: Me, ctx: Arc<BotContext>, arg: St
             return Ok(());
         }
     };
-    let rows = ctx.storage.recent_tasks(user, None, TASKS_SHOWN).await?;
+    let rows = ctx
+        .storage
+        .recent_tasks(user.map(UserId), None, TASKS_SHOWN)
+        .await?;
     let accounts = ctx.storage.pool_accounts().await?;
     let now = now_ms();
     let lines: Vec<AdminTaskLine<'_>> = rows
         .iter()
         .map(|t| AdminTaskLine {
-            id: t.id,
-            user_id: t.user_id,
-            state: t.state(),
+            id: t.id.0,
+            user_id: t.user_id.0,
+            state: t.state,
             account: match (t.credential_id, t.pool_account_id) {
                 (Some(_), _) => "own",
                 (None, Some(id)) => accounts
                     .iter()
-                    .find(|a| a.id == id)
+                    .find(|a| a.id == id.0)
                     .map_or("pool", |a| a.name.as_str()),
                 (None, None) => "pool",
             },
@@ -245,13 +249,17 @@ pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -
         reply(&bot, &ctx, &msg, texts.usage(AdminUsage::Cancel)).await?;
         return Ok(());
     };
-    let Some(task) = ctx.storage.cancel_task(task_id, "cancelled by admin").await? else {
+    let Some(task) = ctx
+        .storage
+        .cancel_task(TaskId(task_id), "cancelled by admin")
+        .await?
+    else {
         reply(&bot, &ctx, &msg, texts.cancel_not_found(task_id)).await?;
         return Ok(());
     };
     tracing::info!(admin = sender_id(&msg), task_id, "task cancelled by an admin");
-    let owner = owner_texts(&ctx.storage, task.user_id).await;
-    let told = Place::of_request(task.chat_id, None, task.request_message_id as i32)
+    let owner = owner_texts(&ctx.storage, task.user_id.0).await;
+    let told = Place::of_request(task.chat_id.0, None, task.request_message_id as i32)
         .message(&bot, owner.cancelled_by_admin(task_id))
         .await;
     if let Err(e) = told {

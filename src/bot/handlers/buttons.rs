@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     bot::{BotContext, HandlerResult},
-    domain::{Callback, TaskState},
+    domain::{Callback, TaskId, TaskState},
     service::{Admission, Destination, ImageSource, Spec, WorkOrder},
     texts::{Texts, admin::admin_texts, shorten},
 };
@@ -102,26 +102,26 @@ async fn again(
     kind: Kind,
 ) -> anyhow::Result<Answer> {
     // A button only acts on a task of the chat it is in (forged data gets the same answer).
-    let task = match ctx.storage.task(task_id).await? {
-        Some(task) if task.chat_id == chat.0 => task,
+    let task = match ctx.storage.task(TaskId(task_id)).await? {
+        Some(task) if task.chat_id.0 == chat.0 => task,
         _ => return Ok(Answer::Alert(texts.button_task_not_found())),
     };
-    if kind == Kind::Retry && task.state() != TaskState::Failed {
+    if kind == Kind::Retry && task.state != TaskState::Failed {
         return Ok(Answer::Alert(texts.button_task_not_found()));
     }
-    let mut params = task.params()?;
+    let mut params = task.params().clone();
     // "Again" keeps a seed the user chose; a seed the bot picked is picked anew. "New seed"
     // always picks a new one.
-    if kind == Kind::NewSeed || ctx.storage.seed_is_auto(task.id).await? {
+    if kind == Kind::NewSeed || task.seed_auto {
         params.seed = None;
     }
     let order = WorkOrder {
         requester: user_id,
         destination: Destination::Telegram {
-            chat_id: task.chat_id,
+            chat_id: task.chat_id.0,
             request_message_id: task.request_message_id as i32,
         },
-        kind: task.kind(),
+        kind: task.kind,
         spec: Spec::Given {
             prompt: task.prompt.clone(),
             params,
@@ -134,7 +134,11 @@ async fn again(
     };
     match submit(bot, ctx, texts, order).await? {
         Submitted::Queued(new_id) => {
-            tracing::info!(task_id = new_id, from_task = task.id, "task queued from a button");
+            tracing::info!(
+                task_id = new_id,
+                from_task = task.id.0,
+                "task queued from a button"
+            );
             if kind == Kind::Retry {
                 // One retry per failure: the button goes away (best effort).
                 let _ = bot.edit_message_reply_markup(chat, message).await;

@@ -8,7 +8,7 @@ use super::access::word_refusal;
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
-    domain::TaskKind,
+    domain::{TaskId, TaskKind},
     service::{AcceptError, Destination, ImageSource, Spec, WorkOrder},
     telegram::{Late, Place, Sent, replied_message, send_text},
     texts::Texts,
@@ -166,7 +166,9 @@ pub(crate) async fn submit(
     let place = Place::of_request(chat_id, None, request_message_id);
     let progress = send_text(bot, &ctx.cooldowns, place, texts.queued(), None, Late::Skip).await;
     if let Ok(Sent::Now(progress)) = &progress {
-        ctx.storage.set_progress_message(task_id, progress.0).await?;
+        ctx.storage
+            .set_progress_message(TaskId(task_id), progress.0)
+            .await?;
     }
     drop(accepted);
     progress?;

@@ -11,7 +11,7 @@ use teloxide::{
 use super::{answer_with, buttons::Answer, reply};
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
-    domain::Callback,
+    domain::{self, Callback, TaskId, UserId},
     storage::now_ms,
     telegram::result_keyboard,
     texts::{TaskLine, Texts, history_button},
@@ -25,15 +25,15 @@ pub async fn history(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
     let chat = (!msg.chat.is_private()).then_some(msg.chat.id.0);
     let tasks = ctx
         .storage
-        .recent_tasks(Some(sender_id(&msg)), chat, SHOWN)
+        .recent_tasks(Some(UserId(sender_id(&msg))), chat.map(domain::ChatId), SHOWN)
         .await?;
     let now = now_ms();
     let lines: Vec<TaskLine<'_>> = tasks
         .iter()
         .map(|t| TaskLine {
-            id: t.id,
-            kind: t.kind(),
-            state: t.state(),
+            id: t.id.0,
+            kind: t.kind,
+            state: t.state,
             prompt: &t.prompt,
             age: Duration::from_millis((now - t.created_at).max(0) as u64),
         })
@@ -43,8 +43,8 @@ pub async fn history(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerRes
         .filter(|t| t.video_file_id.is_some())
         .map(|t| {
             vec![InlineKeyboardButton::callback(
-                history_button(t.id, &t.prompt),
-                Callback::Resend(t.id).encode(),
+                history_button(t.id.0, &t.prompt),
+                Callback::Resend(t.id.0).encode(),
             )]
         })
         .collect();
@@ -67,17 +67,17 @@ pub(super) async fn resend(
     chat: ChatId,
     task_id: i64,
 ) -> anyhow::Result<Answer> {
-    let task = match ctx.storage.task(task_id).await? {
-        Some(task) if task.user_id == user_id && (chat.is_user() || task.chat_id == chat.0) => task,
+    let task = match ctx.storage.task(TaskId(task_id)).await? {
+        Some(task) if task.user_id == UserId(user_id) && (chat.is_user() || task.chat_id.0 == chat.0) => task,
         _ => return Ok(Answer::Alert(texts.button_task_not_found())),
     };
     let Some(file_id) = task.video_file_id.clone() else {
         return Ok(Answer::Alert(texts.history_unavailable()));
     };
-    let params = task.params()?;
+    let params = task.params();
     bot.send_video(chat, InputFile::file_id(FileId(file_id)))
-        .caption(texts.caption(&task.prompt, &params))
-        .reply_markup(result_keyboard(texts, task.id))
+        .caption(texts.caption(&task.prompt, params))
+        .reply_markup(result_keyboard(texts, task.id.0))
         .await?;
     Ok(Answer::Silent)
 }

@@ -7,6 +7,7 @@ use teloxide::prelude::*;
 use super::reply;
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
+    domain::{ChatId, UserId},
     storage::{TaskRow, now_ms},
     texts::TaskLine,
 };
@@ -15,9 +16,9 @@ const FINISHED_SHOWN: i64 = 5;
 
 pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
-    let user_id = sender_id(&msg);
+    let user_id = UserId(sender_id(&msg));
     // In a group only what was requested there: the rest may be private.
-    let chat = (!msg.chat.is_private()).then_some(msg.chat.id.0);
+    let chat = (!msg.chat.is_private()).then_some(ChatId(msg.chat.id.0));
     let in_flight = ctx.storage.tasks_in_flight(user_id, chat).await?;
     let finished = ctx
         .storage
@@ -32,9 +33,9 @@ pub async fn status(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
 fn lines(rows: &[TaskRow], now: i64) -> Vec<TaskLine<'_>> {
     rows.iter()
         .map(|t| TaskLine {
-            id: t.id,
-            kind: t.kind(),
-            state: t.state(),
+            id: t.id.0,
+            kind: t.kind,
+            state: t.state,
             prompt: &t.prompt,
             age: Duration::from_millis((now - t.created_at).max(0) as u64),
         })

@@ -1,0 +1,217 @@
+//! Tasks: one row per requested video, from acceptance to delivery or failure.
+//!
+//! This file holds what handlers and reports read and write outside the worker: the typed row,
+//! the insert, and the lookups. Every state transition of a task lives in [`lease`], behind the
+//! handle a claim returns, and is fenced by that claim's token.
+
+mod lease;
+mod slots;
+
+use sqlx::types::Json;
+
+use crate::domain::{
+    ChatId, CredentialId, GenerationParams, PoolAccountId, TaskId, TaskKind, TaskState, UserId, WaitReason,
+};
+
+use super::{DestinationKind, Storage, StorageError, now_ms};
+
+pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
+
+/// What a handler knows when it accepts a request.
+#[derive(Clone, Debug)]
+pub struct NewTask {
+    pub user_id: UserId,
+    pub chat_id: ChatId,
+    pub request_message_id: i32,
+    pub kind: TaskKind,
+    pub prompt: String,
+    pub params: GenerationParams,
+    pub image_file_id: Option<String>,
+    /// The user's own credential; `None`: the shared pool.
+    pub credential_id: Option<CredentialId>,
+    /// The bot picked `params.seed` (the request gave none), so "Again" picks a new one.
+    pub seed_auto: bool,
+}
+
+/// A task as stored. Every column is decoded once, into its type: an unknown state or kind, or
+/// parameters that do not parse, make the read fail instead of defaulting silently.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: TaskId,
+    pub user_id: UserId,
+    pub chat_id: ChatId,
+    pub request_message_id: i64,
+    pub progress_message_id: Option<i64>,
+    pub kind: TaskKind,
+    pub prompt: String,
+    pub params: Json<GenerationParams>,
+    pub image_file_id: Option<String>,
+    /// PixVerse's reference to the uploaded image (`UploadedImage` as JSON).
+    pub image_ref: Option<String>,
+    pub credential_id: Option<CredentialId>,
+    /// The pool account given at submit time (pool tasks only).
+    pub pool_account_id: Option<PoolAccountId>,
+    pub video_id: Option<i64>,
+    pub video_url: Option<String>,
+    pub state: TaskState,
+    /// Consecutive failed attempts of the current step.
+    pub attempts: i64,
+    pub next_run_at: i64,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub wait_reason: Option<WaitReason>,
+    pub video_file_id: Option<String>,
+    pub seed_auto: bool,
+    pub submitted_at: Option<i64>,
+    pub progress_edited_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Where the result goes: an API task's result is only recorded, nothing is sent.
+    pub destination: DestinationKind,
+}
+
+impl TaskRow {
+    pub fn params(&self) -> &GenerationParams {
+        &self.params.0
+    }
+}
+
+impl Storage {
+    /// Stores an accepted request as a queued task, due now.
+    pub async fn insert_task(&self, task: &NewTask) -> Result<TaskId, StorageError> {
+        let now = now_ms();
+        let id = sqlx::query_scalar(
+            "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
+                               credential_id, seed_auto, state, next_run_at, created_at, updated_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, 'queued', ?9, ?9, ?9)
+             returning id",
+        )
+        .bind(task.user_id)
+        .bind(task.chat_id)
+        .bind(task.request_message_id)
+        .bind(task.kind)
+        .bind(&task.prompt)
+        .bind(Json(&task.params))
+        .bind(&task.image_file_id)
+        .bind(task.credential_id)
+        .bind(now)
+        .bind(task.seed_auto)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StorageError> {
+        Ok(sqlx::query_as("select * from task where id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Not a state transition: the handler that accepted the task records its progress message.
+    pub async fn set_progress_message(&self, id: TaskId, message_id: i32) -> Result<(), StorageError> {
+        sqlx::query("update task set progress_message_id = ?2, progress_edited_at = ?3 where id = ?1")
+            .bind(id)
+            .bind(message_id)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When the progress message was last edited (paces the routine edits). Not a transition.
+    pub async fn touch_progress(&self, id: TaskId) -> Result<(), StorageError> {
+        sqlx::query("update task set progress_edited_at = ?2 where id = ?1")
+            .bind(id)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user's unfinished tasks, oldest first; only those requested in `chat` if given (a
+    /// group sees only what was asked for there).
+    pub async fn tasks_in_flight(
+        &self,
+        user_id: UserId,
+        chat: Option<ChatId>,
+    ) -> Result<Vec<TaskRow>, StorageError> {
+        Ok(sqlx::query_as(
+            "select * from task where user_id = ?1 and state not in ('delivered', 'failed')
+                 and (?2 is null or chat_id = ?2) order by id",
+        )
+        .bind(user_id)
+        .bind(chat)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The user's most recent finished tasks, newest first; only those requested in `chat` if
+    /// given.
+    pub async fn recent_finished_tasks(
+        &self,
+        user_id: UserId,
+        chat: Option<ChatId>,
+        limit: i64,
+    ) -> Result<Vec<TaskRow>, StorageError> {
+        Ok(sqlx::query_as(
+            "select * from task where user_id = ?1 and state in ('delivered', 'failed')
+                 and (?3 is null or chat_id = ?3) order by id desc limit ?2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .bind(chat)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A group became a supergroup with a new id: unfinished tasks deliver there. (Not a state
+    /// transition; a holder's next fenced write still applies.)
+    pub async fn migrate_chat(&self, old_chat_id: ChatId, new_chat_id: ChatId) -> Result<u64, StorageError> {
+        let done = sqlx::query(
+            "update task set chat_id = ?2, updated_at = ?3 where chat_id = ?1 and state not in ('delivered', 'failed')",
+        )
+        .bind(old_chat_id)
+        .bind(new_chat_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The owner logged in again: every unfinished task of theirs that waits for a login is due
+    /// now (tasks not held by a step; a held one is looked at when its step ends anyway).
+    pub async fn wake_tasks_waiting_for_login(&self, owner: UserId) -> Result<u64, StorageError> {
+        let done = sqlx::query(
+            "update task set next_run_at = ?2, attempts = 0, wait_reason = null
+             where user_id = ?1 and wait_reason = 'login' and state not in ('delivered', 'failed')
+               and lease_token is null",
+        )
+        .bind(owner)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// When the next unfinished task that is not held falls due (a task left held by a failed
+    /// step counts once its lease has expired). Walks the `task_due` index in order and stops at
+    /// the first such task, so it costs about as much as the tasks held right now, not a scan of
+    /// every task; held tasks are the worker's own and it looks again when their steps end.
+    pub async fn next_due_at(&self) -> Result<Option<i64>, StorageError> {
+        Ok(sqlx::query_scalar(
+            "select next_run_at from task
+             where state not in ('delivered', 'failed') and (lease_until is null or lease_until <= ?1)
+             order by next_run_at limit 1",
+        )
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
+
+/// A list of ids as one JSON parameter, for `json_each`: one statement for many rows.
+fn json_ids<T: serde::Serialize>(ids: &[T]) -> Result<String, StorageError> {
+    serde_json::to_string(ids).map_err(|e| StorageError::Corrupt(e.to_string()))
+}

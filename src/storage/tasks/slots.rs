@@ -1,0 +1,64 @@
+//! What the worker reads to hand out generation slots fairly. Reads only: no transitions.
+
+use crate::domain::{CredentialId, UserId};
+
+use super::super::{Storage, StorageError, now_ms};
+use super::json_ids;
+
+impl Storage {
+    /// Generations started or running on each credential of `users` (`None`: a pool task), for
+    /// the per-account limit. Only the users whose tasks a round claimed: through the `task_user`
+    /// index instead of a scan of every task (a credential is one user's, so its tasks are theirs).
+    pub async fn generating_per_credential(
+        &self,
+        users: &[UserId],
+    ) -> Result<Vec<(Option<CredentialId>, i64)>, StorageError> {
+        Ok(sqlx::query_as(
+            "select credential_id, count(*) from task
+             where user_id in (select value from json_each(?1)) and state in ('submitting', 'generating')
+             group by credential_id",
+        )
+        .bind(json_ids(users)?)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Per user of `users`: generations started since `since_ms` or still running. The worker
+    /// serves users with fewer first, so one user's backlog cannot crowd out another user's
+    /// single task.
+    pub async fn recent_starts_per_user(
+        &self,
+        users: &[UserId],
+        since_ms: i64,
+    ) -> Result<Vec<(UserId, i64)>, StorageError> {
+        Ok(sqlx::query_as(
+            "select user_id, count(*) from task
+             where user_id in (select value from json_each(?1))
+               and (state in ('submitting', 'generating') or submitted_at >= ?2)
+             group by user_id",
+        )
+        .bind(json_ids(users)?)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A generation slot of this credential (`None`: the pool) freed up: every task waiting for
+    /// one is due now, so the next round picks among all of them fairly instead of whichever
+    /// timer fires first.
+    pub async fn wake_tasks_waiting_for_slot(
+        &self,
+        credential_id: Option<CredentialId>,
+    ) -> Result<u64, StorageError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "update task set next_run_at = ?2
+             where credential_id is ?1 and state = 'queued' and lease_token is null and next_run_at > ?2",
+        )
+        .bind(credential_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

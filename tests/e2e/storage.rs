@@ -1,0 +1,273 @@
+//! Storage on its own: claims, leases (expiry, renewal, fencing) and the task transitions, on a
+//! fresh database per test. Only `fresh_storage` knows the engine, so the same tests can run on
+//! PostgreSQL once it lands.
+
+use std::time::{Duration, Instant};
+
+use pixverse_bot::{
+    domain::{ChatId, GenerationParams, TaskId, TaskKind, TaskState, UserId, WaitReason},
+    storage::{Cipher, LeaseError, NewTask, Resubmit, SeenUser, Storage, TaskLease, now_ms},
+};
+use tempfile::TempDir;
+
+const LONG: Duration = Duration::from_secs(60);
+const OWNER: i64 = 5001;
+
+/// A fresh SQLite file (kept until the test ends) with one user.
+async fn fresh_storage() -> (Storage, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("storage.db").display());
+    let storage = Storage::connect(&url, Cipher::ephemeral())
+        .await
+        .expect("open the database");
+    let seen = SeenUser {
+        id: OWNER,
+        username: None,
+        first_name: "Ada",
+        language: None,
+        in_private_chat: true,
+    };
+    storage.upsert_user(&seen).await.expect("a user");
+    (storage, dir)
+}
+
+async fn queue(storage: &Storage, prompt: &str) -> TaskId {
+    storage
+        .insert_task(&NewTask {
+            user_id: UserId(OWNER),
+            chat_id: ChatId(OWNER),
+            request_message_id: 1,
+            kind: TaskKind::T2v,
+            prompt: prompt.to_owned(),
+            params: GenerationParams::default(),
+            image_file_id: None,
+            credential_id: None,
+            seed_auto: false,
+        })
+        .await
+        .expect("insert a task")
+}
+
+async fn claim_one(storage: &Storage, lease: Duration) -> TaskLease {
+    let mut claimed = storage.claim_due_tasks(10, lease).await.expect("claim");
+    assert_eq!(claimed.len(), 1, "exactly one task claimed");
+    claimed.pop().expect("one")
+}
+
+async fn state(storage: &Storage, id: TaskId) -> TaskState {
+    storage.task(id).await.expect("read").expect("the task").state
+}
+
+fn is_lost<T: std::fmt::Debug>(result: Result<T, LeaseError>) -> bool {
+    matches!(result, Err(LeaseError::Lost(_)))
+}
+
+#[tokio::test]
+async fn a_claim_takes_each_due_task_once() {
+    let (storage, _dir) = fresh_storage().await;
+    queue(&storage, "one").await;
+    queue(&storage, "two").await;
+    let first = storage.claim_due_tasks(10, LONG).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(
+        storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
+        "held tasks are not claimed again"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_claimed_again_and_its_old_holder_changes_nothing() {
+    let (storage, _dir) = fresh_storage().await;
+    let id = queue(&storage, "a fox").await;
+    let stale = claim_one(&storage, Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let fresh = loop {
+        if let Some(lease) = storage.claim_due_tasks(10, LONG).await.unwrap().pop() {
+            break lease;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let expired_at = stale.task().lease_until.expect("held");
+    assert!(now_ms() >= expired_at, "not before it expired");
+
+    assert!(
+        is_lost(stale.generating(42, now_ms()).await),
+        "the stale holder is fenced off"
+    );
+    let task = storage.task(id).await.unwrap().unwrap();
+    assert_eq!(
+        (task.state, task.video_id),
+        (TaskState::Queued, None),
+        "and wrote nothing"
+    );
+
+    fresh
+        .generating(7, now_ms())
+        .await
+        .expect("the new holder moves it");
+    let task = storage.task(id).await.unwrap().unwrap();
+    assert_eq!((task.state, task.video_id), (TaskState::Generating, Some(7)));
+}
+
+#[tokio::test]
+async fn a_renewed_lease_outlives_its_first_term() {
+    let (storage, _dir) = fresh_storage().await;
+    queue(&storage, "a kite").await;
+    let lease = claim_one(&storage, Duration::from_millis(100)).await;
+    let token = lease.claim().upgrade().expect("held").token();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(400) {
+        storage
+            .renew_leases(&[token], Duration::from_millis(100))
+            .await
+            .unwrap();
+        assert!(
+            storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
+            "a renewed lease is not taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    lease.delivering("https://media/1.mp4").await.expect("still held");
+}
+
+#[tokio::test]
+async fn a_cancelled_task_refuses_the_writes_of_its_holder() {
+    let (storage, _dir) = fresh_storage().await;
+    let id = queue(&storage, "a boat").await;
+    let lease = claim_one(&storage, LONG).await;
+    storage
+        .cancel_task(id, "cancelled by admin")
+        .await
+        .unwrap()
+        .expect("cancelled");
+    assert!(is_lost(lease.delivered(Some("file")).await));
+    assert_eq!(
+        state(&storage, id).await,
+        TaskState::Failed,
+        "cancelled stays cancelled"
+    );
+}
+
+#[tokio::test]
+async fn the_transitions_walk_a_task_from_queued_to_delivered() {
+    let (storage, _dir) = fresh_storage().await;
+    let id = queue(&storage, "a lighthouse").await;
+
+    let mut lease = claim_one(&storage, LONG).await;
+    let trace = lease.submitting(None).await.unwrap();
+    assert!(uuid::Uuid::parse_str(&trace).is_ok(), "a UUID trace id: {trace}");
+    assert_eq!(state(&storage, id).await, TaskState::Submitting);
+    // An unknown outcome: the retry is the same submit, under the same trace id.
+    lease
+        .retry(now_ms(), "connection reset", Resubmit::SameTrace)
+        .await
+        .unwrap();
+    let mut lease = claim_one(&storage, LONG).await;
+    assert_eq!(lease.task().attempts, 1);
+    assert_eq!(
+        lease.submitting(None).await.unwrap(),
+        trace,
+        "same submit, same trace id"
+    );
+    // PixVerse answered with an error: the next attempt is new work.
+    lease
+        .retry(now_ms(), "ErrCode 500069", Resubmit::NewWork)
+        .await
+        .unwrap();
+    let mut lease = claim_one(&storage, LONG).await;
+    let second = lease.submitting(None).await.unwrap();
+    assert_ne!(second, trace, "new work, new trace id");
+
+    lease.generating(99, now_ms()).await.unwrap();
+    let task = storage.task(id).await.unwrap().unwrap();
+    assert_eq!(
+        (task.state, task.video_id, task.attempts),
+        (TaskState::Generating, Some(99), 0)
+    );
+    assert!(task.submitted_at.is_some() && task.lease_until.is_none());
+
+    let lease = claim_one(&storage, LONG).await;
+    lease.delivering("https://media/99.mp4").await.unwrap();
+    // Handed to its own step: due now, not held.
+    let lease = claim_one(&storage, LONG).await;
+    assert_eq!(lease.task().state, TaskState::Delivering);
+    assert_eq!(lease.task().video_url.as_deref(), Some("https://media/99.mp4"));
+    lease.delivered(Some("file-99")).await.unwrap();
+    let task = storage.task(id).await.unwrap().unwrap();
+    assert_eq!(task.state, TaskState::Delivered);
+    assert_eq!(task.video_file_id.as_deref(), Some("file-99"));
+    assert!(task.finished_at.is_some());
+    assert!(
+        storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
+        "final"
+    );
+}
+
+#[tokio::test]
+async fn a_task_waiting_for_a_login_is_woken_by_the_next_login() {
+    let (storage, _dir) = fresh_storage().await;
+    let id = queue(&storage, "a tram").await;
+    let mut lease = claim_one(&storage, LONG).await;
+    lease.submitting(None).await.unwrap();
+    lease.wait(WaitReason::Login, now_ms() + 3_600_000).await.unwrap();
+    let task = storage.task(id).await.unwrap().unwrap();
+    assert_eq!(
+        task.wait_reason,
+        Some(WaitReason::Login),
+        "a typed reason, not error text"
+    );
+    assert_eq!(
+        task.state,
+        TaskState::Queued,
+        "a submit not taken is queued again"
+    );
+    assert!(
+        storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
+        "not due for an hour"
+    );
+
+    assert_eq!(
+        storage.wake_tasks_waiting_for_login(UserId(OWNER)).await.unwrap(),
+        1
+    );
+    let lease = claim_one(&storage, LONG).await;
+    assert_eq!(lease.task().wait_reason, None);
+}
+
+#[tokio::test]
+async fn a_step_that_keeps_failing_ends_its_task_at_the_last_attempt() {
+    let (storage, _dir) = fresh_storage().await;
+    let id = queue(&storage, "a comet").await;
+    for attempt in 1..=3 {
+        let lease = claim_one(&storage, LONG).await;
+        let ended = storage
+            .step_failed(&[lease.held()], "internal error: cannot decrypt", now_ms(), 3)
+            .await
+            .unwrap();
+        let task = storage.task(id).await.unwrap().unwrap();
+        assert_eq!(task.attempts, attempt);
+        if attempt < 3 {
+            assert!(ended.is_empty(), "attempt {attempt} retries");
+            assert_eq!(task.state, TaskState::Queued);
+        } else {
+            assert_eq!(ended.len(), 1, "the last attempt ends it");
+            assert_eq!(task.state, TaskState::Failed);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stored_value_that_does_not_decode_is_an_error_not_a_default() {
+    let (storage, _dir) = fresh_storage().await;
+    let id = queue(&storage, "a bell").await;
+    sqlx::query("update task set params = '{\"model\":\"v99\"}' where id = ?1")
+        .bind(id)
+        .execute(storage.pool())
+        .await
+        .unwrap();
+    assert!(storage.task(id).await.is_err(), "unknown parameters are refused");
+}

@@ -23,4 +23,4 @@ pub mod telemetry;
 /// Every user-facing text, in English and Russian.
 pub mod texts;
 /// The worker: claims due tasks and drives them through PixVerse to the chat.
-pub mod worker;
+pub(crate) mod worker;

@@ -77,6 +77,8 @@ pub struct Worker {
     rescheduled: std::sync::Mutex<BTreeMap<i64, Vec<TaskLease>>>,
     /// The claims whose leases some step or queue still holds; renewed by `renew_leases`.
     claims: std::sync::Mutex<Vec<Weak<Claim>>>,
+    /// Learned typical generation time (ms) per (model, quality, duration); see `poll.rs`.
+    typical: std::sync::Mutex<HashMap<(String, String, i64), i64>>,
     /// When the run loop last went round (ms), for the HTTP readiness check.
     heartbeat: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -105,6 +107,7 @@ impl Worker {
             edit_budget: Default::default(),
             rescheduled: Default::default(),
             claims: Default::default(),
+            typical: Default::default(),
             heartbeat: Default::default(),
         }
     }
@@ -131,6 +134,7 @@ impl Worker {
     /// shutdown the running steps get a few seconds; whatever is cut off keeps its stored state
     /// and resumes at the next start.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        self.load_generation_times().await;
         let released = self.storage.release_all_leases().await.unwrap_or_default();
         if released > 0 {
             tracing::info!(released, "resuming tasks left over by the previous run");

@@ -12,6 +12,16 @@ use crate::{
 use super::credential::Lookup;
 use super::{Worker, progress::Edit, progress::elapsed};
 
+/// A task's kind of generation, as the learned times are keyed.
+fn kind_of(task: &TaskRow) -> (String, String, i64) {
+    let params = task.params();
+    (
+        params.model.as_str().to_owned(),
+        params.quality.as_str().to_owned(),
+        i64::from(params.duration),
+    )
+}
+
 /// How many phases of the poll grid the accounts are spread over.
 const POLL_PHASES: i64 = 8;
 
@@ -60,6 +70,7 @@ impl Worker {
                     lease.delivering(&url).await?;
                     self.wake.notify_one();
                     self.slot_freed(&task).await?;
+                    self.learn_generation_time(&task).await;
                 }
                 Some(VideoStatus::Moderated) => {
                     self.fail(lease, FailureReason::Moderation, "moderated").await?;
@@ -122,9 +133,57 @@ impl Worker {
         (now_ms() - phase + interval + interval / 2) / interval * interval + phase
     }
 
-    /// When to poll a task PixVerse just accepted for the first time.
-    pub(super) fn first_poll_after(&self, _task: &TaskRow) -> Duration {
-        self.settings.poll_interval
+    /// When to poll a task PixVerse just accepted for the first time: when videos of its kind
+    /// were typically done (learned, see `learn_generation_time`), and at the poll interval until
+    /// that is known. Later polls come at the interval.
+    pub(super) fn first_poll_after(&self, task: &TaskRow) -> Duration {
+        let typical = self
+            .typical
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&kind_of(task))
+            .copied();
+        match typical {
+            Some(ms) => Duration::from_millis(ms.max(0) as u64).max(self.settings.poll_interval),
+            None => self.settings.poll_interval,
+        }
+    }
+
+    /// A video was seen done: how long it took since PixVerse accepted it goes into its kind's
+    /// typical time. It is seen at a poll, so the time is up to an interval late: the first
+    /// poll then comes a little after most videos are done, which is what saves polls.
+    async fn learn_generation_time(&self, task: &TaskRow) {
+        let Some(submitted_at) = task.submitted_at else {
+            return;
+        };
+        let (model, quality, duration) = kind_of(task);
+        let observed = now_ms() - submitted_at;
+        match self
+            .storage
+            .record_generation_time(&model, &quality, duration, observed)
+            .await
+        {
+            Ok(typical) => {
+                self.typical
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert((model, quality, duration), typical);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not record the generation time"),
+        }
+    }
+
+    /// The learned generation times, read once at start.
+    pub(super) async fn load_generation_times(&self) {
+        match self.storage.generation_times().await {
+            Ok(rows) => {
+                let mut typical = self.typical.lock().unwrap_or_else(|e| e.into_inner());
+                for row in rows {
+                    typical.insert((row.model, row.quality, row.duration), row.typical_ms);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the learned generation times"),
+        }
     }
 
     /// A generation of this task's account ended: tasks waiting for a slot compete for it now.

@@ -222,3 +222,30 @@ async fn a_second_bot_on_the_same_database_refuses_to_start_in_one_line() {
     bot.tg.send_text(chat, &user, "/t2v a lone lighthouse");
     bot.wait_for_videos(chat, 1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_a_kind_of_video_was_made_the_next_is_first_polled_when_it_is_likely_done() {
+    let bot = TestBot::start().await;
+    bot.px
+        .set_generation_time(Duration::from_millis(600), Duration::from_millis(600));
+    let (chat, user) = private_user(3608);
+    let polls_of = |n: usize| {
+        let id = bot.px.videos()[n].id;
+        bot.px.count(&format!("/video/result/{id}"))
+    };
+    bot.tg.send_text(chat, &user, "/t2v the first comet");
+    bot.wait_for_videos(chat, 1).await;
+    let learning = polls_of(0);
+    assert!(
+        learning >= 5,
+        "at a 40 ms interval, a 600 ms video is polled often: {learning}"
+    );
+
+    bot.tg.send_text(chat, &user, "/t2v the second comet");
+    bot.wait_for_videos(chat, 2).await;
+    let learned = polls_of(1);
+    assert!(
+        learned <= 2,
+        "the second is polled when it is likely done: {learned} polls"
+    );
+}

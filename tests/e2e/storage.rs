@@ -271,3 +271,26 @@ async fn a_stored_value_that_does_not_decode_is_an_error_not_a_default() {
         .unwrap();
     assert!(storage.task(id).await.is_err(), "unknown parameters are refused");
 }
+
+#[tokio::test]
+async fn a_generation_time_is_learned_as_a_weighted_mean_and_kept() {
+    let (storage, _dir) = fresh_storage().await;
+    let first = storage
+        .record_generation_time("v5", "540p", 5, 40_000)
+        .await
+        .unwrap();
+    assert_eq!(first, 40_000, "the first observation is the mean");
+    let second = storage
+        .record_generation_time("v5", "540p", 5, 50_000)
+        .await
+        .unwrap();
+    assert_eq!(second, 42_000, "the newest counts a fifth");
+    storage
+        .record_generation_time("v6", "1080p", 8, 90_000)
+        .await
+        .unwrap();
+    let mut times = storage.generation_times().await.unwrap();
+    times.sort_by_key(|t| t.typical_ms);
+    assert_eq!(times.len(), 2, "one per kind");
+    assert_eq!((times[0].typical_ms, times[0].samples), (42_000, 2));
+}

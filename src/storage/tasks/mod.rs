@@ -6,6 +6,7 @@
 
 mod lease;
 mod slots;
+mod timing;
 
 use sqlx::types::Json;
 
@@ -16,6 +17,7 @@ use crate::domain::{
 use super::{DestinationKind, Storage, StorageError, now_ms};
 
 pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
+pub use timing::GenerationTime;
 
 /// What a handler knows when it accepts a request.
 #[derive(Clone, Debug)]

@@ -1,0 +1,56 @@
+//! How long PixVerse takes, learned from finished tasks: per model, quality and duration, an
+//! exponentially weighted mean of "accepted → seen done". Stored, so it survives restarts; the
+//! worker polls a new task first when its video is likely done.
+
+use super::super::{Storage, StorageError, now_ms};
+
+/// The weight of the newest observation in the mean.
+const WEIGHT_PERCENT: i64 = 20;
+
+/// One kind of generation and how long it typically takes.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct GenerationTime {
+    pub model: String,
+    pub quality: String,
+    pub duration: i64,
+    pub typical_ms: i64,
+    pub samples: i64,
+}
+
+impl Storage {
+    /// Folds one observed generation time into its kind's mean (the first one is the mean) and
+    /// returns the new mean.
+    pub async fn record_generation_time(
+        &self,
+        model: &str,
+        quality: &str,
+        duration: i64,
+        observed_ms: i64,
+    ) -> Result<i64, StorageError> {
+        Ok(sqlx::query_scalar(
+            "insert into generation_time (model, quality, duration, typical_ms, samples, updated_at)
+             values (?1, ?2, ?3, ?4, 1, ?6)
+             on conflict (model, quality, duration) do update set
+                 typical_ms = (typical_ms * (100 - ?5) + excluded.typical_ms * ?5) / 100,
+                 samples = samples + 1, updated_at = excluded.updated_at
+             returning typical_ms",
+        )
+        .bind(model)
+        .bind(quality)
+        .bind(duration)
+        .bind(observed_ms)
+        .bind(WEIGHT_PERCENT)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Every learned generation time (a handful of rows: one per kind ever generated).
+    pub async fn generation_times(&self) -> Result<Vec<GenerationTime>, StorageError> {
+        Ok(
+            sqlx::query_as("select model, quality, duration, typical_ms, samples from generation_time")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -2,6 +2,7 @@
 
 mod callback;
 mod ids;
+mod modes;
 mod params;
 mod prompt;
 mod request;
@@ -9,6 +10,10 @@ mod task;
 
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
 pub use ids::{ChatId, CredentialId, PoolAccountId, TaskId, UserId};
+pub use modes::{
+    FusionReference, FusionReferences, LipSyncAudio, MAX_FUSION_REFERENCES, MAX_REFERENCE_NAME_CHARS,
+    MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ReferenceRole, VideoSource, sound_description,
+};
 pub use params::{
     AspectRatio, GenerationParams, MAX_SEED, Model, MotionMode, ParamError, ParamProblem, Quality, Style,
 };

@@ -7,6 +7,8 @@ mod credential;
 mod download;
 mod error;
 pub mod jwt;
+mod modes;
+mod modes_wire;
 pub mod oss;
 mod transport;
 mod types;
@@ -16,4 +18,8 @@ mod wire;
 pub use client::PixverseClient;
 pub use credential::Credential;
 pub use error::{ErrorKind, PixverseError, kind_of_code};
+pub use modes::{
+    EffectTemplate, ExtendRequest, FusionRequest, LipSyncRequest, SoundRequest, TransitionRequest, TtsVoice,
+    UploadedMedia,
+};
 pub use types::{Balance, DownloadedVideo, GenerationRequest, UploadedImage, VideoStatus, WebLogin};

@@ -16,6 +16,7 @@ mod limits;
 mod pacing;
 mod parsers_fuzz;
 mod pixverse_client;
+mod pixverse_modes;
 mod privacy;
 mod process;
 mod reliability;

@@ -307,6 +307,8 @@ async fn out_of_credits_and_the_concurrency_limit_come_from_the_account() {
     assert_eq!((err.code(), err.kind()), (Some(500090), ErrorKind::OutOfCredits));
 
     let web = web_token(&client).await;
+    // Held, so none of the five finishes (30-60 ms) before the sixth is sent on a loaded machine.
+    fake.hold_videos();
     for n in 0..5 {
         client.generate(&web, &t2v(&format!("video {n}"))).await.unwrap();
     }

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 mod checks;
+mod modes;
 mod oss;
 mod platform;
 mod videos;
@@ -190,6 +191,8 @@ struct State {
     objects: HashMap<String, usize>,
     web_images: HashMap<String, WebImage>,
     platform_images: HashMap<i64, String>,
+    /// `/media/upload`ed files by media id (modes.rs).
+    media: HashMap<i64, modes::Media>,
     uploaded: Vec<(String, usize)>,
     videos: Vec<Video>,
     next_video_id: i64,
@@ -230,6 +233,7 @@ impl FakePixverse {
                 objects: HashMap::new(),
                 web_images: HashMap::new(),
                 platform_images: HashMap::new(),
+                media: HashMap::new(),
                 uploaded: Vec::new(),
                 videos: Vec::new(),
                 next_video_id: FIRST_VIDEO_ID,
@@ -402,7 +406,7 @@ fn is_submit(path: &str) -> bool {
             | "/openapi/v2/video/img/generate"
             | "/creative_platform/video/t2v"
             | "/creative_platform/video/i2v"
-    )
+    ) || modes::is_submit(path)
 }
 
 /// A plausible MP4 start, then a pattern that depends on the id.
@@ -453,10 +457,10 @@ async fn handle(
     }
 
     // Multipart needs an async parse, so the image is extracted before the state is locked.
-    let image = if path == "/openapi/v2/image/upload" {
-        Some(read_image_field(&headers, bytes.clone()).await)
-    } else {
-        None
+    let image = match path.as_str() {
+        "/openapi/v2/image/upload" => Some(read_file_field(&headers, bytes.clone(), "image").await),
+        "/openapi/v2/media/upload" => Some(read_file_field(&headers, bytes.clone(), "file").await),
+        _ => None,
     };
     let answer = {
         let mut s = lock(&state);
@@ -480,10 +484,10 @@ async fn handle(
     answer.into_response()
 }
 
-/// An image part from a multipart body: (file name, content type, bytes), or why it is missing.
+/// A file part from a multipart body: (file name, content type, bytes), or why it is missing.
 type ImageField = Result<(String, String, Bytes), String>;
 
-async fn read_image_field(headers: &HeaderMap, body: Bytes) -> ImageField {
+async fn read_file_field(headers: &HeaderMap, body: Bytes, field_name: &str) -> ImageField {
     let content_type = header_str(headers, "content-type").unwrap_or_default().to_owned();
     let request = Request::builder()
         .header(header::CONTENT_TYPE, content_type)
@@ -493,14 +497,14 @@ async fn read_image_field(headers: &HeaderMap, body: Bytes) -> ImageField {
         .await
         .map_err(|e| format!("not multipart/form-data: {e}"))?;
     while let Some(field) = form.next_field().await.map_err(|e| e.to_string())? {
-        if field.name() == Some("image") {
+        if field.name() == Some(field_name) {
             let name = field.file_name().unwrap_or_default().to_owned();
             let content_type = field.content_type().unwrap_or_default().to_owned();
             let bytes = field.bytes().await.map_err(|e| e.to_string())?;
             return Ok((name, content_type, bytes));
         }
     }
-    Err("no multipart field named image".into())
+    Err(format!("no multipart field named {field_name}"))
 }
 
 /// The parts of a request the routes look at.

@@ -13,7 +13,7 @@ pub struct Reject {
 
 pub type Check<T> = Result<T, Reject>;
 
-fn missing(field: &str) -> Reject {
+pub fn missing(field: &str) -> Reject {
     Reject {
         code: 400011,
         message: format!("{field} is required"),
@@ -21,7 +21,7 @@ fn missing(field: &str) -> Reject {
     }
 }
 
-fn wrong_type(field: &str, what: &str) -> Reject {
+pub fn wrong_type(field: &str, what: &str) -> Reject {
     Reject {
         code: 400013,
         message: format!("{field} {what}"),
@@ -66,7 +66,7 @@ pub fn req_int(body: &Map<String, Value>, field: &str) -> Check<i64> {
     opt_int(body, field)?.ok_or_else(|| missing(field))
 }
 
-fn opt_bool(body: &Map<String, Value>, field: &str) -> Check<Option<bool>> {
+pub fn opt_bool(body: &Map<String, Value>, field: &str) -> Check<Option<bool>> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -80,9 +80,9 @@ pub struct Generation {
     pub model: String,
 }
 
-const MODELS: &[&str] = &["v3.5", "v4", "v4.5", "v5", "v5.5", "v5.6", "v6", "c1"];
-const QUALITIES: &[&str] = &["360p", "540p", "720p", "1080p"];
-const RATIOS: &[&str] = &["16:9", "4:3", "1:1", "3:4", "9:16"];
+pub const MODELS: &[&str] = &["v3.5", "v4", "v4.5", "v5", "v5.5", "v5.6", "v6", "c1"];
+pub const QUALITIES: &[&str] = &["360p", "540p", "720p", "1080p"];
+pub const RATIOS: &[&str] = &["16:9", "4:3", "1:1", "3:4", "9:16"];
 const WIDE_RATIOS: &[&str] = &["2:3", "3:2", "21:9"];
 const STYLES: &[&str] = &["anime", "3d_animation", "clay", "comic", "cyberpunk"];
 

@@ -26,7 +26,7 @@ pub fn route(s: &mut State, request: &Incoming<'_>, rest: &str, image: Option<Im
             )
         }
         ("GET", _) if rest.starts_with("video/result/") => result(s, &key, &rest["video/result/".len()..]),
-        _ => Answer::not_found(),
+        _ => super::modes::route(s, request, &key, rest, image),
     }
 }
 

@@ -29,6 +29,9 @@ const TASKS_SHOWN: i64 = 15;
 /// Telegram takes about 30 messages a second from one bot. The worker's progress edits may use
 /// 20 of them and videos and replies need room too, so a broadcast sends at most 8 a second.
 const BROADCAST_GAP: Duration = Duration::from_millis(125);
+/// Telegram takes about one message a second in one chat: the admin's chat gets the start notice,
+/// their own copy and the report, so those three are kept this far apart.
+const SAME_CHAT_GAP: Duration = Duration::from_millis(1100);
 
 pub async fn access(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -> HandlerResult {
     let texts = ctx.remember_admin(&msg).await;
@@ -294,9 +297,11 @@ pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: Strin
         reply(&bot, &ctx, &msg, texts.broadcast_busy()).await?;
         return Ok(());
     };
-    let recipients = ctx.storage.broadcast_recipients().await?;
+    let mut recipients = ctx.storage.broadcast_recipients().await?;
     let storage = ctx.storage.clone();
     let admin_chat = msg.chat.id;
+    // The admin's own copy last, so it does not follow the start notice in the same second.
+    recipients.sort_by_key(|(user_id, _)| *user_id == admin_chat.0);
     tracing::info!(
         admin = sender_id(&msg),
         recipients = recipients.len(),
@@ -305,10 +310,17 @@ pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: Strin
     if let Err(e) = reply(&bot, &ctx, &msg, texts.broadcast_started(recipients.len())).await {
         tracing::warn!(error = %e, "could not tell the admin the broadcast started");
     }
+    let notice_at = tokio::time::Instant::now();
     tokio::spawn(async move {
-        let (sent, skipped) = send_broadcast(&bot, &storage, &recipients, &text).await;
+        let own_copy = OwnCopy {
+            chat: admin_chat,
+            not_before: notice_at + SAME_CHAT_GAP,
+        };
+        let (sent, skipped) = send_broadcast(&bot, &storage, &recipients, &text, own_copy).await;
         drop(running);
         tracing::info!(sent, skipped, "broadcast done");
+        // The report follows the admin's own copy, the last message sent.
+        tokio::time::sleep(SAME_CHAT_GAP).await;
         if let Err(e) = bot
             .send_message(admin_chat, texts.broadcast_done(sent, skipped))
             .await
@@ -317,6 +329,13 @@ pub async fn broadcast(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: Strin
         }
     });
     Ok(())
+}
+
+/// The admin's own copy of a broadcast: not sent before `not_before` (their chat just got the
+/// start notice).
+struct OwnCopy {
+    chat: ChatId,
+    not_before: tokio::time::Instant,
 }
 
 /// The one broadcast being sent: taken from the flag, given back when dropped.
@@ -341,10 +360,14 @@ async fn send_broadcast(
     storage: &Storage,
     recipients: &[(i64, Option<String>)],
     text: &str,
+    own_copy: OwnCopy,
 ) -> (usize, usize) {
     let (mut sent, mut skipped) = (0, 0);
     let mut pace = tokio::time::interval(BROADCAST_GAP);
     for (user_id, language) in recipients {
+        if *user_id == own_copy.chat.0 {
+            tokio::time::sleep_until(own_copy.not_before).await;
+        }
         let message = admin_texts(Lang::from_code(language.as_deref())).announcement(text);
         let mut retries = 0;
         loop {

@@ -49,6 +49,9 @@ async fn with_a_third_of_all_calls_failing_100_tasks_are_each_generated_once_and
     // Sent, but the answer lost: the bot cannot tell it from a failure, so it sends again
     // (the documented cost); every other video arrives once.
     bot.tg.set_answer_drop_rate(3);
+    // And PixVerse starts (and charges) a generation whose answer is lost: the bot must retry
+    // with the same trace id, so PixVerse answers with the same video instead of a second one.
+    bot.px.set_answer_drop_rate(5);
     let started = std::time::Instant::now();
 
     let users: Vec<_> = (0..10).map(|i| private_user(3000 + i)).collect();

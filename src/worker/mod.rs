@@ -10,6 +10,7 @@
 mod credential;
 mod deliver;
 mod failure;
+mod modes;
 mod plan;
 mod poll;
 mod pool;

@@ -353,11 +353,19 @@ impl TaskLease {
     /// (the submit is new work there).
     pub async fn assign_pool_account(&mut self) -> Result<PoolPick, LeaseError> {
         let now = now_ms();
+        // A mode task works on a video PixVerse knows only on the account that made it.
+        let pinned = self
+            .task
+            .mode_input
+            .is_some()
+            .then_some(self.task.pool_account_id)
+            .flatten();
         let busy = "(select count(*) from task t where t.pool_account_id = p.id and t.id != ?1
                       and t.state in ('submitting', 'generating'))";
         let usable = usable("?3");
         let picked: Option<(PoolAccountId, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "with pick as (select p.id from pool_account p where {usable} and {busy} < p.max_concurrency
+                               and (?4 is null or p.id = ?4)
                            order by {busy}, p.id limit 1)
              update task set
                  image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
@@ -371,6 +379,7 @@ impl TaskLease {
         .bind(self.task.id)
         .bind(self.claim.token)
         .bind(now)
+        .bind(pinned)
         .fetch_optional(&self.storage.pool)
         .await?;
         if let Some((id, image_ref)) = picked {
@@ -381,7 +390,8 @@ impl TaskLease {
                 return Ok(PoolPick::Assigned(account));
             }
         }
-        let accounts = self.storage.pool_accounts().await?;
+        let mut accounts = self.storage.pool_accounts().await?;
+        accounts.retain(|a| pinned.is_none_or(|pin| pin == PoolAccountId(a.id)));
         if accounts.iter().any(|a| a.is_usable(now)) {
             return Ok(PoolPick::AllBusy);
         }

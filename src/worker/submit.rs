@@ -123,6 +123,11 @@ impl Worker {
         if let Some(stored) = &lease.task().image_ref {
             return Ok(Ok(serde_json::from_str(stored).context("stored image reference")?));
         }
+        let _in_memory = self
+            .photo_transfers
+            .acquire()
+            .await
+            .context("the photo transfer limit is never closed")?;
         let (bytes, ext) = match &lease.task().image_file_id.clone() {
             Some(file_id) => match self.download_photo(file_id).await {
                 Ok(found) => found,

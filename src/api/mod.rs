@@ -7,7 +7,9 @@
 mod account;
 mod auth;
 mod health;
+mod lipsync;
 mod metrics;
+mod modes;
 pub mod problem;
 mod rate_limit;
 mod time;
@@ -121,6 +123,8 @@ fn documented() -> OpenApiRouter<ApiState> {
         .merge(auth::routes())
         .merge(account::routes())
         .merge(videos::routes())
+        .merge(modes::routes())
+        .merge(lipsync::routes())
         .merge(health::routes())
         .merge(metrics::routes())
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::{
-    domain::{GenerationParams, TaskKind},
+    domain::{AudioFile, GenerationParams, ModeInput, TaskId, TaskKind},
     storage::Upload,
 };
 
@@ -16,8 +16,119 @@ pub struct WorkOrder {
     pub destination: Destination,
     pub kind: TaskKind,
     pub spec: Spec,
-    /// i2v: the image to animate. Required for i2v, refused for t2v.
+    /// i2v: the image to animate. Required for i2v, refused for every other kind.
     pub image: Option<ImageSource>,
+    /// One of PixVerse's further modes (then `kind` is its kind): what it works on.
+    pub mode: Option<ModeOrder>,
+}
+
+impl WorkOrder {
+    /// A mode request: the spec's prompt is the extension's prompt, the sound's description or
+    /// the text to speak; its flags set the parameters as for any request.
+    pub fn mode(requester: i64, destination: Destination, spec: Spec, mode: ModeOrder) -> Self {
+        WorkOrder {
+            requester,
+            destination,
+            kind: mode.kind(),
+            spec,
+            image: None,
+            mode: Some(mode),
+        }
+    }
+}
+
+/// A further mode, as a door asks for it: the requester's earlier video it works on (by task
+/// id; the service checks it is theirs and finished) and the mode's own choices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModeOrder {
+    Extend {
+        source: TaskId,
+    },
+    Sound {
+        source: TaskId,
+        keep_original_sound: bool,
+    },
+    LipSync {
+        source: TaskId,
+        speaker_id: String,
+    },
+    /// Lip-sync to an audio file: a voice message or audio file in Telegram, or an API upload.
+    LipSyncAudio {
+        source: TaskId,
+        audio: AudioSource,
+    },
+}
+
+/// The audio of a lip-sync request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AudioSource {
+    /// A voice message or audio file in Telegram; the worker downloads it at submit time.
+    /// `size` is what Telegram reported.
+    Telegram { file_id: String, size: u64 },
+    /// Bytes the HTTP API received (their type read from them), stored with the task.
+    Uploaded { content_type: String, bytes: Bytes },
+}
+
+impl AudioSource {
+    pub fn size(&self) -> u64 {
+        match self {
+            AudioSource::Telegram { size, .. } => *size,
+            AudioSource::Uploaded { bytes, .. } => bytes.len() as u64,
+        }
+    }
+}
+
+impl ModeOrder {
+    /// The same mode on the same video as an earlier task (its "Again" button); `None` for an
+    /// audio the HTTP API uploaded (it is not kept for another task).
+    pub fn again(input: &ModeInput) -> Option<Self> {
+        let source = TaskId(input.source().task_id);
+        Some(match input {
+            ModeInput::Extend { .. } => ModeOrder::Extend { source },
+            ModeInput::Sound {
+                keep_original_sound, ..
+            } => ModeOrder::Sound {
+                source,
+                keep_original_sound: *keep_original_sound,
+            },
+            ModeInput::LipSync { speaker_id, .. } => ModeOrder::LipSync {
+                source,
+                speaker_id: speaker_id.clone(),
+            },
+            ModeInput::LipSyncAudio {
+                audio: AudioFile::Telegram { file_id },
+                ..
+            } => ModeOrder::LipSyncAudio {
+                source,
+                // The size was checked when the task was first accepted.
+                audio: AudioSource::Telegram {
+                    file_id: file_id.clone(),
+                    size: 0,
+                },
+            },
+            ModeInput::LipSyncAudio {
+                audio: AudioFile::Uploaded,
+                ..
+            } => return None,
+        })
+    }
+
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            ModeOrder::Extend { .. } => TaskKind::Extend,
+            ModeOrder::Sound { .. } => TaskKind::Sound,
+            ModeOrder::LipSync { .. } | ModeOrder::LipSyncAudio { .. } => TaskKind::LipSync,
+        }
+    }
+
+    pub fn source(&self) -> TaskId {
+        match self {
+            ModeOrder::Extend { source }
+            | ModeOrder::Sound { source, .. }
+            | ModeOrder::LipSync { source, .. }
+            | ModeOrder::LipSyncAudio { source, .. } => *source,
+        }
+    }
 }
 
 /// Where the result goes.

@@ -11,6 +11,7 @@ mod chat_gate;
 mod credential;
 mod deliver;
 mod failure;
+mod modes;
 mod plan;
 mod poll;
 mod pool;

@@ -57,8 +57,10 @@ impl Worker {
         // again with the same trace id and the same body, and PixVerse answers with the video it
         // already started: the user pays once and gets the video.
         let trace_id = lease.submitting(own).await?;
+        if let Some(input) = lease.task().mode_input().cloned() {
+            return self.submit_mode(lease, &input, &credential, &trace_id, own).await;
+        }
         let image = match lease.task().kind {
-            TaskKind::T2v => None,
             TaskKind::I2v => match self.uploaded_image(&mut lease, &credential).await? {
                 Ok(image) => Some(image),
                 Err(Upload::PhotoUnavailable) => {
@@ -71,6 +73,7 @@ impl Worker {
                 }
                 Err(Upload::Pixverse(error)) => return self.pixverse_failed(lease, &error, own).await,
             },
+            _ => None,
         };
         let task = lease.task().clone();
         let request = generation_request(&task.prompt, task.params(), image);
@@ -79,17 +82,21 @@ impl Worker {
             .generate_traced(&credential, &request, &trace_id)
             .await
         {
-            Ok(video_id) => {
-                let next_poll = now_ms() + self.first_poll_after(&task).as_millis() as i64;
-                lease.generating(video_id, next_poll).await?;
-                tracing::info!(task_id = task.id.0, video_id, "submitted to PixVerse");
-                let texts = self.texts_for(task.user_id).await;
-                self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), Edit::Stage)
-                    .await;
-                Ok(())
-            }
+            Ok(video_id) => self.submitted(lease, video_id).await,
             Err(error) => self.pixverse_failed(lease, &error, own).await,
         }
+    }
+
+    /// PixVerse accepted the task as `video_id`: from now on it is polled.
+    pub(super) async fn submitted(&self, lease: TaskLease, video_id: i64) -> anyhow::Result<()> {
+        let task = lease.task().clone();
+        let next_poll = now_ms() + self.first_poll_after(&task).as_millis() as i64;
+        lease.generating(video_id, next_poll).await?;
+        tracing::info!(task_id = task.id.0, video_id, "submitted to PixVerse");
+        let texts = self.texts_for(task.user_id).await;
+        self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), Edit::Stage)
+            .await;
+        Ok(())
     }
 
     /// Every usable pool account has all its slots taken: stay queued, look again soon (a slot
@@ -150,6 +157,20 @@ impl Worker {
     }
 
     async fn download_photo(&self, file_id: &str) -> Result<(Vec<u8>, String), teloxide::RequestError> {
+        let (bytes, ext) = self.download_file(file_id).await?;
+        let ext = match ext.as_str() {
+            "png" => "png",
+            "webp" => "webp",
+            _ => "jpg",
+        };
+        Ok((bytes, ext.to_owned()))
+    }
+
+    /// A file from Telegram (at most 20 MB), with its path's extension, lower-cased.
+    pub(super) async fn download_file(
+        &self,
+        file_id: &str,
+    ) -> Result<(Vec<u8>, String), teloxide::RequestError> {
         let file = self
             .bot
             .get_file(teloxide::types::FileId(file_id.to_owned()))
@@ -162,18 +183,13 @@ impl Worker {
                 teloxide::DownloadError::Network(e) => teloxide::RequestError::Network(e),
                 teloxide::DownloadError::Io(e) => teloxide::RequestError::Io(e),
             })?;
-        let ext = match file
+        let ext = file
             .path
             .rsplit('.')
             .next()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("png") => "png",
-            Some("webp") => "webp",
-            _ => "jpg",
-        };
-        Ok((bytes, ext.to_owned()))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        Ok((bytes, ext))
     }
 }
 

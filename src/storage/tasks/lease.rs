@@ -357,6 +357,13 @@ impl TaskLease {
     /// account with the same trace id gets that generation back instead of starting another.
     pub async fn assign_pool_account(&mut self) -> Result<PoolPick, LeaseError> {
         let now = now_ms();
+        // A mode task works on a video PixVerse knows only on the account that made it.
+        let pinned = self
+            .task
+            .mode_input
+            .is_some()
+            .then_some(self.task.pool_account_id)
+            .flatten();
         let busy = "(select count(*) from task t where t.pool_account_id = p.id and t.id != ?1
                       and t.state in ('submitting', 'generating'))";
         let held = "(select t.pool_account_id from task t where t.id = ?1 and t.state = 'submitting')";
@@ -364,6 +371,7 @@ impl TaskLease {
         let picked: Option<(PoolAccountId, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "with pick as (select p.id from pool_account p
                            where {usable} and (p.id = {held} or {busy} < p.max_concurrency)
+                               and (?4 is null or p.id = ?4)
                            order by case when p.id = {held} then 0 else 1 end, {busy}, p.id limit 1)
              update task set
                  image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
@@ -377,6 +385,7 @@ impl TaskLease {
         .bind(self.task.id)
         .bind(self.claim.token)
         .bind(now)
+        .bind(pinned)
         .fetch_optional(&self.storage.pool)
         .await?;
         if let Some((id, image_ref)) = picked {
@@ -387,7 +396,8 @@ impl TaskLease {
                 return Ok(PoolPick::Assigned(account));
             }
         }
-        let accounts = self.storage.pool_accounts().await?;
+        let mut accounts = self.storage.pool_accounts().await?;
+        accounts.retain(|a| pinned.is_none_or(|pin| pin == PoolAccountId(a.id)));
         if accounts.iter().any(|a| a.is_usable(now)) {
             return Ok(PoolPick::AllBusy);
         }

@@ -63,7 +63,13 @@ async fn bench_user(storage: &Storage, user_id: i64) {
 }
 
 /// A user logged in with a web account `name` at the fake (created there); their credential id.
-async fn web_user(fakes: &Fakes, storage: &Storage, client: &PixverseClient, user_id: i64, name: &str) -> i64 {
+async fn web_user(
+    fakes: &Fakes,
+    storage: &Storage,
+    client: &PixverseClient,
+    user_id: i64,
+    name: &str,
+) -> i64 {
     bench_user(storage, user_id).await;
     fakes.px.add_web_account(name, PASSWORD);
     let login = client
@@ -104,7 +110,14 @@ pub async fn seed_web_users(fakes: &Fakes, first_user_id: i64, count: usize, pre
     let storage = fakes.storage().await;
     let client = PixverseClient::new(&fakes.px.url(), &fakes.px.upload_url()).expect("client");
     for i in 0..count {
-        web_user(fakes, &storage, &client, first_user_id + i as i64, &format!("{prefix}{i}")).await;
+        web_user(
+            fakes,
+            &storage,
+            &client,
+            first_user_id + i as i64,
+            &format!("{prefix}{i}"),
+        )
+        .await;
     }
     storage.close().await;
 }
@@ -143,8 +156,14 @@ pub async fn seed_in_flight(fakes: &Fakes, population: &Population) {
                 user_id: *user_id,
                 credential_id: Some(*credential_id),
                 on_pool: false,
-                video_id: Some(fakes.px.add_generating_video(account, &format!("bench {user_id} {n}"))),
-                progress_message_id: fakes.tg.seed_bot_message(chat, "🎬 Generating… 0:05 (usually 30–60 s)"),
+                video_id: Some(
+                    fakes
+                        .px
+                        .add_generating_video(account, &format!("bench {user_id} {n}")),
+                ),
+                progress_message_id: fakes
+                    .tg
+                    .seed_bot_message(chat, "🎬 Generating… 0:05 (usually 30–60 s)"),
             });
         }
         if account.starts_with("webuser") {
@@ -154,7 +173,9 @@ pub async fn seed_in_flight(fakes: &Fakes, population: &Population) {
                     credential_id: Some(*credential_id),
                     on_pool: false,
                     video_id: None,
-                    progress_message_id: fakes.tg.seed_bot_message(chat, "⏳ Accepted. Your video is queued…"),
+                    progress_message_id: fakes
+                        .tg
+                        .seed_bot_message(chat, "⏳ Accepted. Your video is queued…"),
                 });
             }
         }
@@ -174,7 +195,11 @@ pub async fn seed_in_flight(fakes: &Fakes, population: &Population) {
             user_id,
             credential_id: None,
             on_pool: generating,
-            video_id: generating.then(|| fakes.px.add_generating_video(OPERATOR_KEY, &format!("bench pool {i}"))),
+            video_id: generating.then(|| {
+                fakes
+                    .px
+                    .add_generating_video(OPERATOR_KEY, &format!("bench pool {i}"))
+            }),
             progress_message_id: fakes.tg.seed_bot_message(
                 chat,
                 if generating {
@@ -230,7 +255,10 @@ async fn insert_tasks(storage: &Storage, planned: Vec<Planned>) {
         };
         if task.on_pool {
             let pick = lease.assign_pool_account().await.expect("pick a pool account");
-            assert!(matches!(pick, PoolPick::Assigned(_)), "a slot on the operator's account");
+            assert!(
+                matches!(pick, PoolPick::Assigned(_)),
+                "a slot on the operator's account"
+            );
         }
         lease.submitting(task.credential_id).await.expect("submitting");
         lease.generating(video_id, now).await.expect("generating");

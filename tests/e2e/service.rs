@@ -53,6 +53,7 @@ fn api_order(kind: TaskKind, image: Option<ImageSource>) -> WorkOrder {
             params: GenerationParams::default(),
         },
         image,
+        mode: None,
     }
 }
 

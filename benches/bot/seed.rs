@@ -232,6 +232,8 @@ async fn insert_tasks(storage: &Storage, planned: Vec<Planned>) {
                 image_file_id: None,
                 credential_id: task.credential_id,
                 seed_auto: false,
+                mode_input: None,
+                pool_account_id: None,
             })
             .await
             .expect("insert task");

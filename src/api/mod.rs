@@ -7,6 +7,7 @@
 mod account;
 mod auth;
 mod health;
+mod lipsync;
 mod metrics;
 mod modes;
 pub mod problem;
@@ -123,6 +124,7 @@ fn documented() -> OpenApiRouter<ApiState> {
         .merge(account::routes())
         .merge(videos::routes())
         .merge(modes::routes())
+        .merge(lipsync::routes())
         .merge(health::routes())
         .merge(metrics::routes())
 }

@@ -1,4 +1,5 @@
-//! `/v1/videos/extend`, `/v1/videos/sound`, `/v1/videos/lipsync`: PixVerse's further modes on
+//! `/v1/videos/extend`, `/v1/videos/sound` (and `/v1/videos/lipsync`, in `super::lipsync`):
+//! PixVerse's further modes on
 //! one of the caller's succeeded videos. Accepted through the same service as text and image
 //! videos (the same rules, limits and quota), answered with the same video object; the new video
 //! runs on the PixVerse account that made the source video (PixVerse knows it only there).
@@ -14,7 +15,7 @@ use super::{
     videos::{VideoRequest, create, params_of, request_hash, submit},
 };
 use crate::{
-    domain::{AUTO_VOICE, LipSyncAudio, ModeError, TaskId, sound_description},
+    domain::{ModeError, TaskId, sound_description},
     service::{Destination, ModeOrder, Refusal, Spec, WorkOrder},
 };
 
@@ -22,7 +23,6 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(extend))
         .routes(routes!(sound))
-        .routes(routes!(lipsync))
 }
 
 /// A continuation of one of your videos. Fields left out take your saved defaults, as for
@@ -74,22 +74,6 @@ pub struct SoundRequest {
     pub keep_original_sound: Option<bool>,
     #[schema(example = 42, minimum = 0, maximum = 2147483647)]
     pub seed: Option<u32>,
-}
-
-/// One of your videos speaking a text.
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"video_id": 42, "text": "Hello from the snow!", "speaker_id": "Auto"}))]
-pub struct LipSyncRequest {
-    /// The `id` of one of your succeeded videos.
-    #[schema(example = 42)]
-    pub video_id: i64,
-    /// What the video says (1–200 characters).
-    #[schema(example = "Hello from the snow!")]
-    pub text: String,
-    /// One of PixVerse's text-to-speech voices; left out: `Auto` (PixVerse picks one).
-    #[schema(example = "Auto")]
-    pub speaker_id: Option<String>,
 }
 
 /// Start a continuation of one of your videos.
@@ -183,65 +167,6 @@ async fn sound(
     create(&state, caller, &headers, hash, work).await
 }
 
-/// Make one of your videos speak a text.
-///
-/// PixVerse's text-to-speech voice `speaker_id` reads `text` and the video's lips follow it.
-/// Runs on the PixVerse account that made the video; needs a PixVerse Platform API key.
-#[utoipa::path(post, path = "/v1/videos/lipsync", tag = "videos", security(("bearer" = [])),
-    request_body(content = LipSyncRequest, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; the same key and body within 24 h return the same video")),
-    responses(
-        (status = 202, description = "Queued", body = super::videos::Video, headers(("Location" = String, description = "/v1/videos/{id}"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or an unknown token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Banned, or not admitted in allowlist mode", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The source video has not succeeded, was made with another PixVerse account, or its account is a web login (lip-sync needs an API key); or no account to generate with", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No such video of yours (`video_id`), or the text is empty or over 200 characters", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the token's rate limit, the tasks in flight, the hourly limit or the daily pool quota", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-    ))]
-async fn lipsync(
-    State(state): State<ApiState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Json(request): Json<LipSyncRequest>,
-) -> Result<Response, Problem> {
-    let hash = request_hash("lipsync", &request, None);
-    let work = async {
-        let speaker_id = request
-            .speaker_id
-            .clone()
-            .unwrap_or_else(|| AUTO_VOICE.to_owned());
-        let audio = LipSyncAudio::from_fields(None, Some(&speaker_id), Some(&request.text));
-        let text = match audio {
-            Ok(LipSyncAudio::Speech { text, .. }) => text,
-            Ok(LipSyncAudio::Uploaded(_)) => unreachable!("no audio was given"),
-            Err(e @ ModeError::HalfSpeech) => {
-                return Err(Problem::invalid_field("speaker_id", format!("The {e}.")));
-            }
-            Err(e) => return Err(Problem::invalid_field("text", format!("The {e}."))),
-        };
-        let fields = VideoRequest {
-            prompt: text,
-            ..Default::default()
-        };
-        let (prompt, params) = params_of(fields, state.storage.settings_of(caller.user_id).await?)?;
-        let mode = ModeOrder::LipSync {
-            source: TaskId(request.video_id),
-            speaker_id,
-        };
-        let spec = Spec::Given { prompt, params };
-        submit(
-            &state,
-            WorkOrder::mode(caller.user_id, Destination::Api, spec, mode),
-        )
-        .await
-    };
-    create(&state, caller, &headers, hash, work).await
-}
-
 /// An extend request's fields in the text request's shape (its parsers and words).
 fn as_video_request(request: &ExtendRequest) -> VideoRequest {
     VideoRequest {
@@ -280,6 +205,10 @@ pub(super) fn problem_of_mode(refusal: &Refusal) -> Problem {
         Refusal::NeedsApiKey { .. } => Problem::conflict(
             "This mode needs a PixVerse Platform API key, and the video was made with a web login. Log in with an API key (POST /v1/auth) and make the video with it.",
         ),
+        Refusal::AudioTooLarge { max_bytes } => Problem::payload_too_large(format!(
+            "The audio may have at most {} MB.",
+            max_bytes / 1024 / 1024
+        )),
         _ => Problem::internal(&"not a mode refusal"),
     }
 }

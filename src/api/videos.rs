@@ -373,8 +373,8 @@ async fn create_image(
 
 /// The validated image of a multipart request.
 pub(super) struct Image {
-    content_type: &'static str,
-    bytes: Bytes,
+    pub(super) content_type: &'static str,
+    pub(super) bytes: Bytes,
 }
 
 async fn read_image_form(mut multipart: Multipart) -> Result<(VideoRequest, Image), Problem> {
@@ -724,7 +724,8 @@ fn problem_of(refusal: &Refusal) -> Problem {
         | Refusal::SourceNotFound { .. }
         | Refusal::SourceNotReady
         | Refusal::SourceOtherAccount
-        | Refusal::NeedsApiKey { .. } => super::modes::problem_of_mode(refusal),
+        | Refusal::NeedsApiKey { .. }
+        | Refusal::AudioTooLarge { .. } => super::modes::problem_of_mode(refusal),
     }
 }
 

@@ -11,7 +11,7 @@ mod task;
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
 pub use ids::{ChatId, CredentialId, PoolAccountId, TaskId, UserId};
 pub use modes::{
-    AUTO_VOICE, FusionReference, FusionReferences, LipSyncAudio, MAX_FUSION_REFERENCES,
+    AUTO_VOICE, AudioFile, FusionReference, FusionReferences, LipSyncAudio, MAX_FUSION_REFERENCES,
     MAX_REFERENCE_NAME_CHARS, MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ModeInput, ReferenceRole,
     SourceVideo, VideoSource, sound_description,
 };

@@ -63,6 +63,21 @@ pub enum ModeInput {
         /// One of PixVerse's TTS voices (`lip_sync_tts_speaker_id`).
         speaker_id: String,
     },
+    /// Lip-sync to an audio file (uploaded to PixVerse at submit: `/media/upload`).
+    LipSyncAudio {
+        source: SourceVideo,
+        audio: AudioFile,
+    },
+}
+
+/// Where the audio of a lip-sync task is until the worker uploads it to PixVerse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum AudioFile {
+    /// A voice message or audio file in Telegram, fetched at submit time.
+    Telegram { file_id: String },
+    /// Bytes the HTTP API received, stored beside the task.
+    Uploaded,
 }
 
 impl ModeInput {
@@ -70,13 +85,16 @@ impl ModeInput {
         match self {
             Self::Extend { .. } => TaskKind::Extend,
             Self::Sound { .. } => TaskKind::Sound,
-            Self::LipSync { .. } => TaskKind::LipSync,
+            Self::LipSync { .. } | Self::LipSyncAudio { .. } => TaskKind::LipSync,
         }
     }
 
     pub fn source(&self) -> SourceVideo {
         match self {
-            Self::Extend { source } | Self::Sound { source, .. } | Self::LipSync { source, .. } => *source,
+            Self::Extend { source }
+            | Self::Sound { source, .. }
+            | Self::LipSync { source, .. }
+            | Self::LipSyncAudio { source, .. } => *source,
         }
     }
 }

@@ -5,6 +5,8 @@
 
 mod admission;
 mod modes;
+
+pub use modes::MAX_AUDIO_BYTES;
 mod order;
 mod refusal;
 
@@ -15,7 +17,9 @@ use tokio::sync::Notify;
 use modes::{Account, ResolvedMode, mode_input};
 
 pub use admission::{Admission, admission};
-pub use order::{Destination, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder, is_placeholder};
+pub use order::{
+    AudioSource, Destination, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder, is_placeholder,
+};
 pub use refusal::Refusal;
 
 use crate::{
@@ -174,11 +178,12 @@ impl Service {
             return Err(Refusal::ImageMismatch { kind }.into());
         }
         let (prompt, mut params) = self.validate(requester, kind, spec).await?;
-        let (mode_input, account) = match mode_order {
-            None => (None, Account::Any),
+        let (mode_input, mode_upload, account) = match mode_order {
+            None => (None, None, Account::Any),
             Some(order) => {
                 let ResolvedMode { source, account } = self.resolve_mode(requester, &order).await?;
-                (Some(mode_input(order, source, &prompt)?), account)
+                let (input, upload) = mode_input(order, source, &prompt)?;
+                (Some(input), upload, account)
             }
         };
         if let Some(image) = &image
@@ -200,6 +205,8 @@ impl Service {
             .seed
             .get_or_insert_with(|| rand::random::<u32>() % (MAX_SEED + 1));
         let (image_file_id, upload) = image.map(ImageSource::into_stored).unwrap_or_default();
+        // A task has at most one upload: the i2v image or the lip-sync audio.
+        let upload = upload.or(mode_upload);
         let (chat_id, request_message_id, thread_id, destination_kind) = match destination {
             Destination::Telegram {
                 chat_id,

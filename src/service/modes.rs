@@ -3,13 +3,16 @@
 
 use crate::{
     domain::{
-        CredentialId, LipSyncAudio, ModeInput, PoolAccountId, SourceVideo, TaskState, UserId,
+        AudioFile, CredentialId, LipSyncAudio, ModeInput, PoolAccountId, SourceVideo, TaskState, UserId,
         sound_description,
     },
-    storage::{CredentialKind, StorageError},
+    storage::{CredentialKind, StorageError, Upload},
 };
 
-use super::{AcceptError, ModeOrder, Refusal, Service};
+use super::{AcceptError, AudioSource, ModeOrder, Refusal, Service};
+
+/// Telegram's `getFile` serves at most 20 MB; PixVerse's media upload takes that much.
+pub const MAX_AUDIO_BYTES: u64 = 20 * 1024 * 1024;
 
 /// The account a task must run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,12 +77,17 @@ impl Service {
     }
 }
 
-/// The stored input of a mode task; `prompt` (checked as any prompt) is the extension's prompt,
-/// the sound's description or the text to speak, held to the mode's own limits here.
-pub(super) fn mode_input(order: ModeOrder, source: SourceVideo, prompt: &str) -> Result<ModeInput, Refusal> {
+/// The stored input of a mode task, and the upload stored beside it (an API lip-sync's audio);
+/// `prompt` (checked as any prompt) is the extension's prompt, the sound's description or the
+/// text to speak, held to the mode's own limits here.
+pub(super) fn mode_input(
+    order: ModeOrder,
+    source: SourceVideo,
+    prompt: &str,
+) -> Result<(ModeInput, Option<Upload>), Refusal> {
     let kind = order.kind();
     let refuse = |error| Refusal::Mode { kind, error };
-    Ok(match order {
+    let input = match order {
         ModeOrder::Extend { .. } => ModeInput::Extend { source },
         ModeOrder::Sound {
             keep_original_sound, ..
@@ -94,5 +102,29 @@ pub(super) fn mode_input(order: ModeOrder, source: SourceVideo, prompt: &str) ->
             LipSyncAudio::from_fields(None, Some(&speaker_id), Some(prompt)).map_err(refuse)?;
             ModeInput::LipSync { source, speaker_id }
         }
-    })
+        ModeOrder::LipSyncAudio { audio, .. } => {
+            if audio.size() > MAX_AUDIO_BYTES {
+                return Err(Refusal::AudioTooLarge {
+                    max_bytes: MAX_AUDIO_BYTES,
+                });
+            }
+            return Ok(match audio {
+                AudioSource::Telegram { file_id, .. } => (
+                    ModeInput::LipSyncAudio {
+                        source,
+                        audio: AudioFile::Telegram { file_id },
+                    },
+                    None,
+                ),
+                AudioSource::Uploaded { content_type, bytes } => (
+                    ModeInput::LipSyncAudio {
+                        source,
+                        audio: AudioFile::Uploaded,
+                    },
+                    Some(Upload { content_type, bytes }),
+                ),
+            });
+        }
+    };
+    Ok((input, None))
 }

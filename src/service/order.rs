@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::{
-    domain::{GenerationParams, ModeInput, TaskId, TaskKind},
+    domain::{AudioFile, GenerationParams, ModeInput, TaskId, TaskKind},
     storage::Upload,
 };
 
@@ -52,13 +52,38 @@ pub enum ModeOrder {
         source: TaskId,
         speaker_id: String,
     },
+    /// Lip-sync to an audio file: a voice message or audio file in Telegram, or an API upload.
+    LipSyncAudio {
+        source: TaskId,
+        audio: AudioSource,
+    },
+}
+
+/// The audio of a lip-sync request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AudioSource {
+    /// A voice message or audio file in Telegram; the worker downloads it at submit time.
+    /// `size` is what Telegram reported.
+    Telegram { file_id: String, size: u64 },
+    /// Bytes the HTTP API received (their type read from them), stored with the task.
+    Uploaded { content_type: String, bytes: Bytes },
+}
+
+impl AudioSource {
+    pub fn size(&self) -> u64 {
+        match self {
+            AudioSource::Telegram { size, .. } => *size,
+            AudioSource::Uploaded { bytes, .. } => bytes.len() as u64,
+        }
+    }
 }
 
 impl ModeOrder {
-    /// The same mode on the same video as an earlier task (its "Again" button).
-    pub fn again(input: &ModeInput) -> Self {
+    /// The same mode on the same video as an earlier task (its "Again" button); `None` for an
+    /// audio the HTTP API uploaded (it is not kept for another task).
+    pub fn again(input: &ModeInput) -> Option<Self> {
         let source = TaskId(input.source().task_id);
-        match input {
+        Some(match input {
             ModeInput::Extend { .. } => ModeOrder::Extend { source },
             ModeInput::Sound {
                 keep_original_sound, ..
@@ -70,14 +95,29 @@ impl ModeOrder {
                 source,
                 speaker_id: speaker_id.clone(),
             },
-        }
+            ModeInput::LipSyncAudio {
+                audio: AudioFile::Telegram { file_id },
+                ..
+            } => ModeOrder::LipSyncAudio {
+                source,
+                // The size was checked when the task was first accepted.
+                audio: AudioSource::Telegram {
+                    file_id: file_id.clone(),
+                    size: 0,
+                },
+            },
+            ModeInput::LipSyncAudio {
+                audio: AudioFile::Uploaded,
+                ..
+            } => return None,
+        })
     }
 
     pub fn kind(&self) -> TaskKind {
         match self {
             ModeOrder::Extend { .. } => TaskKind::Extend,
             ModeOrder::Sound { .. } => TaskKind::Sound,
-            ModeOrder::LipSync { .. } => TaskKind::LipSync,
+            ModeOrder::LipSync { .. } | ModeOrder::LipSyncAudio { .. } => TaskKind::LipSync,
         }
     }
 
@@ -85,7 +125,8 @@ impl ModeOrder {
         match self {
             ModeOrder::Extend { source }
             | ModeOrder::Sound { source, .. }
-            | ModeOrder::LipSync { source, .. } => *source,
+            | ModeOrder::LipSync { source, .. }
+            | ModeOrder::LipSyncAudio { source, .. } => *source,
         }
     }
 }

@@ -13,8 +13,8 @@ impl ModeTexts for Ru {
                                 например /sound дождь по жестяной крыше."
                 .into(),
             TaskKind::LipSync => format!(
-                "Ответьте на своё видео командой /say <текст> (до {MAX_SPEECH_CHARS} символов): \
-                 видео его произнесёт."
+                "Ответьте на своё видео голосовым сообщением, аудиофайлом или командой /say <текст> \
+                 (до {MAX_SPEECH_CHARS} символов): видео это произнесёт."
             ),
             TaskKind::T2v | TaskKind::I2v => "Пришлите описание или фото с подписью.".into(),
         }
@@ -60,6 +60,10 @@ impl ModeTexts for Ru {
             "{what} нужен ключ PixVerse Platform API; вход через /login этого не умеет. \
              Подключите ключ командой /apikey <ключ> (с platform.pixverse.ai) и используйте видео, сделанное с ним."
         )
+    }
+
+    fn audio_too_large(&self, max_mb: u64) -> String {
+        format!("Аудио больше {max_mb} МБ; пришлите покороче.")
     }
 
     fn button_extend(&self) -> String {

@@ -365,3 +365,54 @@ async fn an_extend_whose_answer_was_lost_is_retried_under_its_trace_id_and_made_
     let extensions = bot.px.videos().into_iter().filter(|v| v.kind == "extend").count();
     assert_eq!(extensions, 1, "made and charged once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lip_sync_to_an_uploaded_audio_succeeds_and_other_files_are_refused() {
+    let bot = TestBot::start().await;
+    let token = key_token(&bot, "sk-audio").await;
+    let source = succeeded_text_video(&bot, &token).await;
+    let form = |bytes: Vec<u8>| {
+        reqwest::multipart::Form::new()
+            .text("video_id", source.to_string())
+            .part(
+                "audio",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name("hello.mp3")
+                    .mime_str("audio/mpeg")
+                    .unwrap(),
+            )
+    };
+    let send = |form: reqwest::multipart::Form| {
+        client()
+            .post(format!("{}/v1/videos/lipsync", bot.http_url()))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+    };
+    let mut mp3 = b"ID3\x04\0\0".to_vec();
+    mp3.resize(4_000, 9);
+    let video = accepted(send(form(mp3)).await.unwrap()).await;
+    assert_eq!(
+        (video["kind"].as_str(), video["source_id"].as_i64()),
+        (Some("lip_sync"), Some(source))
+    );
+    wait_for_status(&bot, &token, video["id"].as_i64().unwrap(), "succeeded").await;
+    let submit = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/lip_sync/generate"))
+        .expect("the lip-sync submit");
+    assert!(submit.body["audio_media_id"].is_i64(), "{}", submit.body);
+    assert!(
+        bot.px
+            .uploaded_images()
+            .iter()
+            .any(|(name, size)| name.starts_with("media:") && *size == 4_000)
+    );
+
+    // A PNG is no audio, whatever the part says.
+    let png = b"\x89PNG\r\n\x1a\n....".to_vec();
+    problem(send(form(png)).await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(bot.px.count("/lip_sync/generate"), 1);
+}

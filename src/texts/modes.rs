@@ -19,6 +19,8 @@ pub fn kind_mark(kind: TaskKind) -> &'static str {
         TaskKind::Extend => "➕ ",
         TaskKind::Sound => "🔊 ",
         TaskKind::LipSync => "🗣 ",
+        TaskKind::Transition => "🎞 ",
+        TaskKind::Fusion => "🧩 ",
     }
 }
 

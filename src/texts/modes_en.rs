@@ -16,6 +16,12 @@ impl ModeTexts for En {
                 "Reply to one of your videos with a voice message or an audio file, or with /say <text> \
                  (up to {MAX_SPEECH_CHARS} characters): the video speaks it."
             ),
+            TaskKind::Transition => "Transitions from one photo to another are made through the HTTP API \
+                                     (POST /v1/videos/transition) for now."
+                .into(),
+            TaskKind::Fusion => "Fusions of named photos are made through the HTTP API \
+                                 (POST /v1/videos/fusion) for now."
+                .into(),
             TaskKind::T2v | TaskKind::I2v => "Send a prompt, or a photo with a caption.".into(),
         }
     }
@@ -54,6 +60,8 @@ impl ModeTexts for En {
             TaskKind::Extend => "Extending a video",
             TaskKind::Sound => "Adding sound to a video",
             TaskKind::LipSync => "Lip-sync",
+            TaskKind::Transition => "A transition",
+            TaskKind::Fusion => "A fusion",
             TaskKind::T2v | TaskKind::I2v => "This",
         };
         format!(

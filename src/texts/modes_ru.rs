@@ -16,6 +16,12 @@ impl ModeTexts for Ru {
                 "Ответьте на своё видео голосовым сообщением, аудиофайлом или командой /say <текст> \
                  (до {MAX_SPEECH_CHARS} символов): видео это произнесёт."
             ),
+            TaskKind::Transition => "Переход от одного фото к другому пока делается через HTTP API \
+                                     (POST /v1/videos/transition)."
+                .into(),
+            TaskKind::Fusion => "Слияние фото с именами пока делается через HTTP API \
+                                 (POST /v1/videos/fusion)."
+                .into(),
             TaskKind::T2v | TaskKind::I2v => "Пришлите описание или фото с подписью.".into(),
         }
     }
@@ -54,6 +60,8 @@ impl ModeTexts for Ru {
             TaskKind::Extend => "Для продолжения видео",
             TaskKind::Sound => "Для добавления звука",
             TaskKind::LipSync => "Для озвучки губами",
+            TaskKind::Transition => "Для перехода",
+            TaskKind::Fusion => "Для слияния",
             TaskKind::T2v | TaskKind::I2v => "Для этого",
         };
         format!(

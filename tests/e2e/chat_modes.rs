@@ -17,6 +17,22 @@ async fn delivered_video(bot: &TestBot, chat: TgChat, user: &TgUser, prompt: &st
     bot.wait_for_videos(chat, before + 1).await;
     let video = videos_in(bot, chat).pop().expect("the video");
     let task = task_of(&video);
+    // The bot records the delivery just after Telegram's answer; a press on the video's buttons
+    // before that is (rightly) told the video is not finished.
+    let storage = bot.storage().await;
+    let started = std::time::Instant::now();
+    while storage
+        .task(pixverse_bot::domain::TaskId(task))
+        .await
+        .unwrap()
+        .is_none_or(|t| t.state != pixverse_bot::domain::TaskState::Delivered)
+    {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "task {task} never recorded as delivered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     (video, task)
 }
 

@@ -87,6 +87,10 @@ pub struct GenerationParams {
     pub style: Option<Style>,
     #[serde(default)]
     pub audio: bool,
+    /// A described sound made with the video (`--sfx`; PixVerse's `sound_effect_content`),
+    /// Platform API only. Checked: trimmed, 1 to [`super::modes::MAX_SOUND_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sound_effect: Option<String>,
 }
 
 impl Default for GenerationParams {
@@ -101,6 +105,7 @@ impl Default for GenerationParams {
             negative_prompt: None,
             style: None,
             audio: false,
+            sound_effect: None,
         }
     }
 }

@@ -41,6 +41,24 @@ pub fn parse_request(
             "--style" => params.style = Some(choice(flag, value()?, Style::parse, Style::choices())?),
             "--fast" => params.motion_mode = MotionMode::Fast,
             "--audio" => params.audio = true,
+            "--sfx" => {
+                let mut sound = Vec::new();
+                while let Some(word) = words.next_if(|w| !is_flag(w)) {
+                    sound.push(word);
+                }
+                if sound.is_empty() {
+                    return Err(missing(flag));
+                }
+                let sound = sound.join(" ");
+                let checked = super::modes::sound_description(&sound).map_err(|_| {
+                    invalid(
+                        flag,
+                        &sound,
+                        format!("a sound of 1 to {} characters", super::modes::MAX_SOUND_CHARS),
+                    )
+                })?;
+                params.sound_effect = Some(checked);
+            }
             "--no" => {
                 let mut negative = Vec::new();
                 while let Some(word) = words.next_if(|w| !is_flag(w)) {
@@ -142,6 +160,23 @@ mod tests {
     fn an_em_dash_from_a_phone_keyboard_works_as_a_flag() {
         let (_, params) = parse("a fox \u{2014}fast").unwrap();
         assert_eq!(params.motion_mode, MotionMode::Fast);
+    }
+
+    #[test]
+    fn sfx_takes_the_words_up_to_the_next_flag() {
+        let (prompt, params) = parse("a storm --sfx thunder and rain --d 8").unwrap();
+        assert_eq!(prompt.as_str(), "a storm");
+        assert_eq!(params.sound_effect.as_deref(), Some("thunder and rain"));
+        assert_eq!(params.duration, 8);
+        assert!(matches!(
+            parse("a storm --sfx"),
+            Err(RequestError::Param(ParamError::MissingValue { .. }))
+        ));
+        let long = format!("a storm --sfx {}", "x".repeat(2049));
+        assert!(matches!(
+            parse(&long),
+            Err(RequestError::Param(ParamError::InvalidValue { .. }))
+        ));
     }
 
     #[test]

@@ -232,11 +232,18 @@ fn generation_call<'a>(
         seed: req.seed,
         style: req.style.as_deref(),
         generate_audio_switch: req.generate_audio,
+        sound_effect_switch: req.sound_effect.as_ref().map(|_| true),
+        sound_effect_content: req.sound_effect.as_deref(),
         img_id: None,
         lip_sync_tts_speaker_id: None,
         customer_img_path: None,
         customer_img_url: None,
     };
+    if web && req.sound_effect.is_some() {
+        return Err(PixverseError::InvalidInput(
+            "a sound effect needs a Platform API key; the web surface has no such field".into(),
+        ));
+    }
     if web {
         // The web app always sends both; the spec lists them as required there.
         body.motion_mode = Some(body.motion_mode.unwrap_or("normal"));
@@ -298,6 +305,7 @@ mod tests {
             seed: Some(7),
             style: None,
             generate_audio: None,
+            sound_effect: None,
             image,
         }
     }

@@ -36,6 +36,8 @@ pub struct GenerationRequest {
     pub seed: Option<u32>,
     pub style: Option<String>,
     pub generate_audio: Option<bool>,
+    /// A described sound made with the video (Platform API only; a web token is refused).
+    pub sound_effect: Option<String>,
     /// Some: image-to-video from this image; None: text-to-video.
     pub image: Option<UploadedImage>,
 }

@@ -71,6 +71,11 @@ pub struct GenerateBody<'a> {
     pub style: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generate_audio_switch: Option<bool>,
+    /// Platform only: a described sound with the video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sound_effect_switch: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sound_effect_content: Option<&'a str>,
     /// Platform i2v only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub img_id: Option<i64>,
@@ -218,6 +223,8 @@ mod tests {
             seed: None,
             style: None,
             generate_audio_switch: None,
+            sound_effect_switch: None,
+            sound_effect_content: None,
             img_id: Some(300_000_000_000_000_001),
             lip_sync_tts_speaker_id: None,
             customer_img_path: None,

@@ -200,8 +200,17 @@ impl Service {
             .into());
         }
         let mut decision = self.decide(&facts, is_admin, now, account)?;
-        if kind.is_mode() && decision.credential_id.is_some() && facts.credential_is_web == Some(true) {
-            return Err(Refusal::NeedsApiKey { kind }.into());
+        if decision.credential_id.is_some() && facts.credential_is_web == Some(true) {
+            if kind.is_mode() {
+                return Err(Refusal::NeedsApiKey { kind }.into());
+            }
+            // `--sfx` is a Platform API field: the web surface has none.
+            if params.sound_effect.is_some() {
+                return Err(Refusal::NeedsApiKey {
+                    kind: TaskKind::Sound,
+                }
+                .into());
+            }
         }
 
         // A seed we pick is a seed we can show; PixVerse would pick one at random anyway.

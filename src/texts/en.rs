@@ -18,7 +18,9 @@ const FLAGS: &str = "Flags after the prompt change one request:\n\
   --seed 42   repeatable result\n\
   --no text   what to avoid\n\
   --fast      fast motion (5 s, below 1080p)\n\
-  --style anime  anime, 3d_animation, clay, comic, cyberpunk";
+  --style anime  anime, 3d_animation, clay, comic, cyberpunk\n\
+  --audio     generated sound (v5.5 and newer)\n\
+  --sfx rain  a described sound with the video (needs an API key)";
 
 impl Texts for En {
     fn lang(&self) -> Lang {

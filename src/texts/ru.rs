@@ -18,7 +18,9 @@ const FLAGS: &str = "Флаги после промпта меняют один 
   --seed 42   повторяемый результат\n\
   --no текст  чего избегать\n\
   --fast      быстрое движение (5 с, ниже 1080p)\n\
-  --style anime  anime, 3d_animation, clay, comic, cyberpunk";
+  --style anime  anime, 3d_animation, clay, comic, cyberpunk\n\
+  --audio     сгенерированный звук (v5.5 и новее)\n\
+  --sfx дождь описанный звук к видео (нужен API-ключ)";
 
 impl Texts for Ru {
     fn lang(&self) -> Lang {

@@ -210,6 +210,45 @@ async fn a_web_login_is_told_that_the_modes_need_an_api_key() {
     bot.tg
         .press_button(chat, &user, video.message_id, &format!("ext:{task}"));
     wait_for_button_answer(&bot, "API key").await;
+    // `--sfx` is a Platform API field too.
+    bot.tg
+        .send_text(chat, &user, "/t2v a night market --sfx crowd chatter");
+    bot.wait_for_text(chat, "Adding sound to a video needs a PixVerse Platform API key")
+        .await;
+    assert_eq!(bot.px.videos().len(), 1);
+    assert_eq!(bot.task_count().await, 1, "nothing queued");
+}
+
+/// `--sfx <description>` on a request: the sound is made with the video (PixVerse's
+/// `sound_effect_switch` + `sound_effect_content` on the generation call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sfx_on_a_request_makes_the_video_with_that_sound() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3011);
+    bot.tg.send_text(
+        chat,
+        &user,
+        "/t2v a storm at sea --sfx thunder and heavy rain --d 8",
+    );
+    bot.wait_for_videos(chat, 1).await;
+    let generate = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/video/text/generate"))
+        .expect("a generation");
+    assert_eq!(generate.body["prompt"], "a storm at sea");
+    assert_eq!(generate.body["duration"], 8, "flags after --sfx still apply");
+    assert_eq!(generate.body["sound_effect_switch"], true);
+    assert_eq!(generate.body["sound_effect_content"], "thunder and heavy rain");
+
+    // Without a description, or a description PixVerse would refuse: a reply, nothing sent.
+    bot.tg.send_text(chat, &user, "/t2v a storm at sea --sfx");
+    bot.wait_for_text(chat, "--sfx needs a value").await;
+    let long = "boom ".repeat(500);
+    bot.tg
+        .send_text(chat, &user, &format!("/t2v a storm at sea --sfx {long}"));
+    bot.wait_for_text(chat, "a sound of 1 to 2048 characters").await;
     assert_eq!(bot.px.videos().len(), 1);
 }
 

@@ -47,6 +47,7 @@ fn t2v(prompt: &str) -> GenerationRequest {
         seed: Some(42),
         style: None,
         generate_audio: None,
+        sound_effect: None,
         image: None,
     }
 }

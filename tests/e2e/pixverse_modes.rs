@@ -56,6 +56,7 @@ async fn finished_video(client: &PixverseClient) -> i64 {
         seed: None,
         style: None,
         generate_audio: None,
+        sound_effect: None,
         image: None,
     };
     let id = client.generate(&key(), &req).await.unwrap();

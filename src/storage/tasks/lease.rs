@@ -358,7 +358,7 @@ impl TaskLease {
     pub async fn assign_pool_account(&mut self) -> Result<PoolPick, LeaseError> {
         let now = now_ms();
         // A mode task works on a video PixVerse knows only on the account that made it, and
-        // only with a Platform API key.
+        // only with a Platform API key (as does a task with a sound effect).
         let pinned = self
             .task
             .mode_input
@@ -387,7 +387,7 @@ impl TaskLease {
         .bind(self.claim.token)
         .bind(now)
         .bind(pinned)
-        .bind(self.task.mode_input.is_some())
+        .bind(self.task.needs_api_key())
         .fetch_optional(&self.storage.pool)
         .await?;
         if let Some((id, image_ref)) = picked {

@@ -93,6 +93,11 @@ impl TaskRow {
     pub fn mode_input(&self) -> Option<&ModeInput> {
         self.mode_input.as_ref().map(|input| &input.0)
     }
+
+    /// Whether only a Platform API key can submit it: the further modes, and a sound effect.
+    pub fn needs_api_key(&self) -> bool {
+        self.mode_input.is_some() || self.params().sound_effect.is_some()
+    }
 }
 
 impl Storage {

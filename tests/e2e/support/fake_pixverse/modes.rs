@@ -281,7 +281,7 @@ fn seed(body: &Map<String, Value>) -> Check<()> {
 }
 
 /// `sound_effect_content` only with `sound_effect_switch: true`.
-fn sound_pair(body: &Map<String, Value>) -> Check<()> {
+pub fn sound_pair(body: &Map<String, Value>) -> Check<()> {
     match (
         opt_bool(body, "sound_effect_switch")?,
         opt_str(body, "sound_effect_content")?,

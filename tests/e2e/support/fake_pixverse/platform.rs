@@ -69,7 +69,10 @@ fn generate(s: &mut State, request: &Incoming<'_>, key: &str, i2v: bool) -> Answ
         Ok(body) => body,
         Err(answer) => return answer,
     };
-    let params = match checks::generation(&body, i2v) {
+    let params = match checks::generation(&body, i2v).and_then(|params| {
+        // t2v and i2v take a described sound too (`--sfx`), as transition does.
+        super::modes::sound_pair(&body).map(|()| params)
+    }) {
         Ok(params) => params,
         Err(reject) => return s.reject(request, reject),
     };

@@ -168,6 +168,12 @@ fn generate(s: &mut State, request: &Incoming<'_>, user: &str, i2v: bool) -> Ans
         if checks::opt_str(body, "lip_sync_tts_speaker_id")?.is_none() {
             s.violation(request, "web generation without lip_sync_tts_speaker_id");
         }
+        if body.contains_key("sound_effect_switch") || body.contains_key("sound_effect_content") {
+            s.violation(
+                request,
+                "web generation with a sound effect (a Platform API field)",
+            );
+        }
         let image = if i2v {
             let path = checks::req_str(body, "customer_img_path")?;
             let url = checks::req_str(body, "customer_img_url")?;

@@ -42,14 +42,7 @@ pub fn parse_request(
             "--fast" => params.motion_mode = MotionMode::Fast,
             "--audio" => params.audio = true,
             "--sfx" => {
-                let mut sound = Vec::new();
-                while let Some(word) = words.next_if(|w| !is_flag(w)) {
-                    sound.push(word);
-                }
-                if sound.is_empty() {
-                    return Err(missing(flag));
-                }
-                let sound = sound.join(" ");
+                let sound = words_up_to_a_flag(&mut words, flag)?;
                 let checked = super::modes::sound_description(&sound).map_err(|_| {
                     invalid(
                         flag,
@@ -59,16 +52,7 @@ pub fn parse_request(
                 })?;
                 params.sound_effect = Some(checked);
             }
-            "--no" => {
-                let mut negative = Vec::new();
-                while let Some(word) = words.next_if(|w| !is_flag(w)) {
-                    negative.push(word);
-                }
-                if negative.is_empty() {
-                    return Err(missing(flag));
-                }
-                params.negative_prompt = Some(negative.join(" "));
-            }
+            "--no" => params.negative_prompt = Some(words_up_to_a_flag(&mut words, flag)?),
             _ => return Err(RequestError::Param(ParamError::UnknownFlag(flag.to_owned()))),
         }
     }
@@ -78,6 +62,21 @@ pub fn parse_request(
     }
     params.validate().map_err(RequestError::Param)?;
     Ok((prompt, params))
+}
+
+/// The words after `flag` up to the next flag, for flags that take a description, not one value.
+fn words_up_to_a_flag<'a>(
+    words: &mut std::iter::Peekable<impl Iterator<Item = &'a str>>,
+    flag: &str,
+) -> Result<String, RequestError> {
+    let mut taken = Vec::new();
+    while let Some(word) = words.next_if(|w| !is_flag(w)) {
+        taken.push(word);
+    }
+    if taken.is_empty() {
+        return Err(missing(flag));
+    }
+    Ok(taken.join(" "))
 }
 
 fn is_flag(word: &str) -> bool {

@@ -181,6 +181,7 @@ fn as_video_request(request: &ExtendRequest) -> VideoRequest {
         // The video's own, and extend generates no separate audio.
         aspect_ratio: None,
         audio: None,
+        sound_effect: None,
     }
 }
 

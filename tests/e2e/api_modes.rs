@@ -642,3 +642,40 @@ async fn a_pixverse_refusal_of_a_transition_fails_it_with_a_reason() {
     );
     assert!(bot.px.videos().is_empty());
 }
+
+/// `sound_effect` on a text video: sent to PixVerse with the generation, shown in the video's
+/// params; too long is a 422 naming the field; with a web login it is a 409 (Platform API only).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_text_video_with_a_sound_effect_sends_the_sound_and_needs_a_key() {
+    let bot = TestBot::start().await;
+    let key = key_token(&bot, "pk-sfx-0001").await;
+    let sound = "thunder and heavy rain";
+    let body = json!({ "prompt": "a storm at sea", "sound_effect": sound });
+    let response = post(&bot, &key, "text", body.clone()).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let video: Value = response.json().await.unwrap();
+    assert_eq!(video["params"]["sound_effect"], sound);
+    bot.wait_until("the generation call", || bot.px.videos().len() == 1)
+        .await;
+    let generate = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/video/text/generate"))
+        .expect("a generation");
+    assert_eq!(generate.body["sound_effect_switch"], true);
+    assert_eq!(generate.body["sound_effect_content"], sound);
+
+    let long = json!({ "prompt": "a storm at sea", "sound_effect": "b".repeat(2049) });
+    let refused = problem(
+        post(&bot, &key, "text", long).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(refused.to_string().contains("sound_effect"), "{refused}");
+
+    let web = web_token(&bot, "tina").await;
+    let refused = problem(post(&bot, &web, "text", body).await, StatusCode::CONFLICT).await;
+    assert!(refused.to_string().contains("API key"), "{refused}");
+    assert_eq!(bot.px.videos().len(), 1, "nothing else reached PixVerse");
+}

@@ -326,7 +326,7 @@ fn error_of(last_error: Option<&str>) -> VideoError {
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Banned, or not admitted in allowlist mode", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No PixVerse account to generate with (log in again), or the first request with this Idempotency-Key is still being accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No PixVerse account to generate with (log in again), a `sound_effect` with a web login (it needs a Platform API key), or the first request with this Idempotency-Key is still being accepted", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field or combination cannot be used (`field` names it, `detail` says what is accepted), or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),

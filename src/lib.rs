@@ -1,7 +1,7 @@
 //! pixverse-bot: a Telegram bot that turns chat messages into PixVerse AI videos.
 
 /// The HTTP door: REST API, OpenAPI and Swagger UI, health, metrics, the Telegram webhook.
-pub mod api;
+pub(crate) mod api;
 /// Wiring: builds every part and runs the bot, the HTTP server and the worker with one shutdown.
 pub mod app;
 /// The Telegram side: commands, the handler tree, handlers.
@@ -17,10 +17,10 @@ pub mod service;
 /// SQLite storage: users, encrypted credentials, tasks.
 pub mod storage;
 /// Telegram plumbing shared by the bot and the worker: places, the 429 policy, menus, keyboards.
-pub mod telegram;
+pub(crate) mod telegram;
 /// Logging setup.
 pub mod telemetry;
 /// Every user-facing text, in English and Russian.
-pub mod texts;
+pub(crate) mod texts;
 /// The worker: claims due tasks and drives them through PixVerse to the chat.
 pub(crate) mod worker;

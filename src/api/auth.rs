@@ -208,7 +208,6 @@ fn refused(error: &pixverse::PixverseError, detail: &str) -> Problem {
 #[derive(Clone, Copy, Debug)]
 pub struct Caller {
     pub user_id: i64,
-    pub token_id: i64,
 }
 
 impl FromRequestParts<ApiState> for Caller {
@@ -242,6 +241,6 @@ impl FromRequestParts<ApiState> for Caller {
                 wait.as_secs() + 1,
             ));
         }
-        Ok(Caller { user_id, token_id })
+        Ok(Caller { user_id })
     }
 }

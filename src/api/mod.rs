@@ -131,11 +131,6 @@ fn documented() -> OpenApiRouter<ApiState> {
         .merge(metrics::routes())
 }
 
-/// The OpenAPI document (also served at `/openapi.json`).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().into_openapi()
-}
-
 /// The whole HTTP service. `webhook` adds the Telegram webhook receiver at its path.
 pub fn router(state: ApiState, webhook: Option<(String, webhook::Inbox)>) -> Router {
     let (routes, mut openapi) = documented().split_for_parts();

@@ -12,8 +12,8 @@ mod updates;
 
 pub use keyboards::{result_keyboard, result_task_of, retry_keyboard};
 pub use language::{lang_of_sender, lang_of_user};
-pub use limits::{MAX_TEXT_CHARS, fit_text};
+pub use limits::fit_text;
 pub use menus::{register_admin_menu, register_commands};
 pub use place::{Place, replied_message};
-pub use send::{Cooldowns, HANDLER_PATIENCE, Late, Sent, send_text};
+pub use send::{Cooldowns, Late, Sent, send_text};
 pub use updates::{QuietUpdates, loggable};

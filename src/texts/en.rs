@@ -368,10 +368,6 @@ impl Texts for En {
         format!("Credits of {source}: {daily}monthly {monthly}, package {package}.")
     }
 
-    fn balance_operator(&self) -> &'static str {
-        "the shared account"
-    }
-
     fn balance_own_account(&self) -> &'static str {
         "your account"
     }

@@ -153,7 +153,6 @@ pub trait Texts: Sync {
 
     fn status(&self, in_flight: &[TaskLine<'_>], finished: &[TaskLine<'_>]) -> String;
     fn balance(&self, source: &str, daily: Option<i64>, monthly: i64, package: i64) -> String;
-    fn balance_operator(&self) -> &'static str;
     /// The user's own account, unnamed (in a group its name stays private).
     fn balance_own_account(&self) -> &'static str;
 

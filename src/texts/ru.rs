@@ -344,10 +344,6 @@ impl Texts for Ru {
         format!("Кредиты ({source}): {daily}месячные {monthly}, пакет {package}.")
     }
 
-    fn balance_operator(&self) -> &'static str {
-        "общий аккаунт"
-    }
-
     fn balance_own_account(&self) -> &'static str {
         "ваш аккаунт"
     }

@@ -112,14 +112,24 @@ impl BotProcess {
         self.child.id()
     }
 
-    /// Resident memory in MiB (`VmRSS`).
+    /// Resident memory in MiB now (`VmRSS`).
     pub fn rss_mib(&self) -> f64 {
+        self.status_mib("VmRSS:")
+    }
+
+    /// The most resident memory so far, in MiB (`VmHWM`, kept by the kernel: no peak between
+    /// two samples is missed).
+    pub fn peak_mib(&self) -> f64 {
+        self.status_mib("VmHWM:")
+    }
+
+    fn status_mib(&self, field: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("proc status");
         let kib: f64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS");
+            .expect(field);
         kib / 1024.0
     }
 

@@ -117,9 +117,8 @@ impl BotProcess {
         self.status_mib("VmRSS:")
     }
 
-    /// The most resident memory so far, in MiB (`VmHWM`, kept by the kernel: no peak between
-    /// two samples is missed).
-    pub fn peak_mib(&self) -> f64 {
+    /// The most resident memory the process ever had, in MiB (`VmHWM`, the kernel's high-water mark).
+    pub fn peak_rss_mib(&self) -> f64 {
         self.status_mib("VmHWM:")
     }
 

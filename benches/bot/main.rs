@@ -19,6 +19,7 @@
 //!    `sendVideo` arriving at Telegram, at the default 5 s poll interval.
 //! 4. API accept: `POST /v1/videos/text` over real HTTP, as fast as answered and paced at
 //!    1,000 per second (`BENCH_API_REQUESTS`, `BENCH_API_RATE`).
+//! 5. large videos: sixteen 50 MB videos delivered at once; the bot's peak resident memory.
 //!
 //! Peak memory is the kernel's `VmHWM` of the child, not a sample.
 //!
@@ -41,8 +42,8 @@ use serde_json::json;
 
 use harness::env_usize;
 
-/// `BENCH_ONLY=in_flight` (or `idle,accept,api_accept,in_flight,per_video`, comma-separated) runs a
-/// part;
+/// `BENCH_ONLY=in_flight` (or `idle,accept,api_accept,in_flight,per_video,large_videos`,
+/// comma-separated) runs a part;
 /// the table then shows only what was measured.
 fn wanted(scenario: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == scenario))
@@ -76,6 +77,9 @@ async fn main() {
     }
     if wanted("per_video") {
         scenarios::per_video::per_video(&mut results).await;
+    }
+    if wanted("large_videos") {
+        scenarios::large_videos::large_videos(&mut results).await;
     }
     report::publish(results);
 }

@@ -16,6 +16,7 @@ use utoipa_axum::{
 
 use super::{
     ApiState, Caller,
+    modes::sentence,
     problem::{Json, Problem},
     videos::{Image, VideoRequest, create, params_of, request_hash, submit},
 };
@@ -99,7 +100,7 @@ async fn lipsync(
             .await
             .map_err(|e| Problem::bad_request(e.body_text()))?;
         let (video_id, audio) = read_audio_form(form).await?;
-        let hash = request_hash("lipsync-audio", &video_id, Some(&audio));
+        let hash = request_hash("lipsync-audio", &video_id, &[&audio]);
         let audio = AudioSource::Uploaded {
             content_type: audio.content_type.to_owned(),
             bytes: audio.bytes,
@@ -110,7 +111,7 @@ async fn lipsync(
         return create(&state, caller, &headers, hash, work).await;
     }
     let Json(request) = Json::<LipSyncRequest>::from_request(request, &state).await?;
-    let hash = request_hash("lipsync", &request, None);
+    let hash = request_hash("lipsync", &request, &[]);
     let speaker_id = request
         .speaker_id
         .clone()
@@ -119,9 +120,9 @@ async fn lipsync(
         Ok(LipSyncAudio::Speech { text, .. }) => text,
         Ok(LipSyncAudio::Uploaded(_)) => unreachable!("no audio was given"),
         Err(e @ ModeError::HalfSpeech) => {
-            return Err(Problem::invalid_field("speaker_id", format!("The {e}.")));
+            return Err(Problem::invalid_field("speaker_id", sentence(&e)));
         }
-        Err(e) => return Err(Problem::invalid_field("text", format!("The {e}."))),
+        Err(e) => return Err(Problem::invalid_field("text", sentence(&e))),
     };
     let work = speak(&state, caller, request.video_id, text, |source| {
         ModeOrder::LipSync { source, speaker_id }

@@ -7,6 +7,7 @@
 mod account;
 mod auth;
 mod health;
+mod image_modes;
 mod lipsync;
 mod metrics;
 mod modes;
@@ -125,6 +126,7 @@ fn documented() -> OpenApiRouter<ApiState> {
         .merge(videos::routes())
         .merge(modes::routes())
         .merge(lipsync::routes())
+        .merge(image_modes::routes())
         .merge(health::routes())
         .merge(metrics::routes())
 }

@@ -102,7 +102,7 @@ async fn extend(
     headers: HeaderMap,
     Json(request): Json<ExtendRequest>,
 ) -> Result<Response, Problem> {
-    let hash = request_hash("extend", &request, None);
+    let hash = request_hash("extend", &request, &[]);
     let work = async {
         let defaults = state.storage.settings_of(caller.user_id).await?;
         let (prompt, params) = params_of(as_video_request(&request), defaults)?;
@@ -143,10 +143,10 @@ async fn sound(
     headers: HeaderMap,
     Json(request): Json<SoundRequest>,
 ) -> Result<Response, Problem> {
-    let hash = request_hash("sound", &request, None);
+    let hash = request_hash("sound", &request, &[]);
     let work = async {
         let description = sound_description(&request.description)
-            .map_err(|e| Problem::invalid_field("description", format!("The {e}.")))?;
+            .map_err(|e| Problem::invalid_field("description", sentence(&e)))?;
         let fields = VideoRequest {
             prompt: description,
             seed: request.seed,
@@ -184,15 +184,34 @@ fn as_video_request(request: &ExtendRequest) -> VideoRequest {
     }
 }
 
+/// `error` as a sentence: capitalised, with a full stop.
+pub(super) fn sentence(error: &ModeError) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
+}
+
 /// How the API words a refusal about a mode.
 pub(super) fn problem_of_mode(refusal: &Refusal) -> Problem {
     match refusal {
-        Refusal::Mode { error, .. } => match error {
-            ModeError::SpeechLength { .. } | ModeError::HalfSpeech => {
-                Problem::invalid_field("text", format!("The {error}."))
-            }
-            _ => Problem::invalid_field("description", format!("The {error}.")),
-        },
+        Refusal::Mode { error, .. } => {
+            let field = match error {
+                ModeError::SpeechLength { .. } | ModeError::HalfSpeech => "text",
+                ModeError::SoundLength { .. } => "description",
+                ModeError::NoReferences | ModeError::TooManyReferences { .. } => "image",
+                ModeError::BadReferenceName { .. } | ModeError::DuplicateReference { .. } => "refs",
+                ModeError::UnmentionedReference { .. } => "prompt",
+                ModeError::NoVideo
+                | ModeError::TwoVideos
+                | ModeError::NoAudio
+                | ModeError::AudioAndSpeech => "body",
+            };
+            Problem::invalid_field(field, sentence(error))
+        }
         Refusal::SourceNotFound { .. } => {
             Problem::invalid_field("video_id", "There is no video with this id of yours.")
         }
@@ -203,7 +222,7 @@ pub(super) fn problem_of_mode(refusal: &Refusal) -> Problem {
             "The video was made with a PixVerse account this account no longer uses; PixVerse knows it only there.",
         ),
         Refusal::NeedsApiKey { .. } => Problem::conflict(
-            "This mode needs a PixVerse Platform API key, and the video was made with a web login. Log in with an API key (POST /v1/auth) and make the video with it.",
+            "This mode needs a PixVerse Platform API key, and the account it would run on (the one that made the video, for a mode on a video) is a web login. Log in with an API key (POST /v1/auth) and use it.",
         ),
         Refusal::AudioTooLarge { max_bytes } => Problem::payload_too_large(format!(
             "The audio may have at most {} MB.",

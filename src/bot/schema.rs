@@ -12,7 +12,8 @@ use teloxide::{
 use super::{
     AdminCommand, BotContext, Command,
     handlers::{
-        access, account, admin, buttons, generate, history, modes, pool, settings, start, status, token,
+        access, account, admin, albums, buttons, generate, history, modes, pool, settings, start, status,
+        token, voices,
     },
     sender_id,
 };
@@ -27,6 +28,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Extend(text)].endpoint(modes::extend))
         .branch(dptree::case![Command::Sound(text)].endpoint(modes::sound))
         .branch(dptree::case![Command::Say(text)].endpoint(modes::say))
+        .branch(dptree::case![Command::Voices].endpoint(voices::voices))
         .branch(dptree::case![Command::Status].endpoint(status::status))
         .branch(dptree::case![Command::Balance].endpoint(account::balance))
         .branch(dptree::case![Command::Login(args)].endpoint(account::login))
@@ -65,6 +67,10 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(
             dptree::filter(|msg: Message| msg.voice().is_some() || msg.audio().is_some())
                 .endpoint(modes::voice),
+        )
+        .branch(
+            dptree::filter(|msg: Message| msg.media_group_id().is_some() && msg.photo().is_some())
+                .endpoint(albums::album_photo),
         )
         .branch(
             dptree::filter(|msg: Message| msg.photo().is_some() || msg.document().is_some())

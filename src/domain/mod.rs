@@ -1,5 +1,6 @@
 //! Pure types of the bot's domain: what a request is and what state a task is in. No I/O.
 
+mod album;
 mod callback;
 mod ids;
 mod modes;
@@ -8,12 +9,13 @@ mod prompt;
 mod request;
 mod task;
 
+pub use album::{AlbumRequest, parse_album_caption};
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
 pub use ids::{ChatId, CredentialId, PoolAccountId, TaskId, UserId};
 pub use modes::{
-    AUTO_VOICE, AudioFile, FusionReference, FusionReferences, LipSyncAudio, MAX_FUSION_REFERENCES,
-    MAX_REFERENCE_NAME_CHARS, MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ModeInput, ReferenceRole,
-    SourceVideo, VideoSource, sound_description,
+    AUTO_VOICE, AudioFile, FusionImage, FusionReference, FusionReferences, ImageFile, LipSyncAudio,
+    MAX_FUSION_REFERENCES, MAX_REFERENCE_NAME_CHARS, MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ModeInput,
+    ReferenceRole, SourceVideo, VideoSource, sound_description,
 };
 pub use params::{
     AspectRatio, GenerationParams, MAX_SEED, Model, MotionMode, ParamError, ParamProblem, Quality, Style,

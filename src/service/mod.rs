@@ -14,11 +14,12 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use tokio::sync::Notify;
 
-use modes::{Account, ResolvedMode, mode_input};
+use modes::{Account, ModeParts, ResolvedMode, mode_parts};
 
 pub use admission::{Admission, admission};
 pub use order::{
-    AudioSource, Destination, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder, is_placeholder,
+    AudioSource, Destination, FusionRef, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder,
+    is_placeholder,
 };
 pub use refusal::Refusal;
 
@@ -178,12 +179,16 @@ impl Service {
             return Err(Refusal::ImageMismatch { kind }.into());
         }
         let (prompt, mut params) = self.validate(requester, kind, spec).await?;
-        let (mode_input, mode_upload, account) = match mode_order {
-            None => (None, None, Account::Any),
+        let (mode_input, mode_upload, images, account) = match mode_order {
+            None => (None, None, Vec::new(), Account::Any),
             Some(order) => {
                 let ResolvedMode { source, account } = self.resolve_mode(requester, &order).await?;
-                let (input, upload) = mode_input(order, source, &prompt)?;
-                (Some(input), upload, account)
+                let ModeParts {
+                    input,
+                    upload,
+                    images,
+                } = mode_parts(order, source, &prompt)?;
+                (Some(input), upload, images, account)
             }
         };
         if let Some(image) = &image
@@ -243,6 +248,7 @@ impl Service {
                     &task,
                     destination_kind,
                     upload.as_ref(),
+                    &images,
                     decision.ceilings,
                     windows,
                 )

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::{
-    domain::{AudioFile, GenerationParams, ModeInput, TaskId, TaskKind},
+    domain::{AudioFile, GenerationParams, ImageFile, ModeInput, ReferenceRole, TaskId, TaskKind},
     storage::Upload,
 };
 
@@ -57,6 +57,23 @@ pub enum ModeOrder {
         source: TaskId,
         audio: AudioSource,
     },
+    /// A video from the first image to the last.
+    Transition {
+        first: ImageSource,
+        last: ImageSource,
+    },
+    /// Up to three named images combined as the prompt names them (`@name`).
+    Fusion {
+        references: Vec<FusionRef>,
+    },
+}
+
+/// One reference of a fusion request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FusionRef {
+    pub role: ReferenceRole,
+    pub name: String,
+    pub image: ImageSource,
 }
 
 /// The audio of a lip-sync request.
@@ -79,27 +96,34 @@ impl AudioSource {
 }
 
 impl ModeOrder {
-    /// The same mode on the same video as an earlier task (its "Again" button); `None` for an
-    /// audio the HTTP API uploaded (it is not kept for another task).
+    /// The same mode on the same video or photos as an earlier task (its "Again" button);
+    /// `None` for files the HTTP API uploaded (they are not kept for another task).
     pub fn again(input: &ModeInput) -> Option<Self> {
-        let source = TaskId(input.source().task_id);
+        let source = input.source().map(|source| TaskId(source.task_id));
+        let telegram = |image: &ImageFile| match image {
+            ImageFile::Telegram { file_id } => Some(ImageSource::Telegram {
+                file_id: file_id.clone(),
+                size: 0,
+            }),
+            ImageFile::Uploaded { .. } => None,
+        };
         Some(match input {
-            ModeInput::Extend { .. } => ModeOrder::Extend { source },
+            ModeInput::Extend { .. } => ModeOrder::Extend { source: source? },
             ModeInput::Sound {
                 keep_original_sound, ..
             } => ModeOrder::Sound {
-                source,
+                source: source?,
                 keep_original_sound: *keep_original_sound,
             },
             ModeInput::LipSync { speaker_id, .. } => ModeOrder::LipSync {
-                source,
+                source: source?,
                 speaker_id: speaker_id.clone(),
             },
             ModeInput::LipSyncAudio {
                 audio: AudioFile::Telegram { file_id },
                 ..
             } => ModeOrder::LipSyncAudio {
-                source,
+                source: source?,
                 // The size was checked when the task was first accepted.
                 audio: AudioSource::Telegram {
                     file_id: file_id.clone(),
@@ -110,6 +134,22 @@ impl ModeOrder {
                 audio: AudioFile::Uploaded,
                 ..
             } => return None,
+            ModeInput::Transition { first, last } => ModeOrder::Transition {
+                first: telegram(first)?,
+                last: telegram(last)?,
+            },
+            ModeInput::Fusion { references } => ModeOrder::Fusion {
+                references: references
+                    .iter()
+                    .map(|r| {
+                        Some(FusionRef {
+                            role: r.role,
+                            name: r.name.clone(),
+                            image: telegram(&r.image)?,
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            },
         })
     }
 
@@ -118,15 +158,19 @@ impl ModeOrder {
             ModeOrder::Extend { .. } => TaskKind::Extend,
             ModeOrder::Sound { .. } => TaskKind::Sound,
             ModeOrder::LipSync { .. } | ModeOrder::LipSyncAudio { .. } => TaskKind::LipSync,
+            ModeOrder::Transition { .. } => TaskKind::Transition,
+            ModeOrder::Fusion { .. } => TaskKind::Fusion,
         }
     }
 
-    pub fn source(&self) -> TaskId {
+    /// The earlier video the mode works on; `None` for the modes made from images.
+    pub fn source(&self) -> Option<TaskId> {
         match self {
             ModeOrder::Extend { source }
             | ModeOrder::Sound { source, .. }
             | ModeOrder::LipSync { source, .. }
-            | ModeOrder::LipSyncAudio { source, .. } => *source,
+            | ModeOrder::LipSyncAudio { source, .. } => Some(*source),
+            ModeOrder::Transition { .. } | ModeOrder::Fusion { .. } => None,
         }
     }
 }
@@ -170,8 +214,8 @@ pub enum Spec {
     },
 }
 
-/// The image of an i2v request.
-#[derive(Clone, Debug)]
+/// The image of an i2v request (or of a transition or fusion).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageSource {
     /// A photo or image document in Telegram; the worker downloads it at submit time.
     /// `size` is what Telegram reported (0 when unknown).

@@ -3,6 +3,11 @@
 use super::{en::En, modes::ModeTexts};
 use crate::domain::{MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, TaskKind};
 
+/// How a fusion is asked for.
+const FUSION_FORM: &str = "Send up to three photos together (an album) with a caption that names them in \
+                           order as @name: @cat naps on @beach (or --refs cat,beach). --bg beach makes one \
+                           the background.";
+
 impl ModeTexts for En {
     fn mode_usage(&self, kind: TaskKind) -> String {
         match kind {
@@ -16,6 +21,10 @@ impl ModeTexts for En {
                 "Reply to one of your videos with a voice message or an audio file, or with /say <text> \
                  (up to {MAX_SPEECH_CHARS} characters): the video speaks it."
             ),
+            TaskKind::Transition => "Send two photos together (an album) with a caption: a video from the \
+                                     first to the second, e.g. day turns to night."
+                .into(),
+            TaskKind::Fusion => FUSION_FORM.into(),
             TaskKind::T2v | TaskKind::I2v => "Send a prompt, or a photo with a caption.".into(),
         }
     }
@@ -28,6 +37,11 @@ impl ModeTexts for En {
             ModeError::SoundLength { chars, max } => {
                 format!("That description has {chars} characters; it may have 1 to {max}.")
             }
+            ModeError::NoReferences
+            | ModeError::TooManyReferences { .. }
+            | ModeError::BadReferenceName { .. }
+            | ModeError::DuplicateReference { .. }
+            | ModeError::UnmentionedReference { .. } => format!("That does not fit: {error}.\n{FUSION_FORM}"),
             other => format!("That cannot be used: {other}."),
         }
     }
@@ -54,6 +68,8 @@ impl ModeTexts for En {
             TaskKind::Extend => "Extending a video",
             TaskKind::Sound => "Adding sound to a video",
             TaskKind::LipSync => "Lip-sync",
+            TaskKind::Transition => "A transition",
+            TaskKind::Fusion => "A fusion",
             TaskKind::T2v | TaskKind::I2v => "This",
         };
         format!(
@@ -64,6 +80,17 @@ impl ModeTexts for En {
 
     fn audio_too_large(&self, max_mb: u64) -> String {
         format!("That audio is over {max_mb} MB; please send a shorter one.")
+    }
+
+    fn voices(&self, count: usize) -> String {
+        if count == 0 {
+            return "PixVerse lists no voices right now; /say uses its automatic voice.".into();
+        }
+        "Pick the voice /say speaks with (✅ is yours):".into()
+    }
+
+    fn voice_chosen(&self, speaker_id: &str) -> String {
+        format!("/say now speaks with voice {speaker_id}.")
     }
 
     fn button_extend(&self) -> String {

@@ -3,6 +3,11 @@
 use super::{modes::ModeTexts, ru::Ru};
 use crate::domain::{MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, TaskKind};
 
+/// Как просить слияние.
+const FUSION_FORM: &str = "Пришлите до трёх фото вместе (альбомом) с подписью, где они названы по порядку \
+                           как @имя латиницей: @cat спит на @beach (или --refs cat,beach). --bg beach делает \
+                           одно из них фоном.";
+
 impl ModeTexts for Ru {
     fn mode_usage(&self, kind: TaskKind) -> String {
         match kind {
@@ -16,6 +21,10 @@ impl ModeTexts for Ru {
                 "Ответьте на своё видео голосовым сообщением, аудиофайлом или командой /say <текст> \
                  (до {MAX_SPEECH_CHARS} символов): видео это произнесёт."
             ),
+            TaskKind::Transition => "Пришлите два фото вместе (альбомом) с подписью: видео от первого ко \
+                                     второму, например день сменяется ночью."
+                .into(),
+            TaskKind::Fusion => FUSION_FORM.into(),
             TaskKind::T2v | TaskKind::I2v => "Пришлите описание или фото с подписью.".into(),
         }
     }
@@ -28,6 +37,11 @@ impl ModeTexts for Ru {
             ModeError::SoundLength { chars, max } => {
                 format!("В описании {chars} символов; можно от 1 до {max}.")
             }
+            ModeError::NoReferences
+            | ModeError::TooManyReferences { .. }
+            | ModeError::BadReferenceName { .. }
+            | ModeError::DuplicateReference { .. }
+            | ModeError::UnmentionedReference { .. } => format!("Не сходится: {error}.\n{FUSION_FORM}"),
             other => format!("Так нельзя: {other}."),
         }
     }
@@ -54,6 +68,8 @@ impl ModeTexts for Ru {
             TaskKind::Extend => "Для продолжения видео",
             TaskKind::Sound => "Для добавления звука",
             TaskKind::LipSync => "Для озвучки губами",
+            TaskKind::Transition => "Для перехода",
+            TaskKind::Fusion => "Для слияния",
             TaskKind::T2v | TaskKind::I2v => "Для этого",
         };
         format!(
@@ -64,6 +80,17 @@ impl ModeTexts for Ru {
 
     fn audio_too_large(&self, max_mb: u64) -> String {
         format!("Аудио больше {max_mb} МБ; пришлите покороче.")
+    }
+
+    fn voices(&self, count: usize) -> String {
+        if count == 0 {
+            return "PixVerse сейчас не даёт голосов; /say говорит автоматическим голосом.".into();
+        }
+        "Выберите голос для /say (✅ — ваш):".into()
+    }
+
+    fn voice_chosen(&self, speaker_id: &str) -> String {
+        format!("Теперь /say говорит голосом {speaker_id}.")
     }
 
     fn button_extend(&self) -> String {

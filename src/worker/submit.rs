@@ -156,7 +156,10 @@ impl Worker {
         }
     }
 
-    async fn download_photo(&self, file_id: &str) -> Result<(Vec<u8>, String), teloxide::RequestError> {
+    pub(super) async fn download_photo(
+        &self,
+        file_id: &str,
+    ) -> Result<(Vec<u8>, String), teloxide::RequestError> {
         let (bytes, ext) = self.download_file(file_id).await?;
         let ext = match ext.as_str() {
             "png" => "png",

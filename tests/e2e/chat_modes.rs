@@ -17,6 +17,22 @@ async fn delivered_video(bot: &TestBot, chat: TgChat, user: &TgUser, prompt: &st
     bot.wait_for_videos(chat, before + 1).await;
     let video = videos_in(bot, chat).pop().expect("the video");
     let task = task_of(&video);
+    // The bot records the delivery just after Telegram's answer; a press on the video's buttons
+    // before that is (rightly) told the video is not finished.
+    let storage = bot.storage().await;
+    let started = std::time::Instant::now();
+    while storage
+        .task(pixverse_bot::domain::TaskId(task))
+        .await
+        .unwrap()
+        .is_none_or(|t| t.state != pixverse_bot::domain::TaskState::Delivered)
+    {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "task {task} never recorded as delivered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     (video, task)
 }
 
@@ -241,4 +257,128 @@ async fn a_voice_message_replying_to_a_video_makes_it_speak_that_audio() {
     bot.tg.send_voice_reply(chat, &user, b"OggS".to_vec(), request);
     bot.wait_for_text(chat, "voice message or an audio file").await;
     assert_eq!(bot.px.videos().len(), 2);
+}
+
+fn jpeg(len: usize, fill: u8) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.resize(len, fill);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_album_of_two_photos_with_a_caption_makes_a_transition() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3009);
+    let album = bot.tg.send_album(
+        chat,
+        &user,
+        "day turns to night",
+        vec![jpeg(5_000, 1), jpeg(6_000, 2)],
+    );
+    bot.wait_for_videos(chat, 1).await;
+    assert_eq!(videos_in(&bot, chat)[0].reply_to, Some(album[0]));
+
+    let made = bot.px.videos();
+    assert_eq!(
+        (made[0].kind.as_str(), made[0].prompt.as_str()),
+        ("transition", "day turns to night")
+    );
+    let sizes: Vec<usize> = bot
+        .px
+        .uploaded_images()
+        .into_iter()
+        .map(|(_, size)| size)
+        .collect();
+    assert_eq!(sizes, [5_000, 6_000], "the first photo first");
+    assert!(
+        !bot.tg
+            .bot_messages(chat)
+            .iter()
+            .any(|m| m.text.as_deref().is_some_and(|t| t.contains("caption"))),
+        "no complaint about the photo without a caption"
+    );
+    bot.tg.send_text(chat, &user, "/history");
+    let history = bot.wait_for_text(chat, "Your last videos").await;
+    assert!(history.contains("🎞"), "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_album_naming_its_photos_makes_a_fusion_and_names_that_do_not_fit_get_the_form() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3010);
+    bot.tg.send_album(
+        chat,
+        &user,
+        "@cat naps on @beach --bg beach --model v4.5",
+        vec![jpeg(5_000, 1), jpeg(6_000, 2)],
+    );
+    bot.wait_for_videos(chat, 1).await;
+    let submit = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/fusion/generate"))
+        .expect("the fusion submit");
+    let roles: Vec<(String, String)> = submit.body["image_references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ref_name"].as_str().unwrap().to_owned(),
+                r["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("cat".to_owned(), "subject".to_owned()),
+            ("beach".to_owned(), "background".to_owned())
+        ]
+    );
+    assert_eq!(submit.body["prompt"], "@cat naps on @beach");
+
+    bot.tg.send_album(
+        chat,
+        &user,
+        "@cat naps on the sand --refs cat,beach",
+        vec![jpeg(5_000, 3), jpeg(6_000, 4)],
+    );
+    let answer = bot
+        .wait_for_text(chat, "@cat naps on @beach (or --refs cat,beach)")
+        .await;
+    assert!(answer.contains("beach"), "{answer}");
+    assert_eq!(bot.px.videos().len(), 1, "the second album reached nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_voice_picked_in_voices_is_the_one_say_speaks_with() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3011);
+    let (video, _) = delivered_video(&bot, chat, &user, "a singing bird").await;
+    bot.tg.send_text(chat, &user, "/voices");
+    bot.wait_for_text(chat, "Pick the voice").await;
+    let list = bot
+        .tg
+        .bot_messages(chat)
+        .into_iter()
+        .rev()
+        .find(|m| m.text.as_deref().is_some_and(|t| t.contains("Pick the voice")))
+        .unwrap();
+    let data = button_data(&list);
+    assert!(data.contains(&"voice:Emily".to_owned()), "{data:?}");
+    bot.tg.press_button(chat, &user, list.message_id, "voice:Emily");
+    wait_for_button_answer(&bot, "Emily").await;
+
+    bot.tg
+        .send_reply(chat, &user, "/say Good morning", video.message_id);
+    bot.wait_for_videos(chat, 2).await;
+    let submit = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/lip_sync/generate"))
+        .expect("the lip-sync submit");
+    assert_eq!(submit.body["lip_sync_tts_speaker_id"], "Emily");
 }

@@ -88,6 +88,6 @@ pub async fn accept(users: usize, rate: Option<f64>) -> Value {
         "max_ms": latencies.last(),
         "bot_cpu_s": cpu,
         "bot_cpu_ms_per_request": cpu * 1000.0 / users as f64,
-        "peak_rss_mib": bot.peak_mib(),
+        "peak_rss_mib": bot.peak_rss_mib(),
     })
 }

@@ -169,7 +169,7 @@ pub async fn api_accept(results: &mut serde_json::Map<String, Value>) {
         .collect()
         .await;
     let throughput = summary(&mut latencies, start.elapsed(), bot.cpu_secs() - cpu0, None);
-    let throughput_peak = bot.peak_mib();
+    let throughput_peak = bot.peak_rss_mib();
     drop(bot);
 
     // Paced: one request every 1/rate s, each on its own task, timed from when it was due.
@@ -194,7 +194,7 @@ pub async fn api_accept(results: &mut serde_json::Map<String, Value>) {
         latencies.push(latency.expect("request task"));
     }
     let paced = summary(&mut latencies, start.elapsed(), bot.cpu_secs() - cpu0, Some(rate));
-    let peak = bot.peak_mib().max(throughput_peak);
+    let peak = bot.peak_rss_mib().max(throughput_peak);
     eprintln!(
         "api accept: {:.0}/s with {IN_FLIGHT} in flight (p99 {:.1} ms); offered {rate:.0}/s: p50 {:.1} ms, \
          p99 {:.1} ms; peak {peak:.1} MiB",

@@ -59,7 +59,7 @@ async fn measure_window(bot: &BotProcess, fakes: &Fakes, warmup: Duration, windo
             .map(|(k, n)| (k.to_owned(), json!((n as f64 * per_min).round())))
             .collect(),
         telegram_per_min: telegram as f64 * per_min,
-        peak_rss_mib: bot.peak_mib(),
+        peak_rss_mib: bot.peak_rss_mib(),
         end_rss_mib: bot.rss_mib(),
     }
 }

@@ -4,4 +4,5 @@ pub mod accept;
 pub mod api_accept;
 pub mod idle;
 pub mod in_flight;
+pub mod large_videos;
 pub mod per_video;

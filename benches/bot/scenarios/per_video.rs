@@ -140,7 +140,7 @@ pub async fn per_video(results: &mut serde_json::Map<String, Value>) {
             "delivery_latency_p95_ms": percentile(&latencies, 95.0),
             "delivery_latency_p99_ms": percentile(&latencies, 99.0),
             "delivery_latency_max_ms": latencies.last(),
-            "peak_rss_mib": bot.peak_mib(),
+            "peak_rss_mib": bot.peak_rss_mib(),
         }),
     );
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod account;
 pub mod admin;
+pub mod albums;
 pub mod buttons;
 pub mod generate;
 pub mod history;
@@ -12,6 +13,7 @@ pub mod settings;
 pub mod start;
 pub mod status;
 pub mod token;
+pub mod voices;
 
 use teloxide::{
     prelude::*,

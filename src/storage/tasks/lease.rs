@@ -28,7 +28,7 @@ use sqlx::sqlite::{Sqlite, SqliteArguments};
 
 use crate::domain::{CredentialId, PoolAccountId, TaskId, TaskState, WaitReason};
 
-use super::super::{PoolPick, PoolStatus, Storage, StorageError, now_ms, pool::usable};
+use super::super::{CredentialKind, PoolPick, PoolStatus, Storage, StorageError, now_ms, pool::usable};
 use super::{PARKED, TaskRow, json_ids};
 
 /// One claim statement: the token its tasks carry while held. Every [`TaskLease`] of the claim
@@ -409,7 +409,8 @@ impl TaskLease {
     /// account with the same trace id gets that generation back instead of starting another.
     pub async fn assign_pool_account(&mut self) -> Result<PoolPick, LeaseError> {
         let now = now_ms();
-        // A mode task works on a video PixVerse knows only on the account that made it.
+        // A mode task works on a video PixVerse knows only on the account that made it, and
+        // only with a Platform API key.
         let pinned = self
             .task
             .mode_input
@@ -423,7 +424,7 @@ impl TaskLease {
         let picked: Option<(PoolAccountId, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "with pick as (select p.id from pool_account p
                            where {usable} and (p.id = {held} or {busy} < p.max_concurrency)
-                               and (?4 is null or p.id = ?4)
+                               and (?4 is null or p.id = ?4) and (?5 = 0 or p.kind = 'apikey')
                            order by case when p.id = {held} then 0 else 1 end, {busy}, p.id limit 1)
              update task set
                  image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
@@ -438,6 +439,7 @@ impl TaskLease {
         .bind(self.claim.token)
         .bind(now)
         .bind(pinned)
+        .bind(self.task.mode_input.is_some())
         .fetch_optional(&self.storage.pool)
         .await?;
         if let Some((id, image_ref)) = picked {
@@ -449,7 +451,10 @@ impl TaskLease {
             }
         }
         let mut accounts = self.storage.pool_accounts().await?;
-        accounts.retain(|a| pinned.is_none_or(|pin| pin == PoolAccountId(a.id)));
+        let mode = self.task.mode_input.is_some();
+        accounts.retain(|a| {
+            pinned.is_none_or(|pin| pin == PoolAccountId(a.id)) && (!mode || a.kind == CredentialKind::ApiKey)
+        });
         if accounts.iter().any(|a| a.is_usable(now)) {
             return Ok(PoolPick::AllBusy);
         }

@@ -102,8 +102,8 @@ fn summary(latencies: &mut [f64], wall: Duration, cpu: f64, offered: Option<f64>
 
 /// A fresh bot with its HTTP server, and a token per user.
 struct Api {
-    /// Kept (bound) while the API is measured: the database lives in its folder.
-    fakes: Fakes,
+    /// Kept while the API is measured: the database lives in its folder.
+    _fakes: Fakes,
     bot: BotProcess,
     client: Client,
     base: String,
@@ -135,7 +135,7 @@ async fn start_api() -> Api {
     wait_until_serving(&client, &base).await;
     let tokens = Arc::new(tokens(&fakes, &client, &base).await);
     Api {
-        fakes,
+        _fakes: fakes,
         bot,
         client,
         base,
@@ -151,35 +151,22 @@ pub async fn api_accept(results: &mut serde_json::Map<String, Value>) {
     let rate = env_usize("BENCH_API_RATE", 1000) as f64;
 
     // Throughput: IN_FLIGHT requests at a time, as fast as they are answered.
-    let Api {
-        bot,
-        client,
-        base,
-        tokens,
-        fakes: _fakes,
-    } = start_api().await;
+    let api = start_api().await;
+    let (bot, client, base, tokens) = (&api.bot, &api.client, &api.base, &api.tokens);
     let cpu0 = bot.cpu_secs();
     let start = Instant::now();
     let mut latencies: Vec<f64> = stream::iter(0..requests)
-        .map(|n| {
-            let (client, base, tokens) = (&client, &base, &tokens);
-            async move { create(client, base, tokens, n, Instant::now()).await }
-        })
+        .map(|n| async move { create(client, base, tokens, n, Instant::now()).await })
         .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
     let throughput = summary(&mut latencies, start.elapsed(), bot.cpu_secs() - cpu0, None);
     let throughput_peak = bot.peak_rss_mib();
-    drop(bot);
+    drop(api);
 
     // Paced: one request every 1/rate s, each on its own task, timed from when it was due.
-    let Api {
-        bot,
-        client,
-        base,
-        tokens,
-        fakes: _fakes,
-    } = start_api().await;
+    let api = start_api().await;
+    let (bot, client, base, tokens) = (&api.bot, &api.client, &api.base, &api.tokens);
     let cpu0 = bot.cpu_secs();
     let start = Instant::now();
     let mut sent = tokio::task::JoinSet::new();

@@ -110,15 +110,7 @@ impl Storage {
         .bind(token)
         .fetch_all(&self.pool)
         .await?;
-        let claim = Arc::new(Claim { token });
-        Ok(rows
-            .into_iter()
-            .map(|task| TaskLease {
-                storage: self.clone(),
-                claim: claim.clone(),
-                task,
-            })
-            .collect())
+        Ok(self.leases(token, rows))
     }
 
     /// Keeps the leases of these claims for another `lease` from now (tasks whose step already
@@ -188,15 +180,7 @@ impl Storage {
         .bind(now_ms())
         .fetch_all(&self.pool)
         .await?;
-        let claim = Arc::new(Claim { token });
-        Ok(rows
-            .into_iter()
-            .map(|task| TaskLease {
-                storage: self.clone(),
-                claim: claim.clone(),
-                task,
-            })
-            .collect())
+        Ok(self.leases(token, rows))
     }
 
     /// Parked tasks whose poll answered again after failed attempts: the count starts over (only
@@ -267,6 +251,18 @@ impl Storage {
             .into_iter()
             .filter(|t| t.state == TaskState::Failed)
             .collect())
+    }
+
+    /// The tasks one claim statement took under `token`, each as its lease handle.
+    fn leases(&self, token: i64, rows: Vec<TaskRow>) -> Vec<TaskLease> {
+        let claim = Arc::new(Claim { token });
+        rows.into_iter()
+            .map(|task| TaskLease {
+                storage: self.clone(),
+                claim: claim.clone(),
+                task,
+            })
+            .collect()
     }
 
     async fn give_back(

@@ -20,6 +20,10 @@
 //! `$CARGO_TARGET_DIR/bench-results.json`, else `target/bench-results.json`).
 //! Sizes: `BENCH_USERS` (accept, 2000), `BENCH_WINDOW_SECS` (measurement window, 30).
 
+/// The e2e support's database engine switch: the benchmark runs on SQLite.
+#[allow(dead_code)]
+const POSTGRES: bool = false;
+
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
 
@@ -456,7 +460,10 @@ async fn seed_in_flight(fakes: &Fakes, population: &Population) {
             tasks.push((user_id, None, None, None, progress));
         }
     }
-    let mut tx = storage.pool().begin().await.expect("transaction");
+    let pixverse_bot::storage::Engine::Sqlite(pool) = storage.engine() else {
+        unreachable!("the benchmark runs on SQLite")
+    };
+    let mut tx = pool.begin().await.expect("transaction");
     for (i, (user_id, credential_id, pool_account_id, video_id, progress)) in tasks.iter().enumerate() {
         let state = if video_id.is_some() {
             "generating"
@@ -467,7 +474,7 @@ async fn seed_in_flight(fakes: &Fakes, population: &Population) {
             "insert into task (user_id, chat_id, request_message_id, progress_message_id, kind, prompt, params,
                                credential_id, video_id, state, next_run_at, submitted_at, progress_edited_at,
                                created_at, updated_at, pool_account_id)
-             values (?1, ?1, ?2, ?3, 't2v', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?9, ?12)",
+             values ($1, $1, $2, $3, 't2v', $4, $5, $6, $7, $8, $9, $10, $11, $9, $9, $12)",
         )
         .bind(user_id)
         .bind(i as i64 + 1)

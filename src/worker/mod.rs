@@ -135,7 +135,13 @@ impl Worker {
     /// and resumes at the next start.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         self.load_generation_times().await;
-        let released = self.storage.release_all_leases().await.unwrap_or_default();
+        let (_presence, released) = match self.storage.join_instances().await {
+            Ok(joined) => (Some(joined.0), joined.1),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell whether other instances run; leftover leases will expire");
+                (None, 0)
+            }
+        };
         if released > 0 {
             tracing::info!(released, "resuming tasks left over by the previous run");
         }

@@ -8,6 +8,7 @@ mod account;
 mod auth;
 mod health;
 mod metrics;
+mod modes;
 pub mod problem;
 mod rate_limit;
 mod time;
@@ -121,6 +122,7 @@ fn documented() -> OpenApiRouter<ApiState> {
         .merge(auth::routes())
         .merge(account::routes())
         .merge(videos::routes())
+        .merge(modes::routes())
         .merge(health::routes())
         .merge(metrics::routes())
 }

@@ -162,9 +162,14 @@ pub struct VideoError {
 }))]
 pub struct Video {
     id: i64,
-    /// `t2v` (from text) or `i2v` (from an image).
+    /// `t2v` (from text), `i2v` (from an image), or made from the video `source_id`: `extend`
+    /// (continued), `sound` (a described sound added) or `lip_sync` (speaking a text).
     #[schema(example = "t2v")]
     kind: &'static str,
+    /// The video this one was made from (`extend`, `sound`, `lip_sync`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 41)]
+    source_id: Option<i64>,
     status: VideoStatus,
     /// 0–100; an estimate while generating.
     #[schema(minimum = 0, maximum = 100)]
@@ -226,6 +231,7 @@ impl Video {
         Ok(Video {
             id: task.id.0,
             kind: task.kind.as_str(),
+            source_id: task.mode_input().map(|input| input.source().task_id),
             status,
             progress,
             prompt: task.prompt.clone(),
@@ -323,7 +329,8 @@ async fn create_text(
     Json(request): Json<VideoRequest>,
 ) -> Result<Response, Problem> {
     let hash = request_hash("text", &request, None);
-    create(&state, caller, &headers, hash, TaskKind::T2v, request, None).await
+    let work = accept(&state, caller, TaskKind::T2v, request, None);
+    create(&state, caller, &headers, hash, work).await
 }
 
 /// Start a video from an image.
@@ -360,20 +367,12 @@ async fn create_image(
     })?;
     let (request, image) = read_image_form(multipart).await?;
     let hash = request_hash("image", &request, Some(&image));
-    create(
-        &state,
-        caller,
-        &headers,
-        hash,
-        TaskKind::I2v,
-        request,
-        Some(image),
-    )
-    .await
+    let work = accept(&state, caller, TaskKind::I2v, request, Some(image));
+    create(&state, caller, &headers, hash, work).await
 }
 
 /// The validated image of a multipart request.
-struct Image {
+pub(super) struct Image {
     content_type: &'static str,
     bytes: Bytes,
 }
@@ -453,7 +452,7 @@ fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// What an `Idempotency-Key` is bound to: the route, the fields, and the image.
-fn request_hash(route: &str, request: &VideoRequest, image: Option<&Image>) -> Vec<u8> {
+pub(super) fn request_hash(route: &str, request: &impl Serialize, image: Option<&Image>) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(route.as_bytes());
     hasher.update(serde_json::to_vec(request).unwrap_or_default());
@@ -463,14 +462,14 @@ fn request_hash(route: &str, request: &VideoRequest, image: Option<&Image>) -> V
     hasher.finalize().to_vec()
 }
 
-async fn create(
+/// Starts the work `accept` stands for (not run before the `Idempotency-Key` is reserved), and
+/// answers `202` with the video; a key seen before answers with the video it started.
+pub(super) async fn create(
     state: &ApiState,
     caller: Caller,
     headers: &HeaderMap,
     request_hash: Vec<u8>,
-    kind: TaskKind,
-    request: VideoRequest,
-    image: Option<Image>,
+    accept: impl Future<Output = Result<i64, Problem>>,
 ) -> Result<Response, Problem> {
     let key = idempotency_key(headers)?;
     if let Some(key) = &key {
@@ -498,7 +497,7 @@ async fn create(
             }
         }
     }
-    let outcome = accept(state, caller, kind, request, image).await;
+    let outcome = accept.await;
     match (&outcome, &key) {
         (Ok(task_id), Some(key)) => {
             state
@@ -531,7 +530,13 @@ async fn accept(
             content_type: image.content_type.to_owned(),
             bytes: image.bytes,
         }),
+        mode: None,
     };
+    submit(state, order).await
+}
+
+/// Hands `order` to the service: the task's id, or the refusal as a problem.
+pub(super) async fn submit(state: &ApiState, order: WorkOrder) -> Result<i64, Problem> {
     match state.service.accept(order).await {
         // Dropping `Accepted` wakes the worker: the task is stored, nothing else must exist first.
         Ok(accepted) => Ok(accepted.task_id),
@@ -541,7 +546,7 @@ async fn accept(
 }
 
 /// The request's fields over `defaults`, each checked with the chat flags' parsers and words.
-fn params_of(
+pub(super) fn params_of(
     request: VideoRequest,
     defaults: GenerationParams,
 ) -> Result<(String, GenerationParams), Problem> {
@@ -679,7 +684,7 @@ fn problem_of(refusal: &Refusal) -> Problem {
             "image",
             match kind {
                 TaskKind::I2v => "An image is required.",
-                TaskKind::T2v => "A text video takes no image.",
+                _ => "Only an image video takes an image.",
             },
         ),
         Refusal::ImageTooLarge { max_bytes } => Problem::payload_too_large(format!(
@@ -715,6 +720,11 @@ fn problem_of(refusal: &Refusal) -> Problem {
         Refusal::ReconnectAccount => Problem::conflict(
             "PixVerse no longer accepts this account's login; log in again with POST /v1/auth.",
         ),
+        Refusal::Mode { .. }
+        | Refusal::SourceNotFound { .. }
+        | Refusal::SourceNotReady
+        | Refusal::SourceOtherAccount
+        | Refusal::NeedsApiKey { .. } => super::modes::problem_of_mode(refusal),
     }
 }
 

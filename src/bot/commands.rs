@@ -14,6 +14,12 @@ pub enum Command {
     T2v(String),
     /// Video from a photo: as its caption, or replying to it.
     I2v(String),
+    /// Continue a video: reply to it with /extend <what happens next>.
+    Extend(String),
+    /// Give a video a sound: reply to it with /sound <description>.
+    Sound(String),
+    /// Make a video speak: reply to it with /say <text>.
+    Say(String),
     /// Your videos in progress and recently finished.
     Status,
     /// Credits of the account you generate with.

@@ -11,7 +11,9 @@ use teloxide::{
 
 use super::{
     AdminCommand, BotContext, Command,
-    handlers::{access, account, admin, buttons, generate, history, pool, settings, start, status, token},
+    handlers::{
+        access, account, admin, buttons, generate, history, modes, pool, settings, start, status, token,
+    },
     sender_id,
 };
 
@@ -22,6 +24,9 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Help].endpoint(start::help))
         .branch(dptree::case![Command::T2v(text)].endpoint(generate::t2v))
         .branch(dptree::case![Command::I2v(text)].endpoint(generate::i2v))
+        .branch(dptree::case![Command::Extend(text)].endpoint(modes::extend))
+        .branch(dptree::case![Command::Sound(text)].endpoint(modes::sound))
+        .branch(dptree::case![Command::Say(text)].endpoint(modes::say))
         .branch(dptree::case![Command::Status].endpoint(status::status))
         .branch(dptree::case![Command::Balance].endpoint(account::balance))
         .branch(dptree::case![Command::Login(args)].endpoint(account::login))

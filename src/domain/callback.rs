@@ -16,6 +16,10 @@ pub enum Callback {
     Retry(i64),
     /// Send a delivered video again by its Telegram file id (`hist:<task_id>`).
     Resend(i64),
+    /// A continuation of a delivered video (`ext:<task_id>`).
+    Extend(i64),
+    /// How to give a delivered video a sound (`snd:<task_id>`).
+    Sound(i64),
     /// The settings menu's main page (`set`).
     SettingsHome,
     /// The choices for one setting (`set:<field>`).
@@ -27,12 +31,24 @@ pub enum Callback {
 }
 
 impl Callback {
+    /// The task a result button is about (the buttons under a delivered video).
+    pub fn result_task(&self) -> Option<i64> {
+        match self {
+            Callback::Again(id) | Callback::NewSeed(id) | Callback::Extend(id) | Callback::Sound(id) => {
+                Some(*id)
+            }
+            _ => None,
+        }
+    }
+
     pub fn encode(&self) -> String {
         match self {
             Callback::Again(id) => format!("again:{id}"),
             Callback::NewSeed(id) => format!("seed:{id}"),
             Callback::Retry(id) => format!("retry:{id}"),
             Callback::Resend(id) => format!("hist:{id}"),
+            Callback::Extend(id) => format!("ext:{id}"),
+            Callback::Sound(id) => format!("snd:{id}"),
             Callback::SettingsHome => "set".to_owned(),
             Callback::SettingsOpen(field) => format!("set:{}", field.code()),
             Callback::SettingsChoose(field, value) => format!("set:{}:{value}", field.code()),
@@ -54,6 +70,8 @@ impl Callback {
             ("seed", None) => Callback::NewSeed(id()?),
             ("retry", None) => Callback::Retry(id()?),
             ("hist", None) => Callback::Resend(id()?),
+            ("ext", None) => Callback::Extend(id()?),
+            ("snd", None) => Callback::Sound(id()?),
             ("set", None) => match second {
                 None => Callback::SettingsHome,
                 Some(field) => Callback::SettingsOpen(SettingField::from_code(field)?),

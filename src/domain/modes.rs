@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::task::TaskKind;
+
 /// Fusion takes one to three references on v4.5 (newer models reportedly more; PixVerse decides).
 pub const MAX_FUSION_REFERENCES: usize = 3;
 pub const MAX_REFERENCE_NAME_CHARS: usize = 30;
@@ -11,6 +13,8 @@ pub const MAX_REFERENCE_NAME_CHARS: usize = 30;
 pub const MAX_SPEECH_CHARS: usize = 200;
 /// The described sound of a sound effect.
 pub const MAX_SOUND_CHARS: usize = 2048;
+/// The TTS voice that lets PixVerse choose (the web app sends it with every video).
+pub const AUTO_VOICE: &str = "Auto";
 
 /// The video a mode works on: one PixVerse made for this account (`source_video_id`), or one
 /// uploaded through `/media/upload` (`video_media_id`). PixVerse takes exactly one.
@@ -28,6 +32,51 @@ impl VideoSource {
             (None, Some(id)) => Ok(Self::Uploaded(id)),
             (None, None) => Err(ModeError::NoVideo),
             (Some(_), Some(_)) => Err(ModeError::TwoVideos),
+        }
+    }
+}
+
+/// An earlier video of the requester that a mode works on: the task that made it, and the id
+/// PixVerse gave it (sent as `source_video_id`; PixVerse takes it only from the account that
+/// made it, so a mode task runs on the source task's account).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceVideo {
+    pub task_id: i64,
+    pub video_id: i64,
+}
+
+/// What a mode task needs beyond its prompt and parameters, stored with it (as JSON). The
+/// prompt holds the extension's prompt, the sound's description or the text to speak.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ModeInput {
+    Extend {
+        source: SourceVideo,
+    },
+    Sound {
+        source: SourceVideo,
+        /// Keep the video's own sound under the new one.
+        keep_original_sound: bool,
+    },
+    LipSync {
+        source: SourceVideo,
+        /// One of PixVerse's TTS voices (`lip_sync_tts_speaker_id`).
+        speaker_id: String,
+    },
+}
+
+impl ModeInput {
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            Self::Extend { .. } => TaskKind::Extend,
+            Self::Sound { .. } => TaskKind::Sound,
+            Self::LipSync { .. } => TaskKind::LipSync,
+        }
+    }
+
+    pub fn source(&self) -> SourceVideo {
+        match self {
+            Self::Extend { source } | Self::Sound { source, .. } | Self::LipSync { source, .. } => *source,
         }
     }
 }
@@ -196,6 +245,22 @@ mod tests {
             img_id: 1,
             name: name.into(),
         }
+    }
+
+    #[test]
+    fn a_mode_input_is_stored_as_tagged_json_and_read_back() {
+        let input = ModeInput::LipSync {
+            source: SourceVideo {
+                task_id: 3,
+                video_id: 400_000_000_000_000_001,
+            },
+            speaker_id: "Auto".into(),
+        };
+        let json = serde_json::to_value(&input).unwrap();
+        assert_eq!(json["mode"], "lip_sync");
+        assert_eq!(json["source"]["video_id"], 400_000_000_000_000_001_i64);
+        assert_eq!(serde_json::from_value::<ModeInput>(json).unwrap(), input);
+        assert_eq!(input.kind(), TaskKind::LipSync);
     }
 
     #[test]

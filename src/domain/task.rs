@@ -2,31 +2,54 @@
 
 use std::{fmt, str::FromStr};
 
-/// Text-to-video or image-to-video. Stored by name; an unknown name is a decode error.
+/// What a task makes: a video from text or from an image, or one of PixVerse's further modes
+/// on a video it made earlier (whose inputs the task carries as a `ModeInput`). Stored by name;
+/// an unknown name is a decode error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum TaskKind {
     T2v,
     I2v,
+    /// A continuation of an earlier video.
+    Extend,
+    /// An earlier video with a described sound.
+    Sound,
+    /// An earlier video speaking a text.
+    LipSync,
 }
 
 impl TaskKind {
+    pub const ALL: [TaskKind; 5] = [
+        TaskKind::T2v,
+        TaskKind::I2v,
+        TaskKind::Extend,
+        TaskKind::Sound,
+        TaskKind::LipSync,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::T2v => "t2v",
             TaskKind::I2v => "i2v",
+            TaskKind::Extend => "extend",
+            TaskKind::Sound => "sound",
+            TaskKind::LipSync => "lip_sync",
         }
+    }
+
+    /// One of the further modes: Platform API only, and made from an earlier video.
+    pub fn is_mode(self) -> bool {
+        !matches!(self, TaskKind::T2v | TaskKind::I2v)
     }
 }
 
 impl FromStr for TaskKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "t2v" => Ok(TaskKind::T2v),
-            "i2v" => Ok(TaskKind::I2v),
-            other => Err(format!("unknown task kind `{other}`")),
-        }
+        TaskKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown task kind `{s}`"))
     }
 }
 
@@ -118,6 +141,14 @@ mod tests {
             assert_eq!(state.as_str().parse::<TaskState>(), Ok(state));
         }
         assert!("lost".parse::<TaskState>().is_err());
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_its_name() {
+        for kind in TaskKind::ALL {
+            assert_eq!(kind.as_str().parse::<TaskKind>(), Ok(kind));
+        }
+        assert!("fusion".parse::<TaskKind>().is_err());
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub enum PixverseError {
     /// The credential cannot even be sent (e.g. a control character in it). The secret is not shown.
     #[error("the PixVerse credential is malformed")]
     MalformedCredential,
+    /// A download could not be written to the local file it streams into (disk full, say).
+    #[error("could not store the downloaded video: {0}")]
+    Store(#[source] std::io::Error),
 }
 
 impl PixverseError {
@@ -76,7 +79,7 @@ impl PixverseError {
                 429 | 500..=599 => ErrorKind::Transient,
                 _ => ErrorKind::BadRequest,
             },
-            Self::Network(_) | Self::Decode(_) => ErrorKind::Transient,
+            Self::Network(_) | Self::Decode(_) | Self::Store(_) => ErrorKind::Transient,
             Self::InvalidInput(_) => ErrorKind::BadRequest,
             Self::MalformedCredential => ErrorKind::CredentialInvalid,
         }

@@ -77,10 +77,12 @@ pub struct Balance {
     pub package: i64,
 }
 
-/// A downloaded MP4, or why it was not read.
+/// A downloaded MP4 (in the file the caller named), or why it was not read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DownloadedVideo {
-    Bytes(bytes::Bytes),
+    Saved {
+        bytes: u64,
+    },
     /// Larger than the caller's limit; `size` when the server announced it.
     TooLarge {
         size: Option<u64>,

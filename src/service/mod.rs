@@ -4,6 +4,7 @@
 //! beyond the ids a [`Destination`] records.
 
 mod admission;
+mod modes;
 mod order;
 mod refusal;
 
@@ -11,8 +12,10 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use tokio::sync::Notify;
 
+use modes::{Account, ResolvedMode, mode_input};
+
 pub use admission::{Admission, admission};
-pub use order::{Destination, ImageSource, PLACEHOLDER_USERS, Spec, WorkOrder, is_placeholder};
+pub use order::{Destination, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder, is_placeholder};
 pub use refusal::Refusal;
 
 use crate::{
@@ -140,7 +143,13 @@ impl Service {
             kind,
             spec,
             image,
+            mode: mode_order,
         } = order;
+        let kind = mode_order.as_ref().map_or(kind, ModeOrder::kind);
+        if kind.is_mode() && mode_order.is_none() {
+            // A mode without the video it works on.
+            return Err(Refusal::SourceNotFound { kind }.into());
+        }
         if is_placeholder(requester) {
             return Err(Refusal::AnonymousSender.into());
         }
@@ -165,6 +174,13 @@ impl Service {
             return Err(Refusal::ImageMismatch { kind }.into());
         }
         let (prompt, mut params) = self.validate(requester, kind, spec).await?;
+        let (mode_input, account) = match mode_order {
+            None => (None, Account::Any),
+            Some(order) => {
+                let ResolvedMode { source, account } = self.resolve_mode(requester, &order).await?;
+                (Some(mode_input(order, source, &prompt)?), account)
+            }
+        };
         if let Some(image) = &image
             && image.size() > MAX_IMAGE_BYTES
         {
@@ -173,7 +189,10 @@ impl Service {
             }
             .into());
         }
-        let mut decision = self.decide(&facts, is_admin, now)?;
+        let mut decision = self.decide(&facts, is_admin, now, account)?;
+        if kind.is_mode() && decision.credential_id.is_some() && facts.credential_is_web == Some(true) {
+            return Err(Refusal::NeedsApiKey { kind }.into());
+        }
 
         // A seed we pick is a seed we can show; PixVerse would pick one at random anyway.
         let seed_auto = params.seed.is_none();
@@ -200,6 +219,11 @@ impl Service {
             image_file_id,
             credential_id: decision.credential_id.map(CredentialId),
             seed_auto,
+            mode_input,
+            pool_account_id: match account {
+                Account::Pool(pool) => Some(pool),
+                Account::Any | Account::Own(_) => None,
+            },
         };
         // Crash story: the task is stored before any door says anything, so a crash from here
         // on loses nothing; at worst the requester sees no "queued" answer but gets the video.
@@ -228,7 +252,7 @@ impl Service {
                 .storage
                 .accept_facts(requester, destination.group_chat(), windows)
                 .await?;
-            decision = self.decide(&facts, is_admin, now)?;
+            decision = self.decide(&facts, is_admin, now, account)?;
             task.credential_id = decision.credential_id.map(CredentialId);
         }
         // Places keep being taken and freed under us; say the limit that moved last.
@@ -266,8 +290,14 @@ impl Service {
 
     /// The limits, then the account the task runs on (the requester's own first; without one
     /// the shared pool, within the daily quota; the pool account itself is chosen by the
-    /// worker at submit time).
-    fn decide(&self, facts: &AcceptFacts, is_admin: bool, now: i64) -> Result<Decision, Refusal> {
+    /// worker at submit time). A mode task runs where its source video was made.
+    fn decide(
+        &self,
+        facts: &AcceptFacts,
+        is_admin: bool,
+        now: i64,
+        account: Account,
+    ) -> Result<Decision, Refusal> {
         let limits = self.limits;
         if facts.in_flight >= i64::from(limits.max_in_flight) {
             return Err(Refusal::TooManyInFlight {
@@ -282,21 +312,29 @@ impl Service {
                 retry_in: Duration::from_millis((frees_at - now).max(0) as u64),
             });
         }
-        let (credential_id, pool_quota) = match facts.credential_id {
-            Some(own) if facts.credential_usable(now) => (Some(own), None),
-            Some(_expired_or_refused) => return Err(Refusal::ReconnectAccount),
-            None if facts.pool_is_empty => return Err(Refusal::NeedAccount),
-            None if is_admin => (None, None),
-            None => {
-                let quota = facts.daily_quota.unwrap_or(limits.pool_daily_quota);
-                if facts.pool_used_today >= quota {
-                    return Err(Refusal::PoolQuota {
-                        limit: quota,
-                        resets_in: quota_resets_in(now),
-                    });
-                }
-                (None, Some(quota))
+        let pool = || {
+            if is_admin {
+                return Ok((None, None));
             }
+            let quota = facts.daily_quota.unwrap_or(limits.pool_daily_quota);
+            if facts.pool_used_today >= quota {
+                return Err(Refusal::PoolQuota {
+                    limit: quota,
+                    resets_in: quota_resets_in(now),
+                });
+            }
+            Ok((None, Some(quota)))
+        };
+        let (credential_id, pool_quota) = match (account, facts.credential_id) {
+            (Account::Pool(_), _) => pool()?,
+            (Account::Own(wanted), Some(own)) if wanted.0 != own => return Err(Refusal::SourceOtherAccount),
+            (Account::Own(_), None) => return Err(Refusal::SourceOtherAccount),
+            (Account::Any | Account::Own(_), Some(own)) if facts.credential_usable(now) => (Some(own), None),
+            (Account::Any | Account::Own(_), Some(_expired_or_refused)) => {
+                return Err(Refusal::ReconnectAccount);
+            }
+            (Account::Any, None) if facts.pool_is_empty => return Err(Refusal::NeedAccount),
+            (Account::Any, None) => pool()?,
         };
         Ok(Decision {
             credential_id,

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::{
-    domain::{GenerationParams, TaskKind},
+    domain::{GenerationParams, ModeInput, TaskId, TaskKind},
     storage::Upload,
 };
 
@@ -16,8 +16,78 @@ pub struct WorkOrder {
     pub destination: Destination,
     pub kind: TaskKind,
     pub spec: Spec,
-    /// i2v: the image to animate. Required for i2v, refused for t2v.
+    /// i2v: the image to animate. Required for i2v, refused for every other kind.
     pub image: Option<ImageSource>,
+    /// One of PixVerse's further modes (then `kind` is its kind): what it works on.
+    pub mode: Option<ModeOrder>,
+}
+
+impl WorkOrder {
+    /// A mode request: the spec's prompt is the extension's prompt, the sound's description or
+    /// the text to speak; its flags set the parameters as for any request.
+    pub fn mode(requester: i64, destination: Destination, spec: Spec, mode: ModeOrder) -> Self {
+        WorkOrder {
+            requester,
+            destination,
+            kind: mode.kind(),
+            spec,
+            image: None,
+            mode: Some(mode),
+        }
+    }
+}
+
+/// A further mode, as a door asks for it: the requester's earlier video it works on (by task
+/// id; the service checks it is theirs and finished) and the mode's own choices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModeOrder {
+    Extend {
+        source: TaskId,
+    },
+    Sound {
+        source: TaskId,
+        keep_original_sound: bool,
+    },
+    LipSync {
+        source: TaskId,
+        speaker_id: String,
+    },
+}
+
+impl ModeOrder {
+    /// The same mode on the same video as an earlier task (its "Again" button).
+    pub fn again(input: &ModeInput) -> Self {
+        let source = TaskId(input.source().task_id);
+        match input {
+            ModeInput::Extend { .. } => ModeOrder::Extend { source },
+            ModeInput::Sound {
+                keep_original_sound, ..
+            } => ModeOrder::Sound {
+                source,
+                keep_original_sound: *keep_original_sound,
+            },
+            ModeInput::LipSync { speaker_id, .. } => ModeOrder::LipSync {
+                source,
+                speaker_id: speaker_id.clone(),
+            },
+        }
+    }
+
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            ModeOrder::Extend { .. } => TaskKind::Extend,
+            ModeOrder::Sound { .. } => TaskKind::Sound,
+            ModeOrder::LipSync { .. } => TaskKind::LipSync,
+        }
+    }
+
+    pub fn source(&self) -> TaskId {
+        match self {
+            ModeOrder::Extend { source }
+            | ModeOrder::Sound { source, .. }
+            | ModeOrder::LipSync { source, .. } => *source,
+        }
+    }
 }
 
 /// Where the result goes.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{PromptError, RequestError, TaskKind};
+use crate::domain::{ModeError, PromptError, RequestError, TaskKind};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -43,6 +43,24 @@ pub enum Refusal {
     NeedAccount,
     /// The own account's login expired or PixVerse refused it: connect it again.
     ReconnectAccount,
+    /// A mode's own input cannot be used (the sound's description or the speech is too long).
+    Mode {
+        kind: TaskKind,
+        error: ModeError,
+    },
+    /// The video a mode should work on is not one of the requester's.
+    SourceNotFound {
+        kind: TaskKind,
+    },
+    /// The video a mode should work on has not been delivered (still running, or failed).
+    SourceNotReady,
+    /// The video a mode should work on was made with a PixVerse account the requester no longer
+    /// uses; PixVerse knows the video only there.
+    SourceOtherAccount,
+    /// The mode needs a Platform API key and the task would run on a web login.
+    NeedsApiKey {
+        kind: TaskKind,
+    },
 }
 
 impl Refusal {

@@ -27,6 +27,8 @@ pub struct AcceptFacts {
     pub credential_id: Option<i64>,
     pub credential_invalid: Option<bool>,
     pub credential_expires_at: Option<i64>,
+    /// The user's own credential is a web login (PixVerse's further modes need an API key).
+    pub credential_is_web: Option<bool>,
     pub pool_is_empty: bool,
     /// The user's own daily pool quota (`None`: the default) and pool videos asked for today.
     pub daily_quota: Option<i64>,
@@ -139,7 +141,7 @@ impl Storage {
                      as in_flight,
                  h.n as last_hour, h.oldest as oldest_in_hour,
                  c.id as credential_id, c.status = 'invalid' as credential_invalid,
-                 c.expires_at as credential_expires_at,
+                 c.expires_at as credential_expires_at, c.kind = 'web' as credential_is_web,
                  not exists (select 1 from pool_account) as pool_is_empty,
                  a.daily_quota as daily_quota,
                  (select count(*) from task where user_id = $1 and credential_id is null
@@ -187,8 +189,8 @@ impl Storage {
             let insert = sqlx::query_scalar(
                 "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
-                               updated_at, thread_id)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $17
+                               updated_at, thread_id, mode_input, pool_account_id)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $17, $18, $19
              where (select count(*) from task
                     where user_id = $1 and state not in ('delivered', 'failed')) < $12
                and (select count(*) from task where user_id = $1 and created_at >= $13) < $14
@@ -213,7 +215,9 @@ impl Storage {
             .bind(ceilings.max_per_hour)
             .bind(ceilings.pool_quota)
             .bind(windows.day_start)
-            .bind(task.thread_id);
+            .bind(task.thread_id)
+            .bind(task.mode_input.as_ref().map(Json))
+            .bind(task.pool_account_id);
             // Without an upload or a lock, one statement and no transaction around it (BEGIN and
             // COMMIT would be two more round trips on the accept path).
             if upload.is_none() && user_lock.is_none() {

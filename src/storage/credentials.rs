@@ -206,9 +206,8 @@ impl Storage {
     /// PixVerse refused this credential. Returns true only for the call that changed it, so the
     /// owner is told once.
     pub async fn mark_credential_invalid(&self, id: i64) -> Result<bool, StorageError> {
-        let done =
-            on_pool!(&self.engine, |pool| {
-                sqlx::query(
+        let done = on_pool!(&self.engine, |pool| {
+            sqlx::query(
             "update credential set status = 'invalid', invalid_at = $2 where id = $1 and status = 'active'",
         )
         .bind(id)
@@ -216,7 +215,7 @@ impl Storage {
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
-            })?;
+        })?;
         self.credentials.forget(|c| c.id == id);
         Ok(done > 0)
     }

@@ -10,7 +10,7 @@ mod place;
 mod send;
 mod updates;
 
-pub use keyboards::{result_keyboard, retry_keyboard};
+pub use keyboards::{result_keyboard, result_task_of, retry_keyboard};
 pub use language::{lang_of_sender, lang_of_user};
 pub use limits::{MAX_TEXT_CHARS, fit_text};
 pub use menus::{register_admin_menu, register_commands};

@@ -47,6 +47,9 @@ impl Texts for En {
              /t2v <prompt> — a video from text. Example: /t2v a paper boat on a rainy street\n\
              /i2v <prompt> — a video from a photo: send it as the photo's caption, or reply to a photo\n\
              A photo with a caption (private chat) — the same as /i2v\n\
+             /extend <prompt> — reply to one of your videos: its continuation\n\
+             /sound <description> — reply to one of your videos: the same video with that sound\n\
+             /say <text> — reply to one of your videos: the video speaks the text (up to 200 characters)\n\
              /status — your videos in progress and the last finished ones\n\
              /balance — credits of the account you generate with\n\
              /settings — your defaults (model, duration, quality, aspect ratio, motion, audio), \
@@ -57,7 +60,8 @@ impl Texts for En {
              /apikey <key> — connect a PixVerse API key (private chat only)\n\
              /logout — disconnect your account\n\n{FLAGS}\n\n\
              Example: /t2v a lighthouse in a storm --ar 9:16 --q 720p --d 8 --seed 42 --no text\n\
-             Under every video: 🔁 Again (same request) and 🎲 New seed (a new variation).\n\n\
+             Under every video: 🔁 Again (same request), 🎲 New seed (a new variation), \
+             ➕ Extend (a continuation) and 🔊 Sound. Extend, sound and /say need a PixVerse API key (/apikey).\n\n\
              In groups: /t2v@botname <prompt>, or a photo captioned /i2v <prompt>."
         )
     }
@@ -68,6 +72,9 @@ impl Texts for En {
             ("help", "Commands, flags and examples"),
             ("t2v", "Video from text: /t2v <prompt>"),
             ("i2v", "Video from a photo: caption or reply"),
+            ("extend", "Continue a video: reply to it"),
+            ("sound", "Give a video a sound: reply to it"),
+            ("say", "Make a video speak: reply to it"),
             ("status", "Your videos in progress"),
             ("balance", "Credits left"),
             ("login", "Connect a PixVerse account (private)"),

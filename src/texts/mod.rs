@@ -8,6 +8,10 @@ mod admin_ru;
 /// Texts of `/token` (API tokens).
 pub mod api;
 mod en;
+/// Texts of the further modes (extend, sound, lip-sync).
+pub mod modes;
+mod modes_en;
+mod modes_ru;
 mod ru;
 
 use std::time::Duration;
@@ -213,8 +217,9 @@ pub(crate) fn history_button(id: i64, prompt: &str) -> String {
 /// `#12 ✅ delivered — a fox… — 5 min ago`: one task in `/status` and `/history`.
 pub(crate) fn task_line(texts: &dyn Texts, line: &TaskLine<'_>) -> String {
     format!(
-        "#{} {} — {} — {}",
+        "#{} {}{} — {} — {}",
         line.id,
+        modes::kind_mark(line.kind),
         texts.state_word(line.state),
         shorten(line.prompt, 60),
         texts.ago(line.age)

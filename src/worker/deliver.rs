@@ -1,5 +1,6 @@
 //! Deliver: download the finished video and send it to the chat, replying to the request.
 
+use anyhow::Context;
 use teloxide::{
     ApiError, RequestError,
     prelude::*,
@@ -40,8 +41,19 @@ impl Worker {
         let texts = self.texts_for(task.user_id).await;
         let chat = ChatId(task.chat_id.0);
         self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
-        let video = match self.pixverse.download_video(&url, MAX_UPLOAD_BYTES).await {
-            Ok(DownloadedVideo::Bytes(bytes)) => bytes,
+        // The video passes through a temporary file, streamed in and out: a delivery holds a
+        // chunk in memory, not the video (deleted when `spool` drops, after the send).
+        let spool = tempfile::Builder::new()
+            .prefix("pixverse-bot-")
+            .suffix(".mp4")
+            .tempfile()
+            .context("a temporary file for the video")?;
+        match self
+            .pixverse
+            .download_video(&url, MAX_UPLOAD_BYTES, spool.path())
+            .await
+        {
+            Ok(DownloadedVideo::Saved { .. }) => {}
             Ok(DownloadedVideo::TooLarge { .. }) => return self.deliver_link(lease, &url).await,
             Err(error) => {
                 return self
@@ -55,7 +67,7 @@ impl Worker {
             }
         };
         let _ = self.bot.send_chat_action(chat, ChatAction::UploadVideo).await;
-        let video = InputFile::memory(video).file_name(format!("pixverse-{}.mp4", task.id));
+        let video = InputFile::file(spool.path()).file_name(format!("pixverse-{}.mp4", task.id));
         let sent = place_of(&task)
             .video(&self.upload_bot, video)
             .caption(texts.caption(&task.prompt, task.params()))

@@ -10,6 +10,7 @@
 mod credential;
 mod deliver;
 mod failure;
+mod modes;
 mod plan;
 mod poll;
 mod pool;
@@ -81,7 +82,13 @@ pub struct Worker {
     typical: std::sync::Mutex<HashMap<(String, String, i64), i64>>,
     /// When the run loop last went round (ms), for the HTTP readiness check.
     heartbeat: Arc<std::sync::atomic::AtomicI64>,
+    /// Photos held in memory between Telegram and PixVerse (up to 20 MB each): capped, so memory
+    /// stays bounded however many image tasks start at once (videos stream through files).
+    photo_transfers: tokio::sync::Semaphore,
 }
+
+/// Photos in memory at once (see `Worker::photo_transfers`).
+const PHOTO_TRANSFERS: usize = 4;
 
 /// The longest the run loop waits, while steps keep ending, before it claims again.
 const REPLAN_GAP: Duration = Duration::from_millis(100);
@@ -109,6 +116,7 @@ impl Worker {
             claims: Default::default(),
             typical: Default::default(),
             heartbeat: Default::default(),
+            photo_transfers: tokio::sync::Semaphore::new(PHOTO_TRANSFERS),
         }
     }
 

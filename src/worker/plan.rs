@@ -96,9 +96,13 @@ impl Worker {
         for lease in fair_order(claimed, &served) {
             let task = lease.task();
             match task.state {
+                // A submit under way holds its slot (and, on the pool, its account) already: its
+                // outcome may be unknown, and only the same account and trace id can settle it
+                // without a second charge. It never waits for a slot.
+                TaskState::Submitting => steps.push(Step::Submit(lease)),
                 // Pool tasks: as many as the pool has free slots, in fair order; the account itself
                 // is picked at submit time (`assign_pool_account`).
-                TaskState::Queued | TaskState::Submitting if task.credential_id.is_none() => {
+                TaskState::Queued if task.credential_id.is_none() => {
                     let free = match pool_free {
                         Some(free) => free,
                         // No usable account at all: the submit step fails the task with why.
@@ -111,7 +115,7 @@ impl Worker {
                         no_slot.push(lease);
                     }
                 }
-                TaskState::Queued | TaskState::Submitting => {
+                TaskState::Queued => {
                     let used = busy.entry(task.credential_id).or_default();
                     if *used >= i64::from(self.settings.account_concurrency) {
                         no_slot.push(lease);

@@ -57,8 +57,10 @@ impl Worker {
         // again with the same trace id and the same body, and PixVerse answers with the video it
         // already started: the user pays once and gets the video.
         let trace_id = lease.submitting(own).await?;
+        if let Some(input) = lease.task().mode_input().cloned() {
+            return self.submit_mode(lease, &input, &credential, &trace_id, own).await;
+        }
         let image = match lease.task().kind {
-            TaskKind::T2v => None,
             TaskKind::I2v => match self.uploaded_image(&mut lease, &credential).await? {
                 Ok(image) => Some(image),
                 Err(Upload::PhotoUnavailable) => {
@@ -71,6 +73,7 @@ impl Worker {
                 }
                 Err(Upload::Pixverse(error)) => return self.pixverse_failed(lease, &error, own).await,
             },
+            _ => None,
         };
         let task = lease.task().clone();
         let request = generation_request(&task.prompt, task.params(), image);
@@ -79,17 +82,21 @@ impl Worker {
             .generate_traced(&credential, &request, &trace_id)
             .await
         {
-            Ok(video_id) => {
-                let next_poll = now_ms() + self.first_poll_after(&task).as_millis() as i64;
-                lease.generating(video_id, next_poll).await?;
-                tracing::info!(task_id = task.id.0, video_id, "submitted to PixVerse");
-                let texts = self.texts_for(task.user_id).await;
-                self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), Edit::Stage)
-                    .await;
-                Ok(())
-            }
+            Ok(video_id) => self.submitted(lease, video_id).await,
             Err(error) => self.pixverse_failed(lease, &error, own).await,
         }
+    }
+
+    /// PixVerse accepted the task as `video_id`: from now on it is polled.
+    pub(super) async fn submitted(&self, lease: TaskLease, video_id: i64) -> anyhow::Result<()> {
+        let task = lease.task().clone();
+        let next_poll = now_ms() + self.first_poll_after(&task).as_millis() as i64;
+        lease.generating(video_id, next_poll).await?;
+        tracing::info!(task_id = task.id.0, video_id, "submitted to PixVerse");
+        let texts = self.texts_for(task.user_id).await;
+        self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), Edit::Stage)
+            .await;
+        Ok(())
     }
 
     /// Every usable pool account has all its slots taken: stay queued, look again soon (a slot
@@ -116,6 +123,11 @@ impl Worker {
         if let Some(stored) = &lease.task().image_ref {
             return Ok(Ok(serde_json::from_str(stored).context("stored image reference")?));
         }
+        let _in_memory = self
+            .photo_transfers
+            .acquire()
+            .await
+            .context("the photo transfer limit is never closed")?;
         let (bytes, ext) = match &lease.task().image_file_id.clone() {
             Some(file_id) => match self.download_photo(file_id).await {
                 Ok(found) => found,

@@ -75,8 +75,8 @@ async fn a_banned_user_pressing_again_under_someone_elses_video_gets_one_alert_a
     let buttons = button_data(&video);
     assert_eq!(
         buttons.len(),
-        2,
-        "Again and New seed under the video: {buttons:?}"
+        4,
+        "Again, New seed, Extend and Sound under the video: {buttons:?}"
     );
 
     let (admin_chat, admin) = private_user(ADMIN);

@@ -40,7 +40,7 @@ async fn get_json(bot: &TestBot, token: &str, path: &str) -> (StatusCode, Value)
 }
 
 /// Polls `GET /v1/videos/{id}` until its status is `status`.
-async fn wait_for_status(bot: &TestBot, token: &str, id: i64, status: &str) -> Value {
+pub(crate) async fn wait_for_status(bot: &TestBot, token: &str, id: i64, status: &str) -> Value {
     let started = Instant::now();
     loop {
         let (code, video) = get_json(bot, token, &format!("/v1/videos/{id}")).await;

@@ -77,8 +77,17 @@ async fn final_status(client: &PixverseClient, cred: &Credential, id: i64) -> Vi
 }
 
 async fn download(client: &PixverseClient, url: &str) -> Vec<u8> {
-    match client.download_video(url, 50 << 20).await.expect("download") {
-        DownloadedVideo::Bytes(bytes) => bytes.to_vec(),
+    let file = tempfile::NamedTempFile::new().unwrap();
+    match client
+        .download_video(url, 50 << 20, file.path())
+        .await
+        .expect("download")
+    {
+        DownloadedVideo::Saved { bytes } => {
+            let saved = std::fs::read(file.path()).unwrap();
+            assert_eq!(saved.len() as u64, bytes, "the size reported is the size written");
+            saved
+        }
         DownloadedVideo::TooLarge { size } => panic!("unexpectedly too large: {size:?}"),
     }
 }
@@ -467,10 +476,10 @@ async fn a_video_above_the_size_limit_is_not_read() {
     let VideoStatus::Succeeded { url } = final_status(&client, &api_key(), id).await else {
         panic!("video did not succeed");
     };
-    let too_large = client.download_video(&url, 1000).await.unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let too_large = client.download_video(&url, 1000, file.path()).await.unwrap();
     assert_eq!(too_large, DownloadedVideo::TooLarge { size: Some(4096) });
-    let exact = client.download_video(&url, 4096).await.unwrap();
-    assert_eq!(exact, DownloadedVideo::Bytes(fake.video_bytes(id).into()));
+    assert_eq!(download(&client, &url).await, fake.video_bytes(id));
     assert_clean(&fake);
 }
 

@@ -11,7 +11,7 @@ use std::{
 use crate::support::{
     app::{DEADLINE, OPERATOR_KEY, TestBot, private_user},
     fake_pixverse::FakeFault,
-    fake_telegram::{BOT_TOKEN, TgChat},
+    fake_telegram::{BOT_TOKEN, TgChat, TgFault},
 };
 
 /// One run of `pixverse-bot`, configured like a deployment: environment only, no `.env`.
@@ -138,7 +138,7 @@ async fn sigterm_stops_the_binary_within_ten_seconds_and_the_task_resumes_after_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_video_once() {
+async fn sigkill_while_submitting_polling_downloading_or_after_a_lost_answer_charges_and_delivers_once() {
     let bot = TestBot::fakes_only(|_| {}).await;
 
     // 1. Killed while PixVerse holds the submit: the task is resubmitted after the restart.
@@ -193,10 +193,55 @@ async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_vid
     bot.wait_until("the download to start", || downloads() > downloads_before)
         .await;
     process.kill().await;
-    let _process = BotProcess::start(&bot, "info").await;
+    let process = BotProcess::start(&bot, "info").await;
     bot.wait_for_videos(chat3, 1).await;
+    bot.wait_for_states(&[("delivered", 3)]).await;
 
-    for (chat, request) in [(chat1, request1), (chat2, request2), (chat3, request3)] {
+    // 4. PixVerse started (and charged) the generation but its answer was lost, and the process
+    // dies before it can retry: the restart resubmits under the same trace id and gets that video.
+    bot.px.fail_next("/video/text/generate", FakeFault::AnswerDropped);
+    let (chat4, user4) = private_user(5104);
+    let submits_before = bot.px.count("/video/text/generate");
+    let request4 = bot.tg.send_text(chat4, &user4, "/t2v killed after a lost answer");
+    bot.wait_until("the submit whose answer is lost", || {
+        bot.px.count("/video/text/generate") > submits_before
+    })
+    .await;
+    process.kill().await;
+    let process = BotProcess::start(&bot, "info").await;
+    bot.wait_for_videos(chat4, 1).await;
+    bot.wait_for_states(&[("delivered", 4)]).await;
+
+    // 5. Telegram took the video but its answer was lost, and the process dies: the restart sends
+    // it again (the documented cost of a lost answer: one more copy), and PixVerse is not asked
+    // again.
+    bot.tg.fail_next("sendVideo", TgFault::AnswerDropped);
+    let (chat5, user5) = private_user(5105);
+    let request5 = bot
+        .tg
+        .send_text(chat5, &user5, "/t2v killed after telegram lost the answer");
+    bot.wait_until("the video sent, its answer lost", || {
+        bot.tg
+            .calls_to("sendVideo")
+            .iter()
+            .any(|c| c.fault == Some(TgFault::AnswerDropped))
+    })
+    .await;
+    process.kill().await;
+    let _process = BotProcess::start(&bot, "info").await;
+    bot.wait_for_states(&[("delivered", 5)]).await;
+    assert_eq!(
+        videos_replying_to(&bot, chat5, request5),
+        2,
+        "the copy Telegram kept and the one re-sent after the restart, no more"
+    );
+
+    for (chat, request) in [
+        (chat1, request1),
+        (chat2, request2),
+        (chat3, request3),
+        (chat4, request4),
+    ] {
         assert_eq!(
             videos_replying_to(&bot, chat, request),
             1,
@@ -217,8 +262,17 @@ async fn sigkill_while_submitting_polling_or_downloading_still_delivers_each_vid
         1,
         "never submitted again"
     );
-    assert_eq!(bot.px.videos().len(), 3);
-    bot.wait_for_states(&[("delivered", 3)]).await;
+    assert_eq!(
+        generations("killed after a lost answer"),
+        1,
+        "the resubmit after the restart reused the trace id"
+    );
+    assert_eq!(
+        generations("killed after telegram lost the answer"),
+        1,
+        "a re-sent video is not generated again"
+    );
+    assert_eq!(bot.px.videos().len(), 5);
     assert!(bot.storage().await.integrity_ok().await.unwrap());
 }
 

@@ -3,8 +3,11 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use pixverse_bot::storage::CredentialKind;
+use secrecy::SecretString;
+
 use crate::support::{
-    app::{DEADLINE, TestBot, private_user},
+    app::{DEADLINE, OPERATOR_KEY, TestBot, private_user},
     fake_pixverse::FakeFault,
     fake_telegram::{TgChat, TgFault, TgUser},
 };
@@ -46,6 +49,9 @@ async fn with_a_third_of_all_calls_failing_100_tasks_are_each_generated_once_and
     // Sent, but the answer lost: the bot cannot tell it from a failure, so it sends again
     // (the documented cost); every other video arrives once.
     bot.tg.set_answer_drop_rate(3);
+    // And PixVerse starts (and charges) a generation whose answer is lost: the bot must retry
+    // with the same trace id, so PixVerse answers with the same video instead of a second one.
+    bot.px.set_answer_drop_rate(5);
     let started = std::time::Instant::now();
 
     let users: Vec<_> = (0..10).map(|i| private_user(3000 + i)).collect();
@@ -461,5 +467,69 @@ async fn a_video_above_50_mb_is_sent_as_a_link_instead() {
     assert!(
         bot.tg.calls_to("sendVideo").is_empty(),
         "no upload Telegram would refuse"
+    );
+}
+
+/// A submit whose answer was lost may be running (and charged) at PixVerse. Its retries go to the
+/// same pool account with the same trace id, so PixVerse answers with that generation, even when
+/// another account has meanwhile become the less busy one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_whose_answer_was_lost_stays_on_its_pool_account_and_is_charged_once() {
+    let bot = TestBot::start_with(|env| {
+        env.insert("PIXVERSE_ACCOUNT_CONCURRENCY".into(), "2".into());
+    })
+    .await;
+    bot.px.add_api_key("pool-key-2222");
+    bot.storage()
+        .await
+        .save_pool_account(
+            "second",
+            CredentialKind::ApiKey,
+            "API key …2222",
+            &SecretString::from("pool-key-2222"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    bot.px.hold_videos();
+    let users: Vec<_> = (3201..=3203).map(private_user).collect();
+    // One generation on each account.
+    for (n, (chat, user)) in users[..2].iter().enumerate() {
+        bot.tg
+            .send_text(*chat, user, &format!("/t2v keeps account {n} busy"));
+        bot.wait_until("the generation started", || bot.px.videos().len() == n + 1)
+            .await;
+    }
+    // The third goes to the operator account (a tie; the first account wins). PixVerse starts it
+    // but the answer is lost, and the next submits do not get through either, for a while.
+    bot.px.fail_next("/video/text/generate", FakeFault::AnswerDropped);
+    for _ in 0..4 {
+        bot.px.fail_next("/video/text/generate", FakeFault::Reset);
+    }
+    let (chat, user) = &users[2];
+    bot.tg.send_text(*chat, user, "/t2v the lost answer");
+    bot.wait_until("the lost generation started", || bot.px.videos().len() == 3)
+        .await;
+    // Meanwhile the second account's video is done: that account is now the less busy one.
+    let on_second = bot.px.videos().into_iter().find(|v| v.account == "pool-key-2222");
+    bot.px
+        .finish_video(on_second.expect("a video on the second account").id);
+    bot.wait_for_videos(users[1].0, 1).await;
+
+    bot.px.finish_videos();
+    for (chat, _) in &users {
+        bot.wait_for_videos(*chat, 1).await;
+    }
+    let lost: Vec<_> = bot
+        .px
+        .videos()
+        .into_iter()
+        .filter(|v| v.prompt == "the lost answer")
+        .collect();
+    assert_eq!(lost.len(), 1, "charged once: {lost:?}");
+    assert_eq!(
+        lost[0].account, OPERATOR_KEY,
+        "on the account it was first sent to"
     );
 }

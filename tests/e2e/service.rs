@@ -54,6 +54,7 @@ fn api_order(kind: TaskKind, image: Option<ImageSource>) -> WorkOrder {
             params: GenerationParams::default(),
         },
         image,
+        mode: None,
     }
 }
 

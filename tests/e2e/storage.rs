@@ -46,6 +46,8 @@ async fn queue(storage: &Storage, prompt: &str) -> TaskId {
             image_file_id: None,
             credential_id: None,
             seed_auto: false,
+            mode_input: None,
+            pool_account_id: None,
         })
         .await
         .expect("insert a task")

@@ -218,8 +218,11 @@ async fn again_and_new_seed_buttons_queue_new_tasks_with_the_right_seed() {
     bot.wait_for_videos(chat, 1).await;
     let video = videos(&bot, chat).remove(0);
     assert!(video.caption.as_deref().unwrap().contains("seed 42"));
-    assert_eq!(button_data(&video), ["again:1", "seed:1"]);
-    assert_eq!(button_labels(&video), ["🔁 Again", "🎲 New seed"]);
+    assert_eq!(button_data(&video), ["again:1", "seed:1", "ext:1", "snd:1"]);
+    assert_eq!(
+        button_labels(&video),
+        ["🔁 Again", "🎲 New seed", "➕ Extend", "🔊 Sound"]
+    );
 
     // Again: the same request, the same seed, a new progress message replying to the request.
     let answer = press(&bot, chat, &user, video.message_id, "again:1").await;
@@ -408,7 +411,10 @@ async fn a_russian_user_gets_russian_until_language_switches_to_english() {
     bot.wait_for_videos(chat, 1).await;
     bot.wait_for_text(chat, "Доставлено").await;
     let video = videos(&bot, chat).remove(0);
-    assert_eq!(button_labels(&video), ["🔁 Ещё раз", "🎲 Новый seed"]);
+    assert_eq!(
+        button_labels(&video),
+        ["🔁 Ещё раз", "🎲 Новый seed", "➕ Продолжить", "🔊 Звук"]
+    );
 
     bot.tg.send_text(chat, &user, "/language");
     let menu = wait_for_message(&bot, chat, "Выберите язык").await;
@@ -427,7 +433,10 @@ async fn a_russian_user_gets_russian_until_language_switches_to_english() {
     bot.wait_for_videos(chat, 2).await;
     bot.wait_for_text(chat, "Delivered").await;
     let last = videos(&bot, chat).pop().unwrap();
-    assert_eq!(button_labels(&last), ["🔁 Again", "🎲 New seed"]);
+    assert_eq!(
+        button_labels(&last),
+        ["🔁 Again", "🎲 New seed", "➕ Extend", "🔊 Sound"]
+    );
     bot.tg.send_text(chat, &user, "/settings");
     wait_for_message(&bot, chat, "Your settings").await;
 

@@ -15,12 +15,16 @@ mod access;
 mod admin;
 #[path = "../e2e/api.rs"]
 mod api;
+#[path = "../e2e/api_modes.rs"]
+mod api_modes;
 #[path = "../e2e/api_videos.rs"]
 mod api_videos;
 #[path = "../e2e/bad_input.rs"]
 mod bad_input;
 #[path = "../e2e/broadcast.rs"]
 mod broadcast;
+#[path = "../e2e/chat_modes.rs"]
+mod chat_modes;
 #[path = "../e2e/core_flows.rs"]
 mod core_flows;
 #[path = "../e2e/fake_telegram_conformance.rs"]

@@ -12,7 +12,7 @@ use crate::{
     domain::{self, MAX_PROMPT_CHARS, PromptError, RequestError, TaskKind},
     service::{self, Admission, Refusal as ServiceRefusal, admission, is_placeholder},
     storage::{AccessMode, now_ms, utc_day_start},
-    texts::{Lang, Texts, admin::admin_texts, texts},
+    texts::{Lang, Texts, admin::admin_texts, modes::mode_texts, texts},
 };
 
 /// Why a message goes no further.
@@ -172,12 +172,14 @@ pub fn quota_resets_in() -> Duration {
 /// The bot's wording of a refusal from the service, in the requester's language.
 pub(crate) fn word_refusal(texts: &'static dyn Texts, refusal: &ServiceRefusal, requester: i64) -> String {
     let admin = admin_texts(texts.lang());
+    let modes = mode_texts(texts.lang());
     match refusal {
         ServiceRefusal::Banned => admin.banned(),
         ServiceRefusal::NotAllowed => admin.not_allowed(requester),
         ServiceRefusal::AnonymousSender => texts.anonymous_sender(),
         ServiceRefusal::Invalid { kind, error } => match error {
             RequestError::Prompt(PromptError::Empty) if *kind == TaskKind::I2v => texts.photo_needs_caption(),
+            RequestError::Prompt(PromptError::Empty) if kind.is_mode() => modes.mode_usage(*kind),
             RequestError::Prompt(PromptError::Empty) => texts.t2v_usage(),
             RequestError::Prompt(PromptError::TooLong { chars }) => {
                 texts.prompt_too_long(*chars, MAX_PROMPT_CHARS)
@@ -186,6 +188,7 @@ pub(crate) fn word_refusal(texts: &'static dyn Texts, refusal: &ServiceRefusal, 
         },
         ServiceRefusal::ImageMismatch { kind: TaskKind::I2v } => texts.i2v_usage(),
         ServiceRefusal::ImageMismatch { kind: TaskKind::T2v } => texts.t2v_usage(),
+        ServiceRefusal::ImageMismatch { kind } => modes.mode_usage(*kind),
         ServiceRefusal::ImageTooLarge { max_bytes } => texts.image_too_large(max_bytes / 1024 / 1024),
         ServiceRefusal::TooManyInFlight { limit } => texts.too_many_in_flight(*limit),
         ServiceRefusal::HourlyLimit { limit, retry_in } => {
@@ -194,5 +197,10 @@ pub(crate) fn word_refusal(texts: &'static dyn Texts, refusal: &ServiceRefusal, 
         ServiceRefusal::PoolQuota { limit, resets_in } => admin.quota_exceeded(*limit, *resets_in),
         ServiceRefusal::NeedAccount => texts.need_account(),
         ServiceRefusal::ReconnectAccount => texts.reconnect_account(),
+        ServiceRefusal::Mode { error, .. } => modes.mode_error(error),
+        ServiceRefusal::SourceNotFound { kind } => modes.source_not_found(*kind),
+        ServiceRefusal::SourceNotReady => modes.source_not_ready(),
+        ServiceRefusal::SourceOtherAccount => modes.source_other_account(),
+        ServiceRefusal::NeedsApiKey { kind } => modes.needs_api_key(*kind),
     }
 }

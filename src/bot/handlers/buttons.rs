@@ -8,14 +8,15 @@ use teloxide::{prelude::*, types::MessageId};
 
 use super::{
     generate::{Submitted, submit},
-    history, settings,
+    history, modes, settings,
 };
 use crate::{
     bot::{BotContext, HandlerResult},
     domain::{Callback, TaskId, TaskState},
-    service::{Admission, Destination, ImageSource, Spec, WorkOrder},
+    service::{Admission, Destination, ImageSource, ModeOrder, Spec, WorkOrder},
+    storage::TaskRow,
     telegram::Place,
-    texts::{Texts, admin::admin_texts, shorten},
+    texts::{Texts, admin::admin_texts, modes::mode_texts, shorten},
 };
 
 /// Telegram shows at most 200 characters in a callback answer.
@@ -87,9 +88,25 @@ async fn route(
             };
             history::resend(bot, ctx, texts, user_id, at, id).await
         }
+        Callback::Extend(id) => modes::extend_button(bot, ctx, texts, user_id, place, id).await,
+        Callback::Sound(_) => Ok(Answer::Alert(mode_texts(texts.lang()).describe_sound())),
         Callback::Language(code) => settings::on_language(bot, ctx, user_id, place, &code).await,
         settings_tap => settings::on_settings(bot, ctx, texts, user_id, place, settings_tap).await,
     }
+}
+
+/// The task a button names, if it is a task of the chat the button is in: a button only acts
+/// there (forged data gets the same answer as a task that is gone).
+pub(super) async fn task_in_chat(
+    ctx: &BotContext,
+    task_id: i64,
+    chat: ChatId,
+) -> anyhow::Result<Option<TaskRow>> {
+    Ok(ctx
+        .storage
+        .task(TaskId(task_id))
+        .await?
+        .filter(|task| task.chat_id.0 == chat.0))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -109,10 +126,8 @@ async fn again(
     task_id: i64,
     kind: Kind,
 ) -> anyhow::Result<Answer> {
-    // A button only acts on a task of the chat it is in (forged data gets the same answer).
-    let task = match ctx.storage.task(TaskId(task_id)).await? {
-        Some(task) if task.chat_id.0 == chat.0 => task,
-        _ => return Ok(Answer::Alert(texts.button_task_not_found())),
+    let Some(task) = task_in_chat(ctx, task_id, chat).await? else {
+        return Ok(Answer::Alert(texts.button_task_not_found()));
     };
     if kind == Kind::Retry && task.state != TaskState::Failed {
         return Ok(Answer::Alert(texts.button_task_not_found()));
@@ -140,6 +155,8 @@ async fn again(
             .image_file_id
             .clone()
             .map(|file_id| ImageSource::Telegram { file_id, size: 0 }),
+        // A mode works on the same earlier video again.
+        mode: task.mode_input().map(ModeOrder::again),
     };
     match submit(bot, ctx, texts, order).await? {
         Submitted::Queued(new_id) => {

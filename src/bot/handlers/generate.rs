@@ -121,6 +121,7 @@ async fn accept(
             file_id: i.file_id,
             size: i.size,
         }),
+        mode: None,
     };
     if let Submitted::Refused(answer) = submit(bot, ctx, texts, order).await? {
         reply(bot, ctx, msg, answer).await?;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod buttons;
 pub mod generate;
 pub mod history;
+pub mod modes;
 pub mod pool;
 pub mod settings;
 pub mod start;

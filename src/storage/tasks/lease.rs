@@ -189,13 +189,13 @@ impl Storage {
         .await
     }
 
-    /// Gives back held tasks that wait for a free generation slot, due at `next_run_at`: the
-    /// bulk form of [`TaskLease::wait`] with [`WaitReason::Slot`].
+    /// Gives back held queued tasks that wait for a free generation slot, due at `next_run_at`.
+    /// (A `submitting` task holds its slot already and never waits for one.)
     pub async fn wait_for_slot(&self, leases: Vec<TaskLease>, next_run_at: i64) -> Result<(), StorageError> {
+        debug_assert!(leases.iter().all(|l| l.task.state == TaskState::Queued));
         self.give_back(
             leases,
-            "next_run_at = $2, attempts = 0, wait_reason = $4,
-             state = case when state = 'submitting' then 'queued' else state end",
+            "next_run_at = $2, attempts = 0, wait_reason = $4",
             next_run_at,
             Some(WaitReason::Slot),
         )
@@ -361,16 +361,30 @@ impl TaskLease {
     /// stored on the task (which counts as `submitting` from here, holding the slot). Moving to
     /// another account drops the uploaded image (it belongs to the old account) and the trace id
     /// (the submit is new work there).
+    ///
+    /// A task already `submitting` keeps its account while that account is usable, however busy
+    /// the others are: its last submit may be running (and charged) there, and only the same
+    /// account with the same trace id gets that generation back instead of starting another.
     pub async fn assign_pool_account(&mut self) -> Result<PoolPick, LeaseError> {
         let now = now_ms();
+        // A mode task works on a video PixVerse knows only on the account that made it.
+        let pinned = self
+            .task
+            .mode_input
+            .is_some()
+            .then_some(self.task.pool_account_id)
+            .flatten();
         let busy = "(select count(*) from task t where t.pool_account_id = p.id and t.id != $1
                       and t.state in ('submitting', 'generating'))";
+        let held = "(select t.pool_account_id from task t where t.id = $1 and t.state = 'submitting')";
         let usable = usable("$3");
         let slot_lock = self.storage.engine.dialect().pool_slot_lock();
         let picked: Option<(PoolAccountId, Option<String>)> = on_pool!(&self.storage.engine, |pool| {
             let pick = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "with pick as (select p.id from pool_account p where {usable} and {busy} < p.max_concurrency
-                           order by {busy}, p.id limit 1)
+                "with pick as (select p.id from pool_account p
+                           where {usable} and (p.id = {held} or {busy} < p.max_concurrency)
+                               and ($4 is null or p.id = $4)
+                           order by case when p.id = {held} then 0 else 1 end, {busy}, p.id limit 1)
              update task set
                  image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
                  submit_trace_id = case when pool_account_id = (select id from pick) then submit_trace_id
@@ -382,7 +396,8 @@ impl TaskLease {
             )))
             .bind(self.task.id)
             .bind(self.claim.token)
-            .bind(now);
+            .bind(now)
+            .bind(pinned);
             match slot_lock {
                 None => pick.fetch_optional(pool).await?,
                 Some(lock) => {
@@ -402,7 +417,8 @@ impl TaskLease {
                 return Ok(PoolPick::Assigned(account));
             }
         }
-        let accounts = self.storage.pool_accounts().await?;
+        let mut accounts = self.storage.pool_accounts().await?;
+        accounts.retain(|a| pinned.is_none_or(|pin| pin == PoolAccountId(a.id)));
         if accounts.iter().any(|a| a.is_usable(now)) {
             return Ok(PoolPick::AllBusy);
         }

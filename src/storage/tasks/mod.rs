@@ -11,7 +11,8 @@ mod timing;
 use sqlx::types::Json;
 
 use crate::domain::{
-    ChatId, CredentialId, GenerationParams, PoolAccountId, TaskId, TaskKind, TaskState, UserId, WaitReason,
+    ChatId, CredentialId, GenerationParams, ModeInput, PoolAccountId, TaskId, TaskKind, TaskState, UserId,
+    WaitReason,
 };
 
 use super::{DestinationKind, Storage, StorageError, now_ms};
@@ -35,6 +36,11 @@ pub struct NewTask {
     pub credential_id: Option<CredentialId>,
     /// The bot picked `params.seed` (the request gave none), so "Again" picks a new one.
     pub seed_auto: bool,
+    /// A mode task's inputs (`None` for t2v and i2v; the table checks that it matches `kind`).
+    pub mode_input: Option<ModeInput>,
+    /// A mode task on the pool: the pool account that made its source video (PixVerse knows the
+    /// video only there), kept by the submit's account pick.
+    pub pool_account_id: Option<PoolAccountId>,
 }
 
 /// A task as stored. Every column is decoded once, into its type: an unknown state or kind, or
@@ -75,11 +81,17 @@ pub struct TaskRow {
     pub updated_at: i64,
     /// Where the result goes: an API task's result is only recorded, nothing is sent.
     pub destination: DestinationKind,
+    /// A mode task's inputs; `None` for t2v and i2v.
+    pub mode_input: Option<Json<ModeInput>>,
 }
 
 impl TaskRow {
     pub fn params(&self) -> &GenerationParams {
         &self.params.0
+    }
+
+    pub fn mode_input(&self) -> Option<&ModeInput> {
+        self.mode_input.as_ref().map(|input| &input.0)
     }
 }
 
@@ -90,8 +102,8 @@ impl Storage {
         let id = on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, thread_id, state, next_run_at, created_at,
-                               updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, 'queued', $9, $9, $9)
+                               updated_at, mode_input, pool_account_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, 'queued', $9, $9, $9, $12, $13)
              returning id",
         )
         .bind(task.user_id)
@@ -105,6 +117,8 @@ impl Storage {
         .bind(now)
         .bind(task.seed_auto)
         .bind(task.thread_id)
+        .bind(task.mode_input.as_ref().map(Json))
+        .bind(task.pool_account_id)
         .fetch_one(pool)
         .await)?;
         Ok(id)

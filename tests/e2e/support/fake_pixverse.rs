@@ -204,6 +204,8 @@ struct State {
     video_size: usize,
     concurrency: usize,
     fault_rate: u8,
+    /// Percent of generation calls handled (and charged) whose answer is then dropped.
+    answer_drop_rate: u8,
     faults: VecDeque<(String, FakeFault)>,
     requests: Vec<RecordedRequest>,
     violations: Vec<String>,
@@ -245,6 +247,7 @@ impl FakePixverse {
                 video_size: 64 * 1024,
                 concurrency: 5,
                 fault_rate: 0,
+                answer_drop_rate: 0,
                 faults: VecDeque::new(),
                 requests: Vec::new(),
                 violations: Vec::new(),
@@ -296,6 +299,13 @@ impl FakePixverse {
 
     pub fn set_fault_rate(&self, percent: u8) {
         self.lock().fault_rate = percent.min(100);
+    }
+
+    /// From now on `percent`% of generation calls are handled (started and charged) but their
+    /// answer is lost ([`FakeFault::AnswerDropped`]); a retry with the same trace id and body
+    /// gets the kept answer.
+    pub fn set_answer_drop_rate(&self, percent: u8) {
+        self.lock().answer_drop_rate = percent.min(100);
     }
 
     pub fn set_video_size(&self, bytes: usize) {
@@ -651,6 +661,9 @@ impl State {
             return self.faults.remove(i).map(|(_, fault)| fault);
         }
         let mut rng = rand::thread_rng();
+        if is_submit(path) && self.answer_drop_rate > 0 && rng.gen_range(0..100) < self.answer_drop_rate {
+            return Some(FakeFault::AnswerDropped);
+        }
         if self.fault_rate == 0 || rng.gen_range(0..100) >= self.fault_rate {
             return None;
         }

@@ -169,7 +169,8 @@ fn check(s: &State, key: &str, rest: &str, body: &Map<String, Value>) -> Check<C
                     format!("audio {id}")
                 }
                 (None, Some(speaker), Some(text)) => {
-                    if !VOICES.iter().any(|(id, _)| *id == speaker) {
+                    // `Auto` lets PixVerse choose (the web app sends it with every video).
+                    if speaker != "Auto" && !VOICES.iter().any(|(id, _)| *id == speaker) {
                         return Err(invalid("lip_sync_tts_speaker_id"));
                     }
                     if text.trim().is_empty() || text.chars().count() > 200 {

@@ -206,6 +206,14 @@ impl FakePixverse {
         }
     }
 
+    /// Video `id` is done now; the others stay as they are.
+    pub fn finish_video(&self, id: i64) {
+        let at = Instant::now();
+        let mut s = self.lock();
+        let video = s.videos.iter_mut().find(|v| v.public.id == id);
+        video.expect("finish_video: no such video").done_at = Some(at);
+    }
+
     /// Status answers (either surface) that reported a video still in progress; the web listing
     /// reports 5, 9 and 10 in turn, so three or more include 9 and 10.
     pub fn in_progress_observations(&self) -> usize {

@@ -1,0 +1,79 @@
+//! Russian texts of the further modes.
+
+use super::{modes::ModeTexts, ru::Ru};
+use crate::domain::{MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, TaskKind};
+
+impl ModeTexts for Ru {
+    fn mode_usage(&self, kind: TaskKind) -> String {
+        match kind {
+            TaskKind::Extend => "Ответьте на своё видео командой /extend <что дальше> \
+                                 или нажмите ➕ Продолжить под ним."
+                .into(),
+            TaskKind::Sound => "Ответьте на своё видео командой /sound <звук>, \
+                                например /sound дождь по жестяной крыше."
+                .into(),
+            TaskKind::LipSync => format!(
+                "Ответьте на своё видео командой /say <текст> (до {MAX_SPEECH_CHARS} символов): \
+                 видео его произнесёт."
+            ),
+            TaskKind::T2v | TaskKind::I2v => "Пришлите описание или фото с подписью.".into(),
+        }
+    }
+
+    fn mode_error(&self, error: &ModeError) -> String {
+        match error {
+            ModeError::SpeechLength { chars, max } => {
+                format!("В тексте {chars} символов; видео может сказать от 1 до {max}.")
+            }
+            ModeError::SoundLength { chars, max } => {
+                format!("В описании {chars} символов; можно от 1 до {max}.")
+            }
+            other => format!("Так нельзя: {other}."),
+        }
+    }
+
+    fn source_not_found(&self, kind: TaskKind) -> String {
+        format!(
+            "Это можно сделать только с вашим собственным видео. {}",
+            self.mode_usage(kind)
+        )
+    }
+
+    fn source_not_ready(&self) -> String {
+        "Это видео ещё не готово (или не получилось). Дождитесь его и попробуйте снова.".into()
+    }
+
+    fn source_other_account(&self) -> String {
+        "Это видео сделано другим аккаунтом PixVerse, которым вы больше не пользуетесь, а PixVerse \
+         знает его только там. Попробуйте с видео, сделанным после смены аккаунта."
+            .into()
+    }
+
+    fn needs_api_key(&self, kind: TaskKind) -> String {
+        let what = match kind {
+            TaskKind::Extend => "Для продолжения видео",
+            TaskKind::Sound => "Для добавления звука",
+            TaskKind::LipSync => "Для озвучки губами",
+            TaskKind::T2v | TaskKind::I2v => "Для этого",
+        };
+        format!(
+            "{what} нужен ключ PixVerse Platform API; вход через /login этого не умеет. \
+             Подключите ключ командой /apikey <ключ> (с platform.pixverse.ai) и используйте видео, сделанное с ним."
+        )
+    }
+
+    fn button_extend(&self) -> String {
+        "➕ Продолжить".into()
+    }
+
+    fn button_sound(&self) -> String {
+        "🔊 Звук".into()
+    }
+
+    fn describe_sound(&self) -> String {
+        format!(
+            "Опишите звук: ответьте на видео командой /sound <описание> (до {MAX_SOUND_CHARS} символов), \
+             например /sound ветер над снегом, далёкая сова."
+        )
+    }
+}

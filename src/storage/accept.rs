@@ -185,6 +185,7 @@ impl Storage {
     ) -> Result<Option<i64>, StorageError> {
         let now = now_ms();
         let user_lock = self.engine.dialect().user_lock();
+        let work_notice = self.engine.dialect().work_notice();
         on_pool!(&self.engine, |pool| {
             let insert = sqlx::query_scalar(
                 "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
@@ -228,6 +229,9 @@ impl Storage {
                 sqlx::query(lock).bind(task.user_id).execute(&mut *tx).await?;
             }
             let id: Option<i64> = insert.fetch_optional(&mut *tx).await?;
+            if let (Some(_), Some(notice)) = (id, work_notice) {
+                sqlx::query(notice).execute(&mut *tx).await?;
+            }
             if let (Some(id), Some(upload)) = (id, upload) {
                 sqlx::query("insert into task_upload (task_id, content_type, bytes) values ($1, $2, $3)")
                     .bind(id)

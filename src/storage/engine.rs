@@ -117,6 +117,18 @@ impl Dialect {
         }
     }
 
+    /// Statement that tells every instance's worker that work was added or fell due now, so a
+    /// task queued on one instance starts at once on whichever has room. PostgreSQL: a `NOTIFY`
+    /// on [`WORK_CHANNEL`], delivered when the transaction commits, with the schema as payload (a
+    /// bot in another schema of the database ignores it). SQLite has one instance, whose own
+    /// wake-up is enough.
+    pub fn work_notice(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("select pg_notify('pixverse_bot_work', current_schema())"),
+        }
+    }
+
     /// Ends the subquery that picks the rows a claim takes. PostgreSQL: two instances claiming
     /// at once each take rows the other has not locked, instead of one waiting for the other and
     /// then finding its picks taken. SQLite has one writer at a time, so a claim never races one.
@@ -127,6 +139,9 @@ impl Dialect {
         }
     }
 }
+
+/// The PostgreSQL channel of [`Dialect::work_notice`].
+pub const WORK_CHANNEL: &str = "pixverse_bot_work";
 
 /// A list of ids as one JSON parameter, for [`Dialect::id_list`] and [`Dialect::id_pairs`].
 pub fn json_ids<T: serde::Serialize>(ids: &[T]) -> Result<String, super::StorageError> {

@@ -1,5 +1,6 @@
-//! Which instances run on the database, so that a start can tell a crash's leftover leases from
-//! live instances' leases.
+//! The instances that run on one database: which of them are alive (so a start can tell a
+//! crash's leftover leases from live instances' leases), how a worker wakes the others when it
+//! adds work, and which one polls Telegram.
 //!
 //! SQLite: one process per database (the lock file beside it, see `lock.rs`), so at start every
 //! lease is a leftover. PostgreSQL: every running instance holds a shared advisory lock on a
@@ -11,9 +12,9 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, postgres::PgListener};
 
-use super::{Engine, Storage, StorageError};
+use super::{Engine, Storage, StorageError, engine::WORK_CHANNEL};
 
 /// The advisory lock every running instance of the bot in this schema holds shared (two int
 /// keys: see `engine.rs`).
@@ -75,5 +76,87 @@ impl Storage {
             },
             released,
         ))
+    }
+}
+
+/// Notices that another instance (or this one) added work (see [`super::Dialect::work_notice`]).
+pub struct WorkListener {
+    listener: PgListener,
+    schema: String,
+}
+
+impl WorkListener {
+    /// Waits for the next notice of this bot's schema. A lost connection counts as a notice
+    /// (notices sent meanwhile are lost; the listener reconnects at the next call).
+    pub async fn next(&mut self) -> Result<(), StorageError> {
+        loop {
+            match self.listener.try_recv().await? {
+                Some(notice) if notice.payload() != self.schema => continue,
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The polling lock, held while this instance polls Telegram for updates.
+pub struct Poller {
+    _connection: Option<PgConnection>,
+}
+
+/// The advisory lock the instance that polls Telegram holds.
+const POLLER_LOCK: i32 = 7304;
+
+/// How often an instance that does not poll tries to take over.
+const POLLER_RETRY: Duration = Duration::from_secs(2);
+
+impl Storage {
+    /// Tells every instance's worker that work is due now (see [`super::Dialect::work_notice`]).
+    pub(super) async fn notify_work(&self) -> Result<(), StorageError> {
+        if let (Engine::Postgres(pool), Some(notice)) = (&self.engine, self.engine.dialect().work_notice()) {
+            sqlx::query(notice).execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// The work notices of the other instances; `None` on SQLite (one instance).
+    pub async fn listen_for_work(&self) -> Result<Option<WorkListener>, StorageError> {
+        let Engine::Postgres(pool) = &self.engine else {
+            return Ok(None);
+        };
+        let schema: String = sqlx::query_scalar("select current_schema()::text")
+            .fetch_one(pool)
+            .await?;
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(WORK_CHANNEL).await?;
+        Ok(Some(WorkListener { listener, schema }))
+    }
+
+    /// Waits until this instance may poll Telegram's `getUpdates`: at once on SQLite (one
+    /// instance); on PostgreSQL when it holds the polling lock, which one instance holds at a time
+    /// and PostgreSQL releases when that instance's connection ends (a crash included). The others
+    /// try again every two seconds, so one of them takes over within a few seconds.
+    pub async fn wait_to_poll(&self) -> Result<Poller, StorageError> {
+        let Engine::Postgres(pool) = &self.engine else {
+            return Ok(Poller { _connection: None });
+        };
+        let mut connection = pool.acquire().await?.detach();
+        let mut told = false;
+        loop {
+            let polls: bool =
+                sqlx::query_scalar("select pg_try_advisory_lock($1, hashtext(current_schema()))")
+                    .bind(POLLER_LOCK)
+                    .fetch_one(&mut connection)
+                    .await?;
+            if polls {
+                return Ok(Poller {
+                    _connection: Some(connection),
+                });
+            }
+            if !told {
+                tracing::info!("another instance polls Telegram; this one takes over if it stops");
+                told = true;
+            }
+            tokio::time::sleep(POLLER_RETRY).await;
+        }
     }
 }

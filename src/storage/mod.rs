@@ -31,7 +31,7 @@ pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
 pub use engine::{Dialect, Engine, is_postgres_url};
 pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
-pub use instances::Presence;
+pub use instances::{Poller, Presence, WorkListener};
 pub use lock::{DatabaseLock, lock_database, lock_file_for};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
 pub use stats::Stats;

@@ -153,6 +153,7 @@ impl Worker {
         if released > 0 {
             tracing::info!(released, "resuming tasks left over by the previous run");
         }
+        self.relay_work_notices(shutdown.clone()).await;
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
         let mut renew = tokio::time::interval(self.settings.lease / 3);
@@ -209,6 +210,34 @@ impl Worker {
             tracing::warn!(error = %e, "could not store the last polls (they resume at the next start)");
         }
         tracing::info!("worker stopped");
+    }
+
+    /// PostgreSQL: wakes this worker when another instance adds work, until shutdown.
+    async fn relay_work_notices(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut listener = match self.storage.listen_for_work().await {
+            Ok(Some(listener)) => listener,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for other instances' work; it starts when due");
+                return;
+            }
+        };
+        let wake = self.wake.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    notice = listener.next() => match notice {
+                        Ok(()) => wake.notify_one(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "lost the other instances' work notices; retrying");
+                            wake.notify_one();
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    },
+                    _ = shutdown.changed() => return,
+                }
+            }
+        });
     }
 
     /// Keeps the leases of every claim some step, queue or pending write still holds. A claim

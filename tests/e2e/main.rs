@@ -17,6 +17,7 @@ mod chat_modes;
 mod core_flows;
 mod fake_telegram_conformance;
 mod flood;
+mod instances;
 mod languages;
 mod lifecycle;
 mod limits;

@@ -31,6 +31,8 @@ mod core_flows;
 mod fake_telegram_conformance;
 #[path = "../e2e/flood.rs"]
 mod flood;
+#[path = "../e2e/instances.rs"]
+mod instances;
 #[path = "../e2e/languages.rs"]
 mod languages;
 #[path = "../e2e/lifecycle.rs"]

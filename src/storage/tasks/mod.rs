@@ -121,6 +121,7 @@ impl Storage {
         .bind(task.pool_account_id)
         .fetch_one(pool)
         .await)?;
+        self.notify_work().await?;
         Ok(id)
     }
 
@@ -226,6 +227,9 @@ impl Storage {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
+        if done > 0 {
+            self.notify_work().await?;
+        }
         Ok(done)
     }
 

@@ -68,6 +68,9 @@ impl Storage {
         .await
         .map(|done| done.rows_affected())
         })?;
+        if done > 0 {
+            self.notify_work().await?;
+        }
         Ok(done)
     }
 }

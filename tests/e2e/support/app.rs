@@ -150,6 +150,35 @@ impl TestBot {
             .await;
     }
 
+    /// Another instance of the App on the same database and fakes, in its own runtime (on
+    /// PostgreSQL several instances share one database). Does not wait for it to poll: only one
+    /// instance polls at a time.
+    pub async fn launch_another(&self) -> OtherInstance {
+        let config = self.config();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("app runtime");
+        let (stop, stopped) = oneshot::channel();
+        let (built, ready) = oneshot::channel();
+        let done = runtime.spawn(async move {
+            let app = App::build(config).await?;
+            let _ = built.send(());
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        tokio::time::timeout(DEADLINE, ready)
+            .await
+            .expect("the other instance builds in time")
+            .expect("the other instance builds");
+        OtherInstance {
+            running: Some(RunningApp { runtime, stop, done }),
+        }
+    }
+
     /// The base URL of the running App's HTTP server (`http://127.0.0.1:<port>`).
     pub fn http_url(&self) -> String {
         format!(
@@ -277,6 +306,38 @@ impl TestBot {
             .filter_map(|m| m.text)
             .find(|t| t.contains(needle))
             .expect("just seen")
+    }
+}
+
+/// A further instance of the App (see [`TestBot::launch_another`]); crashed when dropped.
+pub struct OtherInstance {
+    running: Option<RunningApp>,
+}
+
+impl OtherInstance {
+    /// Stops it wherever it is, as [`TestBot::crash`] does.
+    pub fn crash(self) {
+        drop(self);
+    }
+
+    /// Asks it to stop, as SIGTERM does, and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let RunningApp { runtime, stop, done } = self.running.take().expect("running");
+        let _ = stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(15), done)
+            .await
+            .expect("the instance stops within 15 s")
+            .expect("the instance task did not panic");
+        runtime.shutdown_background();
+        result
+    }
+}
+
+impl Drop for OtherInstance {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.runtime.shutdown_background();
+        }
     }
 }
 

@@ -230,7 +230,10 @@ impl Storage {
             }
             let id: Option<i64> = insert.fetch_optional(&mut *tx).await?;
             if let (Some(_), Some(notice)) = (id, work_notice) {
-                sqlx::query(notice).execute(&mut *tx).await?;
+                sqlx::query(notice)
+                    .bind(self.instance.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
             }
             if let (Some(id), Some(upload)) = (id, upload) {
                 sqlx::query("insert into task_upload (task_id, content_type, bytes) values ($1, $2, $3)")

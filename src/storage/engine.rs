@@ -117,15 +117,17 @@ impl Dialect {
         }
     }
 
-    /// Statement that tells every instance's worker that work was added or fell due now, so a
-    /// task queued on one instance starts at once on whichever has room. PostgreSQL: a `NOTIFY`
-    /// on [`WORK_CHANNEL`], delivered when the transaction commits, with the schema as payload (a
-    /// bot in another schema of the database ignores it). SQLite has one instance, whose own
-    /// wake-up is enough.
+    /// Statement that tells the other instances' workers that work was added or fell due now,
+    /// so a task queued on one instance starts at once on whichever has room (`$1`: this
+    /// instance's id, as text). PostgreSQL: a `NOTIFY` on [`WORK_CHANNEL`], delivered when the
+    /// transaction commits, with the schema and the sender as payload: a bot in another schema
+    /// of the database ignores it, and so does the sender, whose worker is woken by its door once
+    /// the door did what the worker's first step needs (see `service::Accepted`). SQLite has one
+    /// instance.
     pub fn work_notice(self) -> Option<&'static str> {
         match self {
             Dialect::Sqlite => None,
-            Dialect::Postgres => Some("select pg_notify('pixverse_bot_work', current_schema())"),
+            Dialect::Postgres => Some("select pg_notify('pixverse_bot_work', current_schema() || ' ' || $1)"),
         }
     }
 

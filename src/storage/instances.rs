@@ -79,19 +79,26 @@ impl Storage {
     }
 }
 
-/// Notices that another instance (or this one) added work (see [`super::Dialect::work_notice`]).
+/// Notices that another instance added work (see [`super::Dialect::work_notice`]).
 pub struct WorkListener {
     listener: PgListener,
-    schema: String,
+    /// How a notice of this bot's schema starts.
+    others: String,
+    /// This instance's own notices.
+    own: String,
 }
 
 impl WorkListener {
-    /// Waits for the next notice of this bot's schema. A lost connection counts as a notice
-    /// (notices sent meanwhile are lost; the listener reconnects at the next call).
+    /// Waits for the next notice of another instance of this bot. A lost connection counts as a
+    /// notice (notices sent meanwhile are lost; the listener reconnects at the next call).
     pub async fn next(&mut self) -> Result<(), StorageError> {
         loop {
             match self.listener.try_recv().await? {
-                Some(notice) if notice.payload() != self.schema => continue,
+                Some(notice)
+                    if notice.payload() == self.own || !notice.payload().starts_with(&self.others) =>
+                {
+                    continue;
+                }
                 _ => return Ok(()),
             }
         }
@@ -113,7 +120,10 @@ impl Storage {
     /// Tells every instance's worker that work is due now (see [`super::Dialect::work_notice`]).
     pub(super) async fn notify_work(&self) -> Result<(), StorageError> {
         if let (Engine::Postgres(pool), Some(notice)) = (&self.engine, self.engine.dialect().work_notice()) {
-            sqlx::query(notice).execute(pool).await?;
+            sqlx::query(notice)
+                .bind(self.instance.as_ref())
+                .execute(pool)
+                .await?;
         }
         Ok(())
     }
@@ -128,7 +138,11 @@ impl Storage {
             .await?;
         let mut listener = PgListener::connect_with(pool).await?;
         listener.listen(WORK_CHANNEL).await?;
-        Ok(Some(WorkListener { listener, schema }))
+        Ok(Some(WorkListener {
+            listener,
+            others: format!("{schema} "),
+            own: format!("{schema} {}", self.instance),
+        }))
     }
 
     /// Waits until this instance may poll Telegram's `getUpdates`: at once on SQLite (one

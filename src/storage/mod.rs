@@ -67,6 +67,9 @@ pub struct Storage {
     credentials: credentials::CredentialCache,
     /// The access mode, read on every message by the gate (see `accept.rs`).
     access_mode: accept::AccessModeCache,
+    /// This process's id among the instances on the database (random per connect), so that its
+    /// own work notices do not wake it (see `instances.rs`).
+    instance: std::sync::Arc<str>,
 }
 
 impl Storage {
@@ -106,6 +109,7 @@ impl Storage {
             cipher,
             credentials: Default::default(),
             access_mode: Default::default(),
+            instance: format!("{:016x}", rand::random::<u64>()).into(),
         };
         storage.check_key().await?;
         Ok(storage)

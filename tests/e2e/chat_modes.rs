@@ -2,6 +2,7 @@
 //! `/extend`, `/sound` and `/say` as replies to it; bad combinations answered with the expected
 //! form; a web login told that the modes need an API key; a PixVerse refusal said in the chat.
 
+use pixverse_bot::domain::{TaskId, TaskState};
 use serde_json::Value;
 
 use crate::support::{
@@ -17,6 +18,22 @@ async fn delivered_video(bot: &TestBot, chat: TgChat, user: &TgUser, prompt: &st
     bot.wait_for_videos(chat, before + 1).await;
     let video = videos_in(bot, chat).pop().expect("the video");
     let task = task_of(&video);
+    // The video is sent before its task is recorded as delivered: a mode asked for in between
+    // would be told its source is not finished.
+    let storage = bot.storage().await;
+    let started = std::time::Instant::now();
+    while storage
+        .task(TaskId(task))
+        .await
+        .expect("read")
+        .expect("the task")
+        .state
+        != TaskState::Delivered
+    {
+        assert!(started.elapsed() < DEADLINE, "task {task} recorded as delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    storage.close().await;
     (video, task)
 }
 

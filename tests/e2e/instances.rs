@@ -65,7 +65,8 @@ async fn one_instance_polls_telegram_and_another_takes_over_within_ten_seconds()
     let mut bot = TestBot::start().await;
     let other = bot.launch_another().await;
 
-    // Both run, one polls: every message is answered once.
+    // Both run, one polls: every message is answered once, and Telegram never sees two
+    // getUpdates at once (it would end the older with 409).
     let chats: Vec<_> = (0..4).map(|n| private_user(9201 + n)).collect();
     for (chat, user) in &chats {
         bot.tg.send_text(*chat, user, "/help");
@@ -77,6 +78,7 @@ async fn one_instance_polls_telegram_and_another_takes_over_within_ten_seconds()
     for (chat, _) in &chats {
         assert_eq!(bot.tg.bot_messages(*chat).len(), 2, "two messages, two answers");
     }
+    assert_eq!(bot.tg.poll_conflicts(), 0, "never two getUpdates at once");
 
     // The polling instance dies; the other one takes over.
     bot.crash();

@@ -7,6 +7,8 @@
 mod account;
 mod auth;
 mod health;
+mod image_modes;
+mod lipsync;
 mod metrics;
 mod modes;
 pub mod problem;
@@ -123,6 +125,8 @@ fn documented() -> OpenApiRouter<ApiState> {
         .merge(account::routes())
         .merge(videos::routes())
         .merge(modes::routes())
+        .merge(lipsync::routes())
+        .merge(image_modes::routes())
         .merge(health::routes())
         .merge(metrics::routes())
 }

@@ -1,4 +1,5 @@
-//! `/v1/videos/extend`, `/v1/videos/sound`, `/v1/videos/lipsync`: PixVerse's further modes on
+//! `/v1/videos/extend`, `/v1/videos/sound` (and `/v1/videos/lipsync`, in `super::lipsync`):
+//! PixVerse's further modes on
 //! one of the caller's succeeded videos. Accepted through the same service as text and image
 //! videos (the same rules, limits and quota), answered with the same video object; the new video
 //! runs on the PixVerse account that made the source video (PixVerse knows it only there).
@@ -14,7 +15,7 @@ use super::{
     videos::{VideoRequest, create, params_of, request_hash, submit},
 };
 use crate::{
-    domain::{AUTO_VOICE, LipSyncAudio, ModeError, TaskId, sound_description},
+    domain::{ModeError, TaskId, sound_description},
     service::{Destination, ModeOrder, Refusal, Spec, WorkOrder},
 };
 
@@ -22,7 +23,6 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(extend))
         .routes(routes!(sound))
-        .routes(routes!(lipsync))
 }
 
 /// A continuation of one of your videos. Fields left out take your saved defaults, as for
@@ -76,22 +76,6 @@ pub struct SoundRequest {
     pub seed: Option<u32>,
 }
 
-/// One of your videos speaking a text.
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"video_id": 42, "text": "Hello from the snow!", "speaker_id": "Auto"}))]
-pub struct LipSyncRequest {
-    /// The `id` of one of your succeeded videos.
-    #[schema(example = 42)]
-    pub video_id: i64,
-    /// What the video says (1–200 characters).
-    #[schema(example = "Hello from the snow!")]
-    pub text: String,
-    /// One of PixVerse's text-to-speech voices; left out: `Auto` (PixVerse picks one).
-    #[schema(example = "Auto")]
-    pub speaker_id: Option<String>,
-}
-
 /// Start a continuation of one of your videos.
 ///
 /// The new video continues the video `video_id` names and runs on the PixVerse account that
@@ -118,7 +102,7 @@ async fn extend(
     headers: HeaderMap,
     Json(request): Json<ExtendRequest>,
 ) -> Result<Response, Problem> {
-    let hash = request_hash("extend", &request, None);
+    let hash = request_hash("extend", &request, &[]);
     let work = async {
         let defaults = state.storage.settings_of(caller.user_id).await?;
         let (prompt, params) = params_of(as_video_request(&request), defaults)?;
@@ -159,10 +143,10 @@ async fn sound(
     headers: HeaderMap,
     Json(request): Json<SoundRequest>,
 ) -> Result<Response, Problem> {
-    let hash = request_hash("sound", &request, None);
+    let hash = request_hash("sound", &request, &[]);
     let work = async {
         let description = sound_description(&request.description)
-            .map_err(|e| Problem::invalid_field("description", format!("The {e}.")))?;
+            .map_err(|e| Problem::invalid_field("description", sentence(&e)))?;
         let fields = VideoRequest {
             prompt: description,
             seed: request.seed,
@@ -172,65 +156,6 @@ async fn sound(
         let mode = ModeOrder::Sound {
             source: TaskId(request.video_id),
             keep_original_sound: request.keep_original_sound.unwrap_or(false),
-        };
-        let spec = Spec::Given { prompt, params };
-        submit(
-            &state,
-            WorkOrder::mode(caller.user_id, Destination::Api, spec, mode),
-        )
-        .await
-    };
-    create(&state, caller, &headers, hash, work).await
-}
-
-/// Make one of your videos speak a text.
-///
-/// PixVerse's text-to-speech voice `speaker_id` reads `text` and the video's lips follow it.
-/// Runs on the PixVerse account that made the video; needs a PixVerse Platform API key.
-#[utoipa::path(post, path = "/v1/videos/lipsync", tag = "videos", security(("bearer" = [])),
-    request_body(content = LipSyncRequest, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters; the same key and body within 24 h return the same video")),
-    responses(
-        (status = 202, description = "Queued", body = super::videos::Video, headers(("Location" = String, description = "/v1/videos/{id}"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or an unknown token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Banned, or not admitted in allowlist mode", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The source video has not succeeded, was made with another PixVerse account, or its account is a web login (lip-sync needs an API key); or no account to generate with", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No such video of yours (`video_id`), or the text is empty or over 200 characters", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over the token's rate limit, the tasks in flight, the hourly limit or the daily pool quota", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
-    ))]
-async fn lipsync(
-    State(state): State<ApiState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Json(request): Json<LipSyncRequest>,
-) -> Result<Response, Problem> {
-    let hash = request_hash("lipsync", &request, None);
-    let work = async {
-        let speaker_id = request
-            .speaker_id
-            .clone()
-            .unwrap_or_else(|| AUTO_VOICE.to_owned());
-        let audio = LipSyncAudio::from_fields(None, Some(&speaker_id), Some(&request.text));
-        let text = match audio {
-            Ok(LipSyncAudio::Speech { text, .. }) => text,
-            Ok(LipSyncAudio::Uploaded(_)) => unreachable!("no audio was given"),
-            Err(e @ ModeError::HalfSpeech) => {
-                return Err(Problem::invalid_field("speaker_id", format!("The {e}.")));
-            }
-            Err(e) => return Err(Problem::invalid_field("text", format!("The {e}."))),
-        };
-        let fields = VideoRequest {
-            prompt: text,
-            ..Default::default()
-        };
-        let (prompt, params) = params_of(fields, state.storage.settings_of(caller.user_id).await?)?;
-        let mode = ModeOrder::LipSync {
-            source: TaskId(request.video_id),
-            speaker_id,
         };
         let spec = Spec::Given { prompt, params };
         submit(
@@ -259,15 +184,34 @@ fn as_video_request(request: &ExtendRequest) -> VideoRequest {
     }
 }
 
+/// `error` as a sentence: capitalised, with a full stop.
+pub(super) fn sentence(error: &ModeError) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
+}
+
 /// How the API words a refusal about a mode.
 pub(super) fn problem_of_mode(refusal: &Refusal) -> Problem {
     match refusal {
-        Refusal::Mode { error, .. } => match error {
-            ModeError::SpeechLength { .. } | ModeError::HalfSpeech => {
-                Problem::invalid_field("text", format!("The {error}."))
-            }
-            _ => Problem::invalid_field("description", format!("The {error}.")),
-        },
+        Refusal::Mode { error, .. } => {
+            let field = match error {
+                ModeError::SpeechLength { .. } | ModeError::HalfSpeech => "text",
+                ModeError::SoundLength { .. } => "description",
+                ModeError::NoReferences | ModeError::TooManyReferences { .. } => "image",
+                ModeError::BadReferenceName { .. } | ModeError::DuplicateReference { .. } => "refs",
+                ModeError::UnmentionedReference { .. } => "prompt",
+                ModeError::NoVideo
+                | ModeError::TwoVideos
+                | ModeError::NoAudio
+                | ModeError::AudioAndSpeech => "body",
+            };
+            Problem::invalid_field(field, sentence(error))
+        }
         Refusal::SourceNotFound { .. } => {
             Problem::invalid_field("video_id", "There is no video with this id of yours.")
         }
@@ -278,8 +222,12 @@ pub(super) fn problem_of_mode(refusal: &Refusal) -> Problem {
             "The video was made with a PixVerse account this account no longer uses; PixVerse knows it only there.",
         ),
         Refusal::NeedsApiKey { .. } => Problem::conflict(
-            "This mode needs a PixVerse Platform API key, and the video was made with a web login. Log in with an API key (POST /v1/auth) and make the video with it.",
+            "This mode needs a PixVerse Platform API key, and the account it would run on (the one that made the video, for a mode on a video) is a web login. Log in with an API key (POST /v1/auth) and use it.",
         ),
+        Refusal::AudioTooLarge { max_bytes } => Problem::payload_too_large(format!(
+            "The audio may have at most {} MB.",
+            max_bytes / 1024 / 1024
+        )),
         _ => Problem::internal(&"not a mode refusal"),
     }
 }

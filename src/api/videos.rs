@@ -231,7 +231,10 @@ impl Video {
         Ok(Video {
             id: task.id.0,
             kind: task.kind.as_str(),
-            source_id: task.mode_input().map(|input| input.source().task_id),
+            source_id: task
+                .mode_input()
+                .and_then(|input| input.source())
+                .map(|source| source.task_id),
             status,
             progress,
             prompt: task.prompt.clone(),
@@ -328,7 +331,7 @@ async fn create_text(
     headers: HeaderMap,
     Json(request): Json<VideoRequest>,
 ) -> Result<Response, Problem> {
-    let hash = request_hash("text", &request, None);
+    let hash = request_hash("text", &request, &[]);
     let work = accept(&state, caller, TaskKind::T2v, request, None);
     create(&state, caller, &headers, hash, work).await
 }
@@ -366,40 +369,56 @@ async fn create_image(
         ))
     })?;
     let (request, image) = read_image_form(multipart).await?;
-    let hash = request_hash("image", &request, Some(&image));
+    let hash = request_hash("image", &request, &[&image]);
     let work = accept(&state, caller, TaskKind::I2v, request, Some(image));
     create(&state, caller, &headers, hash, work).await
 }
 
 /// The validated image of a multipart request.
 pub(super) struct Image {
-    content_type: &'static str,
-    bytes: Bytes,
+    pub(super) content_type: &'static str,
+    pub(super) bytes: Bytes,
 }
 
-async fn read_image_form(mut multipart: Multipart) -> Result<(VideoRequest, Image), Problem> {
+async fn read_image_form(multipart: Multipart) -> Result<(VideoRequest, Image), Problem> {
+    let (fields, images) = read_form(multipart, &["image"]).await?;
+    let request = form_request(fields)?;
+    let image = images
+        .into_iter()
+        .next()
+        .map(|(_, image)| image)
+        .ok_or_else(|| Problem::invalid_field("image", "The `image` part is missing."))?;
+    Ok((request, image))
+}
+
+/// A multipart form's parts: the images among `image_parts` (each checked by its bytes), in the
+/// order they came, and the other parts as JSON values (numbers where a number is expected).
+pub(super) async fn read_form(
+    mut multipart: Multipart,
+    image_parts: &[&str],
+) -> Result<(serde_json::Map<String, serde_json::Value>, Vec<(String, Image)>), Problem> {
     let mut fields = serde_json::Map::new();
-    let mut image = None;
+    let mut images = Vec::new();
     let read_error = |e: axum::extract::multipart::MultipartError| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Problem::payload_too_large(format!(
-            "The body is over {} MB; the image may have at most 20 MB",
-            MULTIPART_LIMIT / 1024 / 1024
+            "The body is too large; an image may have at most {} MB",
+            MAX_IMAGE_BYTES / 1024 / 1024
         )),
         _ => Problem::bad_request(e.body_text()),
     };
     while let Some(field) = multipart.next_field().await.map_err(read_error)? {
         let name = field.name().unwrap_or_default().to_owned();
-        if name == "image" {
+        if image_parts.contains(&name.as_str()) {
             let bytes = field.bytes().await.map_err(read_error)?;
             if bytes.len() as u64 > MAX_IMAGE_BYTES {
-                return Err(Problem::payload_too_large("The image may have at most 20 MB."));
+                return Err(Problem::payload_too_large("An image may have at most 20 MB."));
             }
             let Some(content_type) = sniff_image(&bytes) else {
-                return Err(Problem::unsupported_media(
-                    "The `image` part is not a JPEG, PNG or WebP image.",
-                ));
+                return Err(Problem::unsupported_media(format!(
+                    "The `{name}` part is not a JPEG, PNG or WebP image."
+                )));
             };
-            image = Some(Image { content_type, bytes });
+            images.push((name, Image { content_type, bytes }));
             continue;
         }
         let text = field.text().await.map_err(read_error)?;
@@ -427,15 +446,20 @@ async fn read_image_form(mut multipart: Multipart) -> Result<(VideoRequest, Imag
         };
         fields.insert(name, value);
     }
-    let request: VideoRequest = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+    Ok((fields, images))
+}
+
+/// A form's text fields as the fields of `POST /v1/videos/text`.
+pub(super) fn form_request(
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> Result<VideoRequest, Problem> {
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
         Problem::unprocessable(
             "invalid-body",
             "The form does not have the expected fields",
             e.to_string(),
         )
-    })?;
-    let image = image.ok_or_else(|| Problem::invalid_field("image", "The `image` part is missing."))?;
-    Ok((request, image))
+    })
 }
 
 /// The image type by its first bytes (the declared type of a part proves nothing).
@@ -451,13 +475,13 @@ fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// What an `Idempotency-Key` is bound to: the route, the fields, and the image.
-pub(super) fn request_hash(route: &str, request: &impl Serialize, image: Option<&Image>) -> Vec<u8> {
+/// What an `Idempotency-Key` is bound to: the route, the fields, and the files.
+pub(super) fn request_hash(route: &str, request: &impl Serialize, files: &[&Image]) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(route.as_bytes());
     hasher.update(serde_json::to_vec(request).unwrap_or_default());
-    if let Some(image) = image {
-        hasher.update(Sha256::digest(&image.bytes));
+    for file in files {
+        hasher.update(Sha256::digest(&file.bytes));
     }
     hasher.finalize().to_vec()
 }
@@ -724,7 +748,8 @@ fn problem_of(refusal: &Refusal) -> Problem {
         | Refusal::SourceNotFound { .. }
         | Refusal::SourceNotReady
         | Refusal::SourceOtherAccount
-        | Refusal::NeedsApiKey { .. } => super::modes::problem_of_mode(refusal),
+        | Refusal::NeedsApiKey { .. }
+        | Refusal::AudioTooLarge { .. } => super::modes::problem_of_mode(refusal),
     }
 }
 

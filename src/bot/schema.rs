@@ -63,6 +63,10 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(commands)
         .branch(dptree::filter(is_unknown_command).endpoint(start::unknown_command))
         .branch(
+            dptree::filter(|msg: Message| msg.voice().is_some() || msg.audio().is_some())
+                .endpoint(modes::voice),
+        )
+        .branch(
             dptree::filter(|msg: Message| msg.photo().is_some() || msg.document().is_some())
                 .endpoint(generate::media),
         )

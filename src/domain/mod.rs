@@ -11,9 +11,9 @@ mod task;
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
 pub use ids::{ChatId, CredentialId, PoolAccountId, TaskId, UserId};
 pub use modes::{
-    AUTO_VOICE, FusionReference, FusionReferences, LipSyncAudio, MAX_FUSION_REFERENCES,
-    MAX_REFERENCE_NAME_CHARS, MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ModeInput, ReferenceRole,
-    SourceVideo, VideoSource, sound_description,
+    AUTO_VOICE, AudioFile, FusionImage, FusionReference, FusionReferences, ImageFile, LipSyncAudio,
+    MAX_FUSION_REFERENCES, MAX_REFERENCE_NAME_CHARS, MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, ModeInput,
+    ReferenceRole, SourceVideo, VideoSource, sound_description,
 };
 pub use params::{
     AspectRatio, GenerationParams, MAX_SEED, Model, MotionMode, ParamError, ParamProblem, Quality, Style,

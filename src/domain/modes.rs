@@ -63,6 +63,49 @@ pub enum ModeInput {
         /// One of PixVerse's TTS voices (`lip_sync_tts_speaker_id`).
         speaker_id: String,
     },
+    /// Lip-sync to an audio file (uploaded to PixVerse at submit: `/media/upload`).
+    LipSyncAudio {
+        source: SourceVideo,
+        audio: AudioFile,
+    },
+    /// From the first image to the last (both uploaded to PixVerse at submit).
+    Transition {
+        first: ImageFile,
+        last: ImageFile,
+    },
+    /// Named references combined as the prompt says (`@name`); checked against the prompt at
+    /// accept (`FusionReferences::parse`) and again with their PixVerse ids at submit.
+    Fusion {
+        references: Vec<FusionImage>,
+    },
+}
+
+/// Where an image of a transition or fusion task is until the worker uploads it to PixVerse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ImageFile {
+    /// A photo in Telegram, fetched at submit time.
+    Telegram { file_id: String },
+    /// Bytes the HTTP API received, stored beside the task at this position (`task_image`).
+    Uploaded { position: u32 },
+}
+
+/// One reference of a fusion task: its role, its name in the prompt, and its image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FusionImage {
+    pub role: ReferenceRole,
+    pub name: String,
+    pub image: ImageFile,
+}
+
+/// Where the audio of a lip-sync task is until the worker uploads it to PixVerse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum AudioFile {
+    /// A voice message or audio file in Telegram, fetched at submit time.
+    Telegram { file_id: String },
+    /// Bytes the HTTP API received, stored beside the task.
+    Uploaded,
 }
 
 impl ModeInput {
@@ -70,13 +113,20 @@ impl ModeInput {
         match self {
             Self::Extend { .. } => TaskKind::Extend,
             Self::Sound { .. } => TaskKind::Sound,
-            Self::LipSync { .. } => TaskKind::LipSync,
+            Self::LipSync { .. } | Self::LipSyncAudio { .. } => TaskKind::LipSync,
+            Self::Transition { .. } => TaskKind::Transition,
+            Self::Fusion { .. } => TaskKind::Fusion,
         }
     }
 
-    pub fn source(&self) -> SourceVideo {
+    /// The earlier video the mode works on; `None` for the modes made from images.
+    pub fn source(&self) -> Option<SourceVideo> {
         match self {
-            Self::Extend { source } | Self::Sound { source, .. } | Self::LipSync { source, .. } => *source,
+            Self::Extend { source }
+            | Self::Sound { source, .. }
+            | Self::LipSync { source, .. }
+            | Self::LipSyncAudio { source, .. } => Some(*source),
+            Self::Transition { .. } | Self::Fusion { .. } => None,
         }
     }
 }

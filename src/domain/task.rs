@@ -14,17 +14,23 @@ pub enum TaskKind {
     Extend,
     /// An earlier video with a described sound.
     Sound,
-    /// An earlier video speaking a text.
+    /// An earlier video speaking a text or an audio.
     LipSync,
+    /// A video from one image to another.
+    Transition,
+    /// A video combining named reference images.
+    Fusion,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 5] = [
+    pub const ALL: [TaskKind; 7] = [
         TaskKind::T2v,
         TaskKind::I2v,
         TaskKind::Extend,
         TaskKind::Sound,
         TaskKind::LipSync,
+        TaskKind::Transition,
+        TaskKind::Fusion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,10 +40,12 @@ impl TaskKind {
             TaskKind::Extend => "extend",
             TaskKind::Sound => "sound",
             TaskKind::LipSync => "lip_sync",
+            TaskKind::Transition => "transition",
+            TaskKind::Fusion => "fusion",
         }
     }
 
-    /// One of the further modes: Platform API only, and made from an earlier video.
+    /// One of the further modes: Platform API only.
     pub fn is_mode(self) -> bool {
         !matches!(self, TaskKind::T2v | TaskKind::I2v)
     }
@@ -148,7 +156,7 @@ mod tests {
         for kind in TaskKind::ALL {
             assert_eq!(kind.as_str().parse::<TaskKind>(), Ok(kind));
         }
-        assert!("fusion".parse::<TaskKind>().is_err());
+        assert!("effect".parse::<TaskKind>().is_err());
     }
 
     #[test]

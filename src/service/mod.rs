@@ -5,6 +5,8 @@
 
 mod admission;
 mod modes;
+
+pub use modes::MAX_AUDIO_BYTES;
 mod order;
 mod refusal;
 
@@ -12,10 +14,13 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use tokio::sync::Notify;
 
-use modes::{Account, ResolvedMode, mode_input};
+use modes::{Account, ModeParts, ResolvedMode, mode_parts};
 
 pub use admission::{Admission, admission};
-pub use order::{Destination, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder, is_placeholder};
+pub use order::{
+    AudioSource, Destination, FusionRef, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder,
+    is_placeholder,
+};
 pub use refusal::Refusal;
 
 use crate::{
@@ -174,11 +179,16 @@ impl Service {
             return Err(Refusal::ImageMismatch { kind }.into());
         }
         let (prompt, mut params) = self.validate(requester, kind, spec).await?;
-        let (mode_input, account) = match mode_order {
-            None => (None, Account::Any),
+        let (mode_input, mode_upload, images, account) = match mode_order {
+            None => (None, None, Vec::new(), Account::Any),
             Some(order) => {
                 let ResolvedMode { source, account } = self.resolve_mode(requester, &order).await?;
-                (Some(mode_input(order, source, &prompt)?), account)
+                let ModeParts {
+                    input,
+                    upload,
+                    images,
+                } = mode_parts(order, source, &prompt)?;
+                (Some(input), upload, images, account)
             }
         };
         if let Some(image) = &image
@@ -200,6 +210,8 @@ impl Service {
             .seed
             .get_or_insert_with(|| rand::random::<u32>() % (MAX_SEED + 1));
         let (image_file_id, upload) = image.map(ImageSource::into_stored).unwrap_or_default();
+        // A task has at most one upload: the i2v image or the lip-sync audio.
+        let upload = upload.or(mode_upload);
         let (chat_id, request_message_id, thread_id, destination_kind) = match destination {
             Destination::Telegram {
                 chat_id,
@@ -236,6 +248,7 @@ impl Service {
                     &task,
                     destination_kind,
                     upload.as_ref(),
+                    &images,
                     decision.ceilings,
                     windows,
                 )

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::{
-    domain::{GenerationParams, ModeInput, TaskId, TaskKind},
+    domain::{AudioFile, GenerationParams, ImageFile, ModeInput, ReferenceRole, TaskId, TaskKind},
     storage::Upload,
 };
 
@@ -52,40 +52,125 @@ pub enum ModeOrder {
         source: TaskId,
         speaker_id: String,
     },
+    /// Lip-sync to an audio file: a voice message or audio file in Telegram, or an API upload.
+    LipSyncAudio {
+        source: TaskId,
+        audio: AudioSource,
+    },
+    /// A video from the first image to the last.
+    Transition {
+        first: ImageSource,
+        last: ImageSource,
+    },
+    /// Up to three named images combined as the prompt names them (`@name`).
+    Fusion {
+        references: Vec<FusionRef>,
+    },
+}
+
+/// One reference of a fusion request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FusionRef {
+    pub role: ReferenceRole,
+    pub name: String,
+    pub image: ImageSource,
+}
+
+/// The audio of a lip-sync request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AudioSource {
+    /// A voice message or audio file in Telegram; the worker downloads it at submit time.
+    /// `size` is what Telegram reported.
+    Telegram { file_id: String, size: u64 },
+    /// Bytes the HTTP API received (their type read from them), stored with the task.
+    Uploaded { content_type: String, bytes: Bytes },
+}
+
+impl AudioSource {
+    pub fn size(&self) -> u64 {
+        match self {
+            AudioSource::Telegram { size, .. } => *size,
+            AudioSource::Uploaded { bytes, .. } => bytes.len() as u64,
+        }
+    }
 }
 
 impl ModeOrder {
-    /// The same mode on the same video as an earlier task (its "Again" button).
-    pub fn again(input: &ModeInput) -> Self {
-        let source = TaskId(input.source().task_id);
-        match input {
-            ModeInput::Extend { .. } => ModeOrder::Extend { source },
+    /// The same mode on the same video or photos as an earlier task (its "Again" button);
+    /// `None` for files the HTTP API uploaded (they are not kept for another task).
+    pub fn again(input: &ModeInput) -> Option<Self> {
+        let source = input.source().map(|source| TaskId(source.task_id));
+        let telegram = |image: &ImageFile| match image {
+            ImageFile::Telegram { file_id } => Some(ImageSource::Telegram {
+                file_id: file_id.clone(),
+                size: 0,
+            }),
+            ImageFile::Uploaded { .. } => None,
+        };
+        Some(match input {
+            ModeInput::Extend { .. } => ModeOrder::Extend { source: source? },
             ModeInput::Sound {
                 keep_original_sound, ..
             } => ModeOrder::Sound {
-                source,
+                source: source?,
                 keep_original_sound: *keep_original_sound,
             },
             ModeInput::LipSync { speaker_id, .. } => ModeOrder::LipSync {
-                source,
+                source: source?,
                 speaker_id: speaker_id.clone(),
             },
-        }
+            ModeInput::LipSyncAudio {
+                audio: AudioFile::Telegram { file_id },
+                ..
+            } => ModeOrder::LipSyncAudio {
+                source: source?,
+                // The size was checked when the task was first accepted.
+                audio: AudioSource::Telegram {
+                    file_id: file_id.clone(),
+                    size: 0,
+                },
+            },
+            ModeInput::LipSyncAudio {
+                audio: AudioFile::Uploaded,
+                ..
+            } => return None,
+            ModeInput::Transition { first, last } => ModeOrder::Transition {
+                first: telegram(first)?,
+                last: telegram(last)?,
+            },
+            ModeInput::Fusion { references } => ModeOrder::Fusion {
+                references: references
+                    .iter()
+                    .map(|r| {
+                        Some(FusionRef {
+                            role: r.role,
+                            name: r.name.clone(),
+                            image: telegram(&r.image)?,
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            },
+        })
     }
 
     pub fn kind(&self) -> TaskKind {
         match self {
             ModeOrder::Extend { .. } => TaskKind::Extend,
             ModeOrder::Sound { .. } => TaskKind::Sound,
-            ModeOrder::LipSync { .. } => TaskKind::LipSync,
+            ModeOrder::LipSync { .. } | ModeOrder::LipSyncAudio { .. } => TaskKind::LipSync,
+            ModeOrder::Transition { .. } => TaskKind::Transition,
+            ModeOrder::Fusion { .. } => TaskKind::Fusion,
         }
     }
 
-    pub fn source(&self) -> TaskId {
+    /// The earlier video the mode works on; `None` for the modes made from images.
+    pub fn source(&self) -> Option<TaskId> {
         match self {
             ModeOrder::Extend { source }
             | ModeOrder::Sound { source, .. }
-            | ModeOrder::LipSync { source, .. } => *source,
+            | ModeOrder::LipSync { source, .. }
+            | ModeOrder::LipSyncAudio { source, .. } => Some(*source),
+            ModeOrder::Transition { .. } | ModeOrder::Fusion { .. } => None,
         }
     }
 }
@@ -129,8 +214,8 @@ pub enum Spec {
     },
 }
 
-/// The image of an i2v request.
-#[derive(Clone, Debug)]
+/// The image of an i2v request (or of a transition or fusion).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageSource {
     /// A photo or image document in Telegram; the worker downloads it at submit time.
     /// `size` is what Telegram reported (0 when unknown).

@@ -61,6 +61,10 @@ pub enum Refusal {
     NeedsApiKey {
         kind: TaskKind,
     },
+    /// A lip-sync audio over what Telegram serves and PixVerse takes.
+    AudioTooLarge {
+        max_bytes: u64,
+    },
 }
 
 impl Refusal {

@@ -180,6 +180,7 @@ impl Storage {
         task: &NewTask,
         destination: DestinationKind,
         upload: Option<&Upload>,
+        images: &[Upload],
         ceilings: Ceilings,
         windows: LimitWindows,
     ) -> Result<Option<i64>, StorageError> {
@@ -221,7 +222,7 @@ impl Storage {
             .bind(task.pool_account_id);
             // Without an upload or a lock, one statement and no transaction around it (BEGIN and
             // COMMIT would be two more round trips on the accept path).
-            if upload.is_none() && user_lock.is_none() {
+            if upload.is_none() && images.is_empty() && user_lock.is_none() {
                 return Ok(insert.fetch_optional(pool).await?);
             }
             let mut tx = pool.begin().await?;
@@ -243,9 +244,37 @@ impl Storage {
                     .execute(&mut *tx)
                     .await?;
             }
+            if let Some(id) = id {
+                for (position, image) in images.iter().enumerate() {
+                    sqlx::query(
+                        "insert into task_image (task_id, position, content_type, bytes) values ($1, $2, $3, $4)",
+                    )
+                    .bind(id)
+                    .bind(position as i64)
+                    .bind(&image.content_type)
+                    .bind(image.bytes.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             tx.commit().await?;
             Ok(id)
         })
+    }
+
+    /// The image at `position` the HTTP API received for transition or fusion task `task_id`.
+    pub async fn task_image(&self, task_id: i64, position: u32) -> Result<Option<Upload>, StorageError> {
+        let row: Option<(String, Vec<u8>)> = on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select content_type, bytes from task_image where task_id = $1 and position = $2"
+        )
+        .bind(task_id)
+        .bind(i64::from(position))
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|(content_type, bytes)| Upload {
+            content_type,
+            bytes: Bytes::from(bytes),
+        }))
     }
 
     /// The image the HTTP API received for task `task_id`, if it has one.

@@ -316,6 +316,9 @@ impl Texts for En {
             FailureReason::PhotoUnavailable => {
                 "I could not fetch your photo from Telegram. Please send it again.".into()
             }
+            FailureReason::AudioUnavailable => {
+                "I could not fetch your audio from Telegram. Please send it again.".into()
+            }
         }
     }
 

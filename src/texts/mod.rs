@@ -96,6 +96,8 @@ pub enum FailureReason {
     AccountRemoved,
     /// The photo could not be fetched from Telegram.
     PhotoUnavailable,
+    /// The audio of a lip-sync could not be fetched (from Telegram, or its stored upload).
+    AudioUnavailable,
 }
 
 pub trait Texts: Sync {

@@ -19,6 +19,8 @@ pub fn kind_mark(kind: TaskKind) -> &'static str {
         TaskKind::Extend => "➕ ",
         TaskKind::Sound => "🔊 ",
         TaskKind::LipSync => "🗣 ",
+        TaskKind::Transition => "🎞 ",
+        TaskKind::Fusion => "🧩 ",
     }
 }
 
@@ -35,6 +37,7 @@ pub trait ModeTexts: Send + Sync {
     fn source_other_account(&self) -> String;
     /// The mode needs a Platform API key; the video's account is a web login.
     fn needs_api_key(&self, kind: TaskKind) -> String;
+    fn audio_too_large(&self, max_mb: u64) -> String;
     fn button_extend(&self) -> String;
     fn button_sound(&self) -> String;
     /// The answer to the 🔊 Sound button: how to describe the sound.

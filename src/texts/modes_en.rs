@@ -13,9 +13,15 @@ impl ModeTexts for En {
                                 e.g. /sound rain on a tin roof."
                 .into(),
             TaskKind::LipSync => format!(
-                "Reply to one of your videos with /say <text> (up to {MAX_SPEECH_CHARS} characters): \
-                 the video speaks it."
+                "Reply to one of your videos with a voice message or an audio file, or with /say <text> \
+                 (up to {MAX_SPEECH_CHARS} characters): the video speaks it."
             ),
+            TaskKind::Transition => "Transitions from one photo to another are made through the HTTP API \
+                                     (POST /v1/videos/transition) for now."
+                .into(),
+            TaskKind::Fusion => "Fusions of named photos are made through the HTTP API \
+                                 (POST /v1/videos/fusion) for now."
+                .into(),
             TaskKind::T2v | TaskKind::I2v => "Send a prompt, or a photo with a caption.".into(),
         }
     }
@@ -54,12 +60,18 @@ impl ModeTexts for En {
             TaskKind::Extend => "Extending a video",
             TaskKind::Sound => "Adding sound to a video",
             TaskKind::LipSync => "Lip-sync",
+            TaskKind::Transition => "A transition",
+            TaskKind::Fusion => "A fusion",
             TaskKind::T2v | TaskKind::I2v => "This",
         };
         format!(
             "{what} needs a PixVerse Platform API key; a web login (/login) cannot do it. \
              Connect a key with /apikey <key> (from platform.pixverse.ai) and use it on a video made with it."
         )
+    }
+
+    fn audio_too_large(&self, max_mb: u64) -> String {
+        format!("That audio is over {max_mb} MB; please send a shorter one.")
     }
 
     fn button_extend(&self) -> String {

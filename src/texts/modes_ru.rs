@@ -13,9 +13,15 @@ impl ModeTexts for Ru {
                                 например /sound дождь по жестяной крыше."
                 .into(),
             TaskKind::LipSync => format!(
-                "Ответьте на своё видео командой /say <текст> (до {MAX_SPEECH_CHARS} символов): \
-                 видео его произнесёт."
+                "Ответьте на своё видео голосовым сообщением, аудиофайлом или командой /say <текст> \
+                 (до {MAX_SPEECH_CHARS} символов): видео это произнесёт."
             ),
+            TaskKind::Transition => "Переход от одного фото к другому пока делается через HTTP API \
+                                     (POST /v1/videos/transition)."
+                .into(),
+            TaskKind::Fusion => "Слияние фото с именами пока делается через HTTP API \
+                                 (POST /v1/videos/fusion)."
+                .into(),
             TaskKind::T2v | TaskKind::I2v => "Пришлите описание или фото с подписью.".into(),
         }
     }
@@ -54,12 +60,18 @@ impl ModeTexts for Ru {
             TaskKind::Extend => "Для продолжения видео",
             TaskKind::Sound => "Для добавления звука",
             TaskKind::LipSync => "Для озвучки губами",
+            TaskKind::Transition => "Для перехода",
+            TaskKind::Fusion => "Для слияния",
             TaskKind::T2v | TaskKind::I2v => "Для этого",
         };
         format!(
             "{what} нужен ключ PixVerse Platform API; вход через /login этого не умеет. \
              Подключите ключ командой /apikey <ключ> (с platform.pixverse.ai) и используйте видео, сделанное с ним."
         )
+    }
+
+    fn audio_too_large(&self, max_mb: u64) -> String {
+        format!("Аудио больше {max_mb} МБ; пришлите покороче.")
     }
 
     fn button_extend(&self) -> String {

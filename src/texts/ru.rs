@@ -294,6 +294,7 @@ impl Texts for Ru {
                 "Аккаунт PixVerse, на котором делалось это видео, отключён, поэтому оно остановлено.".into()
             }
             FailureReason::PhotoUnavailable => "Не удалось получить ваше фото из Telegram. Отправьте его ещё раз.".into(),
+            FailureReason::AudioUnavailable => "Не удалось получить ваше аудио из Telegram. Отправьте его ещё раз.".into(),
         }
     }
 

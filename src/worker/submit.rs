@@ -156,7 +156,24 @@ impl Worker {
         }
     }
 
-    async fn download_photo(&self, file_id: &str) -> Result<(Vec<u8>, String), teloxide::RequestError> {
+    pub(super) async fn download_photo(
+        &self,
+        file_id: &str,
+    ) -> Result<(Vec<u8>, String), teloxide::RequestError> {
+        let (bytes, ext) = self.download_file(file_id).await?;
+        let ext = match ext.as_str() {
+            "png" => "png",
+            "webp" => "webp",
+            _ => "jpg",
+        };
+        Ok((bytes, ext.to_owned()))
+    }
+
+    /// A file from Telegram (at most 20 MB), with its path's extension, lower-cased.
+    pub(super) async fn download_file(
+        &self,
+        file_id: &str,
+    ) -> Result<(Vec<u8>, String), teloxide::RequestError> {
         let file = self
             .bot
             .get_file(teloxide::types::FileId(file_id.to_owned()))
@@ -169,18 +186,13 @@ impl Worker {
                 teloxide::DownloadError::Network(e) => teloxide::RequestError::Network(e),
                 teloxide::DownloadError::Io(e) => teloxide::RequestError::Io(e),
             })?;
-        let ext = match file
+        let ext = file
             .path
             .rsplit('.')
             .next()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("png") => "png",
-            Some("webp") => "webp",
-            _ => "jpg",
-        };
-        Ok((bytes, ext.to_owned()))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        Ok((bytes, ext))
     }
 }
 

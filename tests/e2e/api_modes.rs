@@ -365,3 +365,280 @@ async fn an_extend_whose_answer_was_lost_is_retried_under_its_trace_id_and_made_
     let extensions = bot.px.videos().into_iter().filter(|v| v.kind == "extend").count();
     assert_eq!(extensions, 1, "made and charged once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lip_sync_to_an_uploaded_audio_succeeds_and_other_files_are_refused() {
+    let bot = TestBot::start().await;
+    let token = key_token(&bot, "sk-audio").await;
+    let source = succeeded_text_video(&bot, &token).await;
+    let form = |bytes: Vec<u8>| {
+        reqwest::multipart::Form::new()
+            .text("video_id", source.to_string())
+            .part(
+                "audio",
+                reqwest::multipart::Part::bytes(bytes)
+                    .file_name("hello.mp3")
+                    .mime_str("audio/mpeg")
+                    .unwrap(),
+            )
+    };
+    let send = |form: reqwest::multipart::Form| {
+        client()
+            .post(format!("{}/v1/videos/lipsync", bot.http_url()))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+    };
+    let mut mp3 = b"ID3\x04\0\0".to_vec();
+    mp3.resize(4_000, 9);
+    let video = accepted(send(form(mp3)).await.unwrap()).await;
+    assert_eq!(
+        (video["kind"].as_str(), video["source_id"].as_i64()),
+        (Some("lip_sync"), Some(source))
+    );
+    wait_for_status(&bot, &token, video["id"].as_i64().unwrap(), "succeeded").await;
+    let submit = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/lip_sync/generate"))
+        .expect("the lip-sync submit");
+    assert!(submit.body["audio_media_id"].is_i64(), "{}", submit.body);
+    assert!(
+        bot.px
+            .uploaded_images()
+            .iter()
+            .any(|(name, size)| name.starts_with("media:") && *size == 4_000)
+    );
+
+    // A PNG is no audio, whatever the part says.
+    let png = b"\x89PNG\r\n\x1a\n....".to_vec();
+    problem(send(form(png)).await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(bot.px.count("/lip_sync/generate"), 1);
+}
+
+/// A PNG's signature and enough bytes to pass for one.
+fn png(len: usize, fill: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(len, fill);
+    bytes
+}
+
+fn image_part(bytes: Vec<u8>) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes)
+        .file_name("photo.png")
+        .mime_str("image/png")
+        .unwrap()
+}
+
+async fn post_form(
+    bot: &TestBot,
+    token: &str,
+    route: &str,
+    form: reqwest::multipart::Form,
+) -> reqwest::Response {
+    client()
+        .post(format!("{}/v1/videos/{route}", bot.http_url()))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST")
+}
+
+fn transition_form(prompt: &str) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .part("first_image", image_part(png(3_000, 1)))
+        .part("last_image", image_part(png(4_000, 2)))
+        .text("prompt", prompt.to_owned())
+}
+
+fn fusion_form(prompt: &str, refs: &str, images: usize) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new()
+        .text("prompt", prompt.to_owned())
+        .text("refs", refs.to_owned())
+        .text("model", "v4.5");
+    for i in 0..images {
+        form = form.part("image", image_part(png(2_000 + i, i as u8)));
+    }
+    form
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transition_and_a_fusion_from_uploaded_images_succeed() {
+    let bot = TestBot::start().await;
+    let token = key_token(&bot, "sk-images").await;
+
+    let video = accepted(
+        post_form(
+            &bot,
+            &token,
+            "transition",
+            transition_form("day turns to night").text("duration", "5"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(video["kind"], "transition");
+    assert!(video.get("source_id").is_none(), "{video}");
+    wait_for_status(&bot, &token, video["id"].as_i64().unwrap(), "succeeded").await;
+
+    let form = fusion_form("@cat naps on @beach at sunset", "cat, beach", 2).text("background", "beach");
+    let video = accepted(post_form(&bot, &token, "fusion", form).await).await;
+    assert_eq!(video["kind"], "fusion");
+    wait_for_status(&bot, &token, video["id"].as_i64().unwrap(), "succeeded").await;
+
+    let made = bot.px.videos();
+    let kinds: Vec<&str> = made.iter().map(|v| v.kind.as_str()).collect();
+    assert_eq!(kinds, ["transition", "fusion"]);
+    assert_eq!(made[1].image.as_deref(), Some("cat,beach"));
+    let sizes: Vec<usize> = bot
+        .px
+        .uploaded_images()
+        .into_iter()
+        .map(|(_, size)| size)
+        .collect();
+    assert_eq!(
+        sizes,
+        [3_000, 4_000, 2_000, 2_001],
+        "each image uploaded once, in order"
+    );
+    let bodies: Vec<Value> = bot
+        .px
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/generate"))
+        .map(|r| r.body)
+        .collect();
+    assert_ne!(bodies[0]["first_frame_img"], bodies[0]["last_frame_img"]);
+    let references = bodies[1]["image_references"].as_array().unwrap();
+    let roles: Vec<(&str, &str)> = references
+        .iter()
+        .map(|r| (r["ref_name"].as_str().unwrap(), r["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("cat", "subject"), ("beach", "background")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_modes_refuse_bad_combinations_before_pixverse() {
+    let bot = TestBot::start().await;
+    let token = key_token(&bot, "sk-image-bad").await;
+    let field = |body: &Value| body["field"].as_str().unwrap_or_default().to_owned();
+
+    let no_last = reqwest::multipart::Form::new()
+        .part("first_image", image_part(png(3_000, 1)))
+        .text("prompt", "morph");
+    let body = problem(
+        post_form(&bot, &token, "transition", no_last).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field(&body), "last_image");
+    let body = problem(
+        post_form(
+            &bot,
+            &token,
+            "transition",
+            transition_form("morph").text("aspect_ratio", "9:16"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field(&body), "aspect_ratio");
+    let gif = reqwest::multipart::Form::new()
+        .part("first_image", image_part(b"GIF89a....".to_vec()))
+        .part("last_image", image_part(png(3_000, 1)))
+        .text("prompt", "morph");
+    problem(
+        post_form(&bot, &token, "transition", gif).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
+
+    let body = problem(
+        post_form(
+            &bot,
+            &token,
+            "fusion",
+            fusion_form("@cat on a beach", "cat,beach", 2),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field(&body), "prompt");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("The prompt does not name"),
+        "{body}"
+    );
+    let body = problem(
+        post_form(&bot, &token, "fusion", fusion_form("@cat on @beach", "cat", 2)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field(&body), "refs");
+    let body = problem(
+        post_form(
+            &bot,
+            &token,
+            "fusion",
+            fusion_form("@cat on @beach", "cat,beach", 2).text("background", "sea"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field(&body), "background");
+    let body = problem(
+        post_form(&bot, &token, "fusion", fusion_form("@a @b @c @d", "a,b,c,d", 4)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field(&body), "image");
+    let body = problem(
+        post_form(
+            &bot,
+            &token,
+            "fusion",
+            fusion_form("@cat! on @beach", "cat!,beach", 2),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field(&body), "refs");
+
+    let web = web_token(&bot, "winnie").await;
+    let body = problem(
+        post_form(&bot, &web, "transition", transition_form("morph")).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("Platform API key"),
+        "{body}"
+    );
+
+    assert!(bot.px.videos().is_empty());
+    assert!(bot.px.uploaded_images().is_empty(), "nothing was uploaded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pixverse_refusal_of_a_transition_fails_it_with_a_reason() {
+    let bot = TestBot::start().await;
+    let token = key_token(&bot, "sk-image-refused").await;
+    bot.px
+        .fail_next("/transition/generate", FakeFault::ErrCode(500054));
+    let video =
+        accepted(post_form(&bot, &token, "transition", transition_form("day turns to night")).await).await;
+    let failed = wait_for_status(&bot, &token, video["id"].as_i64().unwrap(), "failed").await;
+    assert!(
+        failed["error"]["message"].as_str().unwrap().contains("500054"),
+        "{failed}"
+    );
+    assert!(bot.px.videos().is_empty());
+}

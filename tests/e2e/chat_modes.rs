@@ -226,3 +226,36 @@ async fn a_pixverse_refusal_of_a_mode_is_said_in_the_chat() {
     assert_eq!(bot.px.videos().len(), 1);
     assert_eq!(videos_in(&bot, chat).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voice_message_replying_to_a_video_makes_it_speak_that_audio() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3008);
+    let (video, _) = delivered_video(&bot, chat, &user, "a talking cat").await;
+    let voice = b"OggS voice of the user".to_vec();
+    let request = bot
+        .tg
+        .send_voice_reply(chat, &user, voice.clone(), video.message_id);
+    bot.wait_for_videos(chat, 2).await;
+    assert_eq!(videos_in(&bot, chat).pop().unwrap().reply_to, Some(request));
+
+    let uploads = bot.px.uploaded_images();
+    let (media, size) = uploads
+        .iter()
+        .find(|(name, _)| name.starts_with("media:"))
+        .expect("the audio upload");
+    assert_eq!(*size, voice.len());
+    let submit = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/lip_sync/generate"))
+        .expect("the lip-sync submit");
+    assert_eq!(format!("media:{}", submit.body["audio_media_id"]), *media);
+    assert_eq!(bot.px.videos()[1].kind, "lip_sync");
+
+    // Not a reply to a video: how to do it.
+    bot.tg.send_voice_reply(chat, &user, b"OggS".to_vec(), request);
+    bot.wait_for_text(chat, "voice message or an audio file").await;
+    assert_eq!(bot.px.videos().len(), 2);
+}

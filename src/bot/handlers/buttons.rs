@@ -156,7 +156,7 @@ async fn again(
             .clone()
             .map(|file_id| ImageSource::Telegram { file_id, size: 0 }),
         // A mode works on the same earlier video again.
-        mode: task.mode_input().map(ModeOrder::again),
+        mode: task.mode_input().and_then(ModeOrder::again),
     };
     match submit(bot, ctx, texts, order).await? {
         Submitted::Queued(new_id) => {

@@ -1,6 +1,6 @@
 //! PixVerse's further modes in the chat, on a delivered video: `/extend <prompt>`,
-//! `/sound <description>` and `/say <text>` as replies to it, and the ➕ Extend and 🔊 Sound
-//! buttons under it. The video's task is found by the result buttons under it; the service
+//! `/sound <description>`, `/say <text>` and a voice message or audio file as replies to it, and
+//! the ➕ Extend and 🔊 Sound buttons under it. The video's task is found by the result buttons under it; the service
 //! checks that it is the requester's and finished, and runs the mode on its account.
 
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use super::{
 use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{AUTO_VOICE, TaskId, TaskKind},
-    service::{Destination, ModeOrder, Spec, WorkOrder},
+    service::{AudioSource, Destination, ModeOrder, Spec, WorkOrder},
     telegram::{Place, replied_message, result_task_of},
     texts::{Texts, modes::mode_texts},
 };
@@ -32,6 +32,62 @@ pub async fn say(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> 
     on_video(bot, msg, ctx, text, TaskKind::LipSync).await
 }
 
+/// A voice message or an audio file replying to one of the user's delivered videos: the video
+/// speaks it. Elsewhere: in a private chat the usage, in groups nothing (people share audio).
+pub async fn voice(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let Some(source) = source_of(&msg) else {
+        if msg.chat.is_private() {
+            let texts = ctx.remember_sender(&msg).await;
+            reply(
+                &bot,
+                &ctx,
+                &msg,
+                mode_texts(texts.lang()).mode_usage(TaskKind::LipSync),
+            )
+            .await?;
+        }
+        return Ok(());
+    };
+    let file = match (msg.voice(), msg.audio()) {
+        (Some(voice), _) => &voice.file,
+        (None, Some(audio)) => &audio.file,
+        (None, None) => return Ok(()),
+    };
+    let texts = ctx.remember_sender(&msg).await;
+    let audio = AudioSource::Telegram {
+        file_id: file.id.0.clone(),
+        size: u64::from(file.size),
+    };
+    let order = ModeOrder::LipSyncAudio { source, audio };
+    // What the history shows for a spoken audio; a caption's flags still apply.
+    let text = format!("{VOICE_MARK} {}", msg.caption().unwrap_or_default());
+    let order = WorkOrder::mode(sender_id(&msg), destination_of(&msg), Spec::Text(text), order);
+    if let Submitted::Refused(answer) = submit(&bot, &ctx, texts, order).await? {
+        reply(&bot, &ctx, &msg, answer).await?;
+    }
+    Ok(())
+}
+
+/// The prompt of a lip-sync to an audio (the audio has no words the bot could show).
+const VOICE_MARK: &str = "🎤";
+
+/// The task of the delivered video `msg` replies to, by the result buttons under it.
+fn source_of(msg: &Message) -> Option<TaskId> {
+    replied_message(msg)
+        .and_then(|video| video.reply_markup())
+        .and_then(result_task_of)
+        .map(TaskId)
+}
+
+/// A reply to the request, in its topic.
+fn destination_of(msg: &Message) -> Destination {
+    Destination::Telegram {
+        chat_id: msg.chat.id.0,
+        request_message_id: msg.id.0,
+        thread_id: Place::reply_to(msg).thread_id(),
+    }
+}
+
 /// A mode command: it must reply to a delivered video (found by the buttons under it).
 async fn on_video(
     bot: Bot,
@@ -42,11 +98,7 @@ async fn on_video(
 ) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     let modes = mode_texts(texts.lang());
-    let source = replied_message(&msg)
-        .and_then(|video| video.reply_markup())
-        .and_then(result_task_of)
-        .map(TaskId);
-    let Some(source) = source else {
+    let Some(source) = source_of(&msg) else {
         reply(&bot, &ctx, &msg, modes.mode_usage(kind)).await?;
         return Ok(());
     };
@@ -79,12 +131,7 @@ async fn on_video(
         },
         _ => ModeOrder::Extend { source },
     };
-    let destination = Destination::Telegram {
-        chat_id: msg.chat.id.0,
-        request_message_id: msg.id.0,
-        thread_id: Place::reply_to(&msg).thread_id(),
-    };
-    let order = WorkOrder::mode(requester, destination, Spec::Text(text), order);
+    let order = WorkOrder::mode(requester, destination_of(&msg), Spec::Text(text), order);
     if let Submitted::Refused(answer) = submit(&bot, &ctx, texts, order).await? {
         reply(&bot, &ctx, &msg, answer).await?;
     }

@@ -26,7 +26,7 @@ use std::{
 use crate::domain::{CredentialId, PoolAccountId, TaskId, TaskState, WaitReason};
 
 use super::super::engine::json_ids;
-use super::super::{PoolPick, PoolStatus, Storage, StorageError, now_ms, pool::usable};
+use super::super::{CredentialKind, PoolPick, PoolStatus, Storage, StorageError, now_ms, pool::usable};
 use super::TaskRow;
 
 /// One claim statement: the token its tasks carry while held. Every [`TaskLease`] of the claim
@@ -367,7 +367,8 @@ impl TaskLease {
     /// account with the same trace id gets that generation back instead of starting another.
     pub async fn assign_pool_account(&mut self) -> Result<PoolPick, LeaseError> {
         let now = now_ms();
-        // A mode task works on a video PixVerse knows only on the account that made it.
+        // A mode task works on a video PixVerse knows only on the account that made it, and
+        // only with a Platform API key.
         let pinned = self
             .task
             .mode_input
@@ -383,7 +384,7 @@ impl TaskLease {
             let pick = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "with pick as (select p.id from pool_account p
                            where {usable} and (p.id = {held} or {busy} < p.max_concurrency)
-                               and ($4 is null or p.id = $4)
+                               and ($4 is null or p.id = $4) and (not $5 or p.kind = 'apikey')
                            order by case when p.id = {held} then 0 else 1 end, {busy}, p.id limit 1)
              update task set
                  image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
@@ -397,7 +398,8 @@ impl TaskLease {
             .bind(self.task.id)
             .bind(self.claim.token)
             .bind(now)
-            .bind(pinned);
+            .bind(pinned)
+            .bind(self.task.mode_input.is_some());
             match slot_lock {
                 None => pick.fetch_optional(pool).await?,
                 Some(lock) => {
@@ -418,7 +420,10 @@ impl TaskLease {
             }
         }
         let mut accounts = self.storage.pool_accounts().await?;
-        accounts.retain(|a| pinned.is_none_or(|pin| pin == PoolAccountId(a.id)));
+        let mode = self.task.mode_input.is_some();
+        accounts.retain(|a| {
+            pinned.is_none_or(|pin| pin == PoolAccountId(a.id)) && (!mode || a.kind == CredentialKind::ApiKey)
+        });
         if accounts.iter().any(|a| a.is_usable(now)) {
             return Ok(PoolPick::AllBusy);
         }

@@ -715,7 +715,7 @@ impl State {
     }
 }
 
-/// Helpers for the benchmark (`benches/bot.rs`), which seeds thousands of tasks at once.
+/// Helpers for the benchmark (`benches/bot/`), which seeds thousands of tasks at once.
 impl FakePixverse {
     /// How many requests the fake has received, cheaply (no copy of their bodies).
     pub fn request_count(&self) -> usize {

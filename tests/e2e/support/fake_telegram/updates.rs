@@ -192,6 +192,19 @@ impl FakeTelegram {
         })
     }
 
+    /// A voice message (Ogg Opus, as Telegram's clients record them) replying to `reply_to`.
+    pub fn send_voice_reply(&self, chat: TgChat, from: &TgUser, bytes: Vec<u8>, reply_to: i32) -> i32 {
+        self.user_message(chat, from, |st, msg| {
+            let size = bytes.len() as u64;
+            let file_id = st.register_file("voice", "oga", size, Some(Bytes::from(bytes)));
+            let mut voice = st.file_meta(&file_id);
+            voice["duration"] = json!(3);
+            voice["mime_type"] = json!("audio/ogg");
+            msg.media = Some(("voice", voice, file_id));
+            msg.reply_to = Some(reply_to);
+        })
+    }
+
     /// `from` presses an inline button with `data` under the bot's message; returns the
     /// callback query id (answer it with answerCallbackQuery).
     pub fn press_button(&self, chat: TgChat, from: &TgUser, message_id: i32, data: &str) -> String {

@@ -1,0 +1,75 @@
+//! The bot's own cost beside Telegram and PixVerse: `cargo bench --bench bot` (a few minutes).
+//!
+//! The real binary (`target/release/pixverse-bot`) runs as a child process against the e2e fakes
+//! (fake Telegram Bot API, fake PixVerse), which run in this process. Memory and CPU are read
+//! from `/proc/<pid>` of the child only, so the fakes' own work is not counted there; latencies
+//! and throughput are measured at the fakes (the time a request arrived there) and so include
+//! the fakes' answer time and the loopback network. The fakes and the bot share the machine's
+//! cores, so on a busy machine every figure gets worse, never better.
+//!
+//! Scenarios:
+//! 1. idle + accept: empty database; start-up and idle memory; then N users send `/t2v` at once,
+//!    and (a fresh bot) 1.5 N users at 1,000 per second.
+//! 2. in flight: 10,000 unfinished tasks seeded into SQLite (generating on many web accounts and
+//!    API keys, plus queued ones waiting for a slot); start-up, memory, CPU and PixVerse calls
+//!    per minute at the default 5 s poll interval, with progress edits on (default) and off.
+//! 3. per video: a few dozen videos end to end; PixVerse calls per video against the ideal, and
+//!    the delay from PixVerse answering "done" to `sendVideo` arriving at Telegram.
+//!
+//! Layout: `harness.rs` (fakes, the child process, /proc), `seed.rs` (what scenario 2 starts
+//! from, written through the storage API), `scenarios/` (one file each), `report.rs`.
+//!
+//! Results: a table on stdout and JSON in `$BENCH_RESULTS` (default
+//! `$CARGO_TARGET_DIR/bench-results.json`, else `target/bench-results.json`).
+//! Sizes: `BENCH_USERS` (accept, 2000), `BENCH_WINDOW_SECS` (measurement window, 30).
+
+/// The e2e support's database engine switch: the benchmark runs on SQLite.
+#[allow(dead_code)]
+const POSTGRES: bool = false;
+
+#[path = "../../tests/e2e/support/mod.rs"]
+mod support;
+
+mod harness;
+mod report;
+mod scenarios;
+mod seed;
+
+use serde_json::json;
+
+use harness::env_usize;
+
+/// `BENCH_ONLY=in_flight` (or `idle,accept,in_flight,per_video`, comma-separated) runs a part;
+/// the table then shows only what was measured.
+fn wanted(scenario: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == scenario))
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported (see `BENCH_ONLY`).
+    let mut results = serde_json::Map::new();
+    results.insert(
+        "machine".into(),
+        json!({ "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) }),
+    );
+    if wanted("idle") {
+        scenarios::idle::idle(&mut results).await;
+    }
+    let users = env_usize("BENCH_USERS", 2000);
+    if wanted("accept") {
+        results.insert("accept".into(), scenarios::accept::accept(users, None).await);
+        // Telegram's own limit is ~30 messages/s per bot; 1,000/s is the target throughput.
+        results.insert(
+            "accept_paced".into(),
+            scenarios::accept::accept(3 * users / 2, Some(1000.0)).await,
+        );
+    }
+    if wanted("in_flight") {
+        scenarios::in_flight::in_flight(&mut results).await;
+    }
+    if wanted("per_video") {
+        scenarios::per_video::per_video(&mut results).await;
+    }
+    report::publish(results);
+}

@@ -1,0 +1,134 @@
+//! The results: a Markdown table for the README and the JSON scripts read (keys stay stable).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub fn results_path() -> PathBuf {
+    if let Ok(path) = std::env::var("BENCH_RESULTS") {
+        return path.into();
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    Path::new(&target).join("bench-results.json")
+}
+
+/// Prints the table and writes the JSON.
+pub fn publish(results: serde_json::Map<String, Value>) {
+    println!("\n{}", table(&results));
+    let path = results_path();
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&Value::Object(results)).expect("json"),
+    )
+    .expect("write the results");
+    println!("results: {}", path.display());
+}
+
+fn table(r: &serde_json::Map<String, Value>) -> String {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    // A scenario left out (`BENCH_ONLY`) reads as null: its rows show NaN.
+    let get = |key: &str| r.get(key).unwrap_or(&Value::Null);
+    let accept = get("accept");
+    let paced = get("accept_paced");
+    let flight = get("in_flight");
+    let video = get("per_video");
+    let mut rows: Vec<(String, String, &str)> = vec![
+        (
+            format!("accept throughput ({} users at once)", accept["users"]),
+            format!(
+                "{:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms",
+                f(&accept["requests_per_s"]),
+                f(&accept["p50_ms"]),
+                f(&accept["p99_ms"])
+            ),
+            "≥ 1,000 requests/s, p99 ≤ 20 ms",
+        ),
+        (
+            format!(
+                "… offered at {:.0}/s ({} users)",
+                f(&paced["offered_per_s"]),
+                paced["users"]
+            ),
+            format!(
+                "{:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms",
+                f(&paced["requests_per_s"]),
+                f(&paced["p50_ms"]),
+                f(&paced["p99_ms"])
+            ),
+            "",
+        ),
+        (
+            format!("memory with {} tasks in flight", flight["tasks"]),
+            format!(
+                "{:.1} MiB resident (peak)",
+                f(&flight["defaults"]["peak_rss_mib"])
+            ),
+            "≤ 100 MB resident",
+        ),
+        (
+            "polling CPU at 5 s interval (progress edits off)".into(),
+            format!(
+                "{:.1} % of one core ({:.0} PixVerse requests/min)",
+                f(&flight["progress_edits_off"]["cpu_percent_of_one_core"]),
+                f(&flight["progress_edits_off"]["pixverse_requests_per_min"])
+            ),
+            "≤ 5 % of one core",
+        ),
+        (
+            "… the same with progress edits (defaults)".into(),
+            format!(
+                "{:.1} % of one core ({:.0} PixVerse, {:.0} Telegram requests/min)",
+                f(&flight["defaults"]["cpu_percent_of_one_core"]),
+                f(&flight["defaults"]["pixverse_requests_per_min"]),
+                f(&flight["defaults"]["telegram_requests_per_min"])
+            ),
+            "",
+        ),
+        (
+            "PixVerse calls per video".into(),
+            format!(
+                "{:.2} (ideal {:.0})",
+                f(&video["pixverse_calls_per_video"]),
+                f(&video["ideal_calls_per_video"])
+            ),
+            "≤ ideal + 1",
+        ),
+        (
+            format!("start-up with {} unfinished tasks", flight["tasks"]),
+            format!(
+                "{:.0} ms to first getUpdates",
+                f(&flight["startup_to_first_get_updates_ms"])
+            ),
+            "≤ 300 ms to first getUpdates",
+        ),
+        (
+            "idle memory".into(),
+            format!("{:.1} MiB resident", f(get("idle_rss_mib"))),
+            "≤ 30 MB",
+        ),
+        (
+            format!(
+                "delivery latency (poll interval {} ms)",
+                video["poll_interval_ms"]
+            ),
+            format!(
+                "p50 {:.1} ms, max {:.1} ms",
+                f(&video["delivery_latency_p50_ms"]),
+                f(&video["delivery_latency_max_ms"])
+            ),
+            "≤ one poll interval + 100 ms",
+        ),
+    ];
+    rows.insert(0, ("figure".into(), "measured".into(), "target"));
+    let mut out = String::new();
+    for (i, (a, b, c)) in rows.iter().enumerate() {
+        out.push_str(&format!("| {a} | {b} | {c} |\n"));
+        if i == 0 {
+            out.push_str("|---|---|---|\n");
+        }
+    }
+    out
+}

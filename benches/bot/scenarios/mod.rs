@@ -1,0 +1,6 @@
+//! One file per scenario; each starts its own fakes and bot and adds its figures to the results.
+
+pub mod accept;
+pub mod idle;
+pub mod in_flight;
+pub mod per_video;

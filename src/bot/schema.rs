@@ -12,7 +12,8 @@ use teloxide::{
 use super::{
     AdminCommand, BotContext, Command,
     handlers::{
-        access, account, admin, buttons, generate, history, modes, pool, settings, start, status, token,
+        access, account, admin, albums, buttons, generate, history, modes, pool, settings, start, status,
+        token,
     },
     sender_id,
 };
@@ -65,6 +66,10 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(
             dptree::filter(|msg: Message| msg.voice().is_some() || msg.audio().is_some())
                 .endpoint(modes::voice),
+        )
+        .branch(
+            dptree::filter(|msg: Message| msg.media_group_id().is_some() && msg.photo().is_some())
+                .endpoint(albums::album_photo),
         )
         .branch(
             dptree::filter(|msg: Message| msg.photo().is_some() || msg.document().is_some())

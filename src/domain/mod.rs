@@ -1,5 +1,6 @@
 //! Pure types of the bot's domain: what a request is and what state a task is in. No I/O.
 
+mod album;
 mod callback;
 mod ids;
 mod modes;
@@ -8,6 +9,7 @@ mod prompt;
 mod request;
 mod task;
 
+pub use album::{AlbumRequest, parse_album_caption};
 pub use callback::{Callback, MAX_CALLBACK_DATA, SettingField};
 pub use ids::{ChatId, CredentialId, PoolAccountId, TaskId, UserId};
 pub use modes::{

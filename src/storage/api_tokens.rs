@@ -1,4 +1,4 @@
-//! API accounts and the bearer tokens of this service (see migrations/0007_api.sql for why an
+//! API accounts and the bearer tokens of this service (see migrations/sqlite/0007_api.sql for why an
 //! API account is a `user` row with a negative id).
 
 use rand::RngCore;

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` of the API's task-creating POSTs (see migrations/0007_api.sql).
+//! `Idempotency-Key` of the API's task-creating POSTs (see migrations/sqlite/0007_api.sql).
 
 use super::{Storage, StorageError, now_ms};
 

@@ -1,5 +1,5 @@
 //! The Telegram webhook inbox: every update is stored before Telegram gets its 200, and handed
-//! to the dispatcher from here (see migrations/0007_api.sql).
+//! to the dispatcher from here (see migrations/sqlite/0007_api.sql).
 
 use super::{Storage, StorageError, now_ms};
 

@@ -5,6 +5,7 @@ mod engine;
 
 mod accept;
 mod access;
+mod albums;
 mod api_tokens;
 mod api_videos;
 mod credentials;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, Upload};
 pub use access::{AccessMode, UserAccess};
+pub use albums::AlbumPhoto;
 pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web_identity};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};

@@ -49,7 +49,10 @@ impl Texts for En {
              A photo with a caption (private chat) — the same as /i2v\n\
              /extend <prompt> — reply to one of your videos: its continuation\n\
              /sound <description> — reply to one of your videos: the same video with that sound\n\
-             /say <text> — reply to one of your videos: the video speaks the text (up to 200 characters)\n\
+             /say <text> — reply to one of your videos: the video speaks the text (up to 200 characters); \
+             a voice message or audio file as a reply does the same with that audio\n\
+             Two photos as an album with a caption — a transition from the first to the second\n\
+             Up to three photos as an album, the caption naming them (@cat naps on @beach, --bg beach) — a fusion\n\
              /status — your videos in progress and the last finished ones\n\
              /balance — credits of the account you generate with\n\
              /settings — your defaults (model, duration, quality, aspect ratio, motion, audio), \

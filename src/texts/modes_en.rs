@@ -3,6 +3,11 @@
 use super::{en::En, modes::ModeTexts};
 use crate::domain::{MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, TaskKind};
 
+/// How a fusion is asked for.
+const FUSION_FORM: &str = "Send up to three photos together (an album) with a caption that names them in \
+                           order as @name: @cat naps on @beach (or --refs cat,beach). --bg beach makes one \
+                           the background.";
+
 impl ModeTexts for En {
     fn mode_usage(&self, kind: TaskKind) -> String {
         match kind {
@@ -16,12 +21,10 @@ impl ModeTexts for En {
                 "Reply to one of your videos with a voice message or an audio file, or with /say <text> \
                  (up to {MAX_SPEECH_CHARS} characters): the video speaks it."
             ),
-            TaskKind::Transition => "Transitions from one photo to another are made through the HTTP API \
-                                     (POST /v1/videos/transition) for now."
+            TaskKind::Transition => "Send two photos together (an album) with a caption: a video from the \
+                                     first to the second, e.g. day turns to night."
                 .into(),
-            TaskKind::Fusion => "Fusions of named photos are made through the HTTP API \
-                                 (POST /v1/videos/fusion) for now."
-                .into(),
+            TaskKind::Fusion => FUSION_FORM.into(),
             TaskKind::T2v | TaskKind::I2v => "Send a prompt, or a photo with a caption.".into(),
         }
     }
@@ -34,6 +37,11 @@ impl ModeTexts for En {
             ModeError::SoundLength { chars, max } => {
                 format!("That description has {chars} characters; it may have 1 to {max}.")
             }
+            ModeError::NoReferences
+            | ModeError::TooManyReferences { .. }
+            | ModeError::BadReferenceName { .. }
+            | ModeError::DuplicateReference { .. }
+            | ModeError::UnmentionedReference { .. } => format!("That does not fit: {error}.\n{FUSION_FORM}"),
             other => format!("That cannot be used: {other}."),
         }
     }

@@ -3,6 +3,11 @@
 use super::{modes::ModeTexts, ru::Ru};
 use crate::domain::{MAX_SOUND_CHARS, MAX_SPEECH_CHARS, ModeError, TaskKind};
 
+/// Как просить слияние.
+const FUSION_FORM: &str = "Пришлите до трёх фото вместе (альбомом) с подписью, где они названы по порядку \
+                           как @имя латиницей: @cat спит на @beach (или --refs cat,beach). --bg beach делает \
+                           одно из них фоном.";
+
 impl ModeTexts for Ru {
     fn mode_usage(&self, kind: TaskKind) -> String {
         match kind {
@@ -16,12 +21,10 @@ impl ModeTexts for Ru {
                 "Ответьте на своё видео голосовым сообщением, аудиофайлом или командой /say <текст> \
                  (до {MAX_SPEECH_CHARS} символов): видео это произнесёт."
             ),
-            TaskKind::Transition => "Переход от одного фото к другому пока делается через HTTP API \
-                                     (POST /v1/videos/transition)."
+            TaskKind::Transition => "Пришлите два фото вместе (альбомом) с подписью: видео от первого ко \
+                                     второму, например день сменяется ночью."
                 .into(),
-            TaskKind::Fusion => "Слияние фото с именами пока делается через HTTP API \
-                                 (POST /v1/videos/fusion)."
-                .into(),
+            TaskKind::Fusion => FUSION_FORM.into(),
             TaskKind::T2v | TaskKind::I2v => "Пришлите описание или фото с подписью.".into(),
         }
     }
@@ -34,6 +37,11 @@ impl ModeTexts for Ru {
             ModeError::SoundLength { chars, max } => {
                 format!("В описании {chars} символов; можно от 1 до {max}.")
             }
+            ModeError::NoReferences
+            | ModeError::TooManyReferences { .. }
+            | ModeError::BadReferenceName { .. }
+            | ModeError::DuplicateReference { .. }
+            | ModeError::UnmentionedReference { .. } => format!("Не сходится: {error}.\n{FUSION_FORM}"),
             other => format!("Так нельзя: {other}."),
         }
     }

@@ -16,6 +16,7 @@ use crate::{
 
 use super::{
     Worker,
+    chat_gate::Turn,
     progress::{Edit, elapsed, place_of},
 };
 
@@ -38,9 +39,16 @@ impl Worker {
             tracing::info!(task_id = task.id.0, "API task succeeded; result recorded");
             return Ok(());
         }
+        // Telegram asked this chat to wait (a 429 on any task's call there): the delivery waits
+        // too, without a call that would only meet another 429.
+        if let Some(wait) = self.chat_gate.left(task.chat_id.0) {
+            return self.wait_for_chat(lease, wait).await;
+        }
         let texts = self.texts_for(task.user_id).await;
         let chat = ChatId(task.chat_id.0);
-        self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
+        if self.first_upload_attempt(task.id) {
+            self.edit_progress(&task, texts.uploading(), Edit::Stage).await;
+        }
         // The video passes through a temporary file, streamed in and out: a delivery holds a
         // chunk in memory, not the video (deleted when `spool` drops, after the send).
         let spool = tempfile::Builder::new()
@@ -66,6 +74,11 @@ impl Worker {
                     .await;
             }
         };
+        // The chat's turn: another task's call may have met a 429 there while this one downloaded.
+        let turn = match self.chat_gate.turn(task.chat_id.0).await {
+            Ok(turn) => turn,
+            Err(wait) => return self.wait_for_chat(lease, wait).await,
+        };
         let _ = self.bot.send_chat_action(chat, ChatAction::UploadVideo).await;
         let video = InputFile::file(spool.path()).file_name(format!("pixverse-{}.mp4", task.id));
         let sent = place_of(&task)
@@ -77,6 +90,7 @@ impl Worker {
         crate::telemetry::telegram_call("send_video", &sent);
         match sent {
             Ok(message) => {
+                drop(turn);
                 let file_id = message.video().map(|v| v.file.id.0.clone());
                 lease.delivered(file_id.as_deref()).await?;
                 tracing::info!(task_id = task.id.0, "video delivered");
@@ -84,10 +98,14 @@ impl Worker {
                     .await;
                 Ok(())
             }
-            Err(error) => match self.telegram_failure(lease, error).await? {
-                Some(lease) => self.deliver_link(lease, &url).await,
-                None => Ok(()),
-            },
+            Err(error) => {
+                let refused = self.telegram_failure(lease, error, &turn).await?;
+                drop(turn);
+                match refused {
+                    Some(lease) => self.deliver_link(lease, &url).await,
+                    None => Ok(()),
+                }
+            }
         }
     }
 
@@ -95,17 +113,22 @@ impl Worker {
     async fn deliver_link(&self, lease: TaskLease, url: &str) -> anyhow::Result<()> {
         let task = lease.task().clone();
         let texts = self.texts_for(task.user_id).await;
+        let turn = match self.chat_gate.turn(task.chat_id.0).await {
+            Ok(turn) => turn,
+            Err(wait) => return self.wait_for_chat(lease, wait).await,
+        };
         let sent = place_of(&task)
             .message(&self.bot, texts.video_link(&task.prompt, url))
             .await;
         match sent {
             Ok(_) => {
+                drop(turn);
                 lease.delivered(None).await?;
                 self.edit_progress(&task, texts.delivered(elapsed(&task)), Edit::Final)
                     .await;
                 Ok(())
             }
-            Err(error) => match self.telegram_failure(lease, error).await? {
+            Err(error) => match self.telegram_failure(lease, error, &turn).await? {
                 Some(lease) => {
                     self.retry_later(lease, "telegram refused the link", None, Resubmit::SameTrace)
                         .await
@@ -115,29 +138,47 @@ impl Worker {
         }
     }
 
+    /// Gives the delivery back until the chat's 429 wait is over, plus a random part of it, so
+    /// the chat's deliveries do not all return at the same instant. Uses up no attempt: a busy
+    /// chat must not lose videos PixVerse already made.
+    async fn wait_for_chat(&self, lease: TaskLease, wait: std::time::Duration) -> anyhow::Result<()> {
+        let spread = wait.mul_f64(rand::random::<f64>() / 2.0);
+        lease
+            .release(now_ms() + (wait + spread).as_millis() as i64)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether this is the task's first try at the upload since the process started (its
+    /// "uploading" stage is not on screen yet). Entries are dropped after an hour.
+    fn first_upload_attempt(&self, task: domain::TaskId) -> bool {
+        const KEEP_MS: i64 = 60 * 60 * 1000;
+        let now = now_ms();
+        let mut shown = self.uploading_shown.lock().unwrap_or_else(|e| e.into_inner());
+        if shown.len() > 1024 {
+            shown.retain(|_, at| now - *at < KEEP_MS);
+        }
+        shown.insert(task, now).is_none()
+    }
+
     /// What a failed send means for the task: handled here (rescheduled or ended, `None`), or
     /// refused for good by Telegram (the lease comes back for the fallback).
     async fn telegram_failure(
         &self,
         lease: TaskLease,
         error: RequestError,
+        turn: &Turn,
     ) -> anyhow::Result<Option<TaskLease>> {
         let task = lease.task().clone();
         tracing::warn!(task_id = task.id.0, error = %error, "delivery to Telegram failed");
         match error {
-            // Telegram's flood control asks us to wait (a 429 holds for the whole chat, so other
-            // tasks' sends there meet it too): not a failure, so it uses up no attempt; a busy
-            // chat would otherwise lose videos PixVerse already made.
-            // The progress edits of the chat pause as long (they would meet the same 429 and
-            // only prolong it), and the retry comes a little after the wait, spread so that the
-            // chat's other deliveries do not all return at the same instant.
+            // Telegram's flood control asks us to wait. The 429 holds for the whole chat, so every
+            // call of every task there waits as long (they would meet the same 429 and only
+            // prolong it); not a failure, so it uses up no attempt.
             RequestError::RetryAfter(wait) => {
                 let wait = wait.duration();
-                self.pause_edits(task.chat_id.0, wait);
-                let spread = wait.mul_f64(rand::random::<f64>() / 2.0);
-                lease
-                    .release(now_ms() + (wait + spread).as_millis() as i64)
-                    .await?;
+                turn.met_429(wait);
+                self.wait_for_chat(lease, wait).await?;
             }
             RequestError::MigrateToChatId(new_chat) => {
                 // The group became a supergroup: deliver there, right away.

@@ -7,6 +7,7 @@
 //! While steps run (or wait for a free place), their leases are renewed, so no step outlives
 //! its lease; a step that lost its lease anyway finds out at its next write and stops.
 
+mod chat_gate;
 mod credential;
 mod deliver;
 mod failure;
@@ -31,7 +32,7 @@ use tokio::{
 };
 
 use crate::{
-    domain::UserId,
+    domain::{TaskId, UserId},
     pixverse::PixverseClient,
     storage::{Claim, LeaseError, Storage, TaskLease, TaskRow, now_ms},
     telegram::lang_of_user,
@@ -69,8 +70,11 @@ pub struct Worker {
     admin_ids: Vec<i64>,
     settings: WorkerSettings,
     wake: Arc<Notify>,
-    /// Per chat: no progress edits before this time (ms), after Telegram answered 429.
-    edit_pause: std::sync::Mutex<HashMap<i64, i64>>,
+    /// Per chat: one call at a time, none during a 429's wait (see `chat_gate.rs`).
+    chat_gate: chat_gate::ChatGate,
+    /// Deliveries whose "uploading" stage is on screen already, so a retried delivery does not
+    /// edit it again (under a tight per-chat limit that edit would take the video's turn).
+    uploading_shown: std::sync::Mutex<HashMap<TaskId, i64>>,
     /// The routine progress edits' pace across all chats (see `progress.rs`).
     edit_budget: std::sync::Mutex<progress::EditBudget>,
     /// Polled tasks still generating, by the time they are due again, not yet written back
@@ -110,7 +114,8 @@ impl Worker {
             admin_ids: Vec::new(),
             settings,
             wake,
-            edit_pause: Default::default(),
+            chat_gate: Default::default(),
+            uploading_shown: Default::default(),
             edit_budget: Default::default(),
             rescheduled: Default::default(),
             claims: Default::default(),

@@ -80,14 +80,9 @@ impl Worker {
         };
         if !force
             && (!self.progress_edit_due(task)
-                || self.edits_paused(task.chat_id.0)
+                || self.chat_gate.left(task.chat_id.0).is_some()
                 || !self.take_edit_turn(task))
         {
-            return;
-        }
-        // A stage edit is lost on a 429 anyway; while Telegram's wait for this chat runs, sending
-        // it would only meet another 429 (Telegram counts those against the bot), so skip it.
-        if kind == Edit::Stage && self.edits_paused(task.chat_id.0) {
             return;
         }
         let (chat, message) = (ChatId(task.chat_id.0), MessageId(message_id as i32));
@@ -98,24 +93,32 @@ impl Worker {
             }
             edit
         };
+        // One call at a time per chat, none while Telegram's wait for it runs (see
+        // `chat_gate.rs`): routine and stage edits are skipped then (a newer text follows), a
+        // final one goes out in the background when it is the chat's turn (nothing edits the
+        // message after a final text, so the late edit cannot overwrite a newer one).
+        let turn = match self.chat_gate.try_turn(task.chat_id.0) {
+            Ok(turn) => turn,
+            Err(_) => {
+                if kind == Edit::Final {
+                    self.chat_gate
+                        .send_later(task.chat_id.0, edit(&self.bot, text, buttons), MAX_EDIT_WAIT);
+                }
+                return;
+            }
+        };
         let result = edit(&self.bot, text.clone(), buttons.clone()).await;
         crate::telemetry::telegram_call("edit_message", &result);
         match result {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
             Err(RequestError::RetryAfter(wait)) => {
-                // teloxide's Throttle does not cover edits: honour Telegram's 429 ourselves.
-                // Routine edits pause for this chat; a final one is tried again once the wait is
-                // over, in the background so this step does not stall (nothing edits the message
-                // after a final text, so the late edit cannot overwrite a newer one).
-                let wait = wait.duration();
-                self.pause_edits(task.chat_id.0, wait);
-                if kind == Edit::Final && wait <= MAX_EDIT_WAIT {
-                    let bot = self.bot.clone();
-                    let late = edit(&bot, text, buttons);
-                    tokio::spawn(async move {
-                        tokio::time::sleep(wait).await;
-                        let _ = late.await;
-                    });
+                // teloxide's Throttle does not cover edits: honour Telegram's 429 ourselves, for
+                // every call of every task to this chat.
+                turn.met_429(wait.duration());
+                drop(turn);
+                if kind == Edit::Final {
+                    self.chat_gate
+                        .send_later(task.chat_id.0, edit(&self.bot, text, buttons), MAX_EDIT_WAIT);
                 }
             }
             Err(e) => tracing::debug!(task_id = task.id.0, error = %e, "progress edit failed"),
@@ -123,18 +126,6 @@ impl Worker {
         if let Err(e) = self.storage.touch_progress(task.id).await {
             tracing::warn!(task_id = task.id.0, error = %e, "could not record the progress edit");
         }
-    }
-
-    fn edits_paused(&self, chat_id: i64) -> bool {
-        let paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
-        paused.get(&chat_id).is_some_and(|until| *until > now_ms())
-    }
-
-    pub(super) fn pause_edits(&self, chat_id: i64, wait: Duration) {
-        let mut paused = self.edit_pause.lock().unwrap_or_else(|e| e.into_inner());
-        let now = now_ms();
-        paused.retain(|_, until| *until > now);
-        paused.insert(chat_id, now + wait.as_millis() as i64);
     }
 
     /// The task's routine edit interval: the configured one (doubled in groups), stretched while
@@ -175,7 +166,7 @@ impl Worker {
     pub(super) fn routine_edit_ready(&self, task: &TaskRow) -> bool {
         task.progress_message_id.is_some()
             && self.progress_edit_due(task)
-            && !self.edits_paused(task.chat_id.0)
+            && self.chat_gate.left(task.chat_id.0).is_none()
             && self.take_edit_turn(task)
     }
 

@@ -2,7 +2,6 @@
 //! `/extend`, `/sound` and `/say` as replies to it; bad combinations answered with the expected
 //! form; a web login told that the modes need an API key; a PixVerse refusal said in the chat.
 
-use pixverse_bot::domain::{TaskId, TaskState};
 use serde_json::Value;
 
 use crate::support::{
@@ -18,22 +17,22 @@ async fn delivered_video(bot: &TestBot, chat: TgChat, user: &TgUser, prompt: &st
     bot.wait_for_videos(chat, before + 1).await;
     let video = videos_in(bot, chat).pop().expect("the video");
     let task = task_of(&video);
-    // The video is sent before its task is recorded as delivered: a mode asked for in between
-    // would be told its source is not finished.
+    // The bot records the delivery just after Telegram's answer; a press on the video's buttons
+    // before that is (rightly) told the video is not finished.
     let storage = bot.storage().await;
     let started = std::time::Instant::now();
     while storage
-        .task(TaskId(task))
+        .task(pixverse_bot::domain::TaskId(task))
         .await
-        .expect("read")
-        .expect("the task")
-        .state
-        != TaskState::Delivered
+        .unwrap()
+        .is_none_or(|t| t.state != pixverse_bot::domain::TaskState::Delivered)
     {
-        assert!(started.elapsed() < DEADLINE, "task {task} recorded as delivered");
+        assert!(
+            started.elapsed() < DEADLINE,
+            "task {task} never recorded as delivered"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    storage.close().await;
     (video, task)
 }
 
@@ -258,4 +257,97 @@ async fn a_voice_message_replying_to_a_video_makes_it_speak_that_audio() {
     bot.tg.send_voice_reply(chat, &user, b"OggS".to_vec(), request);
     bot.wait_for_text(chat, "voice message or an audio file").await;
     assert_eq!(bot.px.videos().len(), 2);
+}
+
+fn jpeg(len: usize, fill: u8) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.resize(len, fill);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_album_of_two_photos_with_a_caption_makes_a_transition() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3009);
+    let album = bot.tg.send_album(
+        chat,
+        &user,
+        "day turns to night",
+        vec![jpeg(5_000, 1), jpeg(6_000, 2)],
+    );
+    bot.wait_for_videos(chat, 1).await;
+    assert_eq!(videos_in(&bot, chat)[0].reply_to, Some(album[0]));
+
+    let made = bot.px.videos();
+    assert_eq!(
+        (made[0].kind.as_str(), made[0].prompt.as_str()),
+        ("transition", "day turns to night")
+    );
+    let sizes: Vec<usize> = bot
+        .px
+        .uploaded_images()
+        .into_iter()
+        .map(|(_, size)| size)
+        .collect();
+    assert_eq!(sizes, [5_000, 6_000], "the first photo first");
+    assert!(
+        !bot.tg
+            .bot_messages(chat)
+            .iter()
+            .any(|m| m.text.as_deref().is_some_and(|t| t.contains("caption"))),
+        "no complaint about the photo without a caption"
+    );
+    bot.tg.send_text(chat, &user, "/history");
+    let history = bot.wait_for_text(chat, "Your last videos").await;
+    assert!(history.contains("🎞"), "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_album_naming_its_photos_makes_a_fusion_and_names_that_do_not_fit_get_the_form() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3010);
+    bot.tg.send_album(
+        chat,
+        &user,
+        "@cat naps on @beach --bg beach --model v4.5",
+        vec![jpeg(5_000, 1), jpeg(6_000, 2)],
+    );
+    bot.wait_for_videos(chat, 1).await;
+    let submit = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/fusion/generate"))
+        .expect("the fusion submit");
+    let roles: Vec<(String, String)> = submit.body["image_references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ref_name"].as_str().unwrap().to_owned(),
+                r["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("cat".to_owned(), "subject".to_owned()),
+            ("beach".to_owned(), "background".to_owned())
+        ]
+    );
+    assert_eq!(submit.body["prompt"], "@cat naps on @beach");
+
+    bot.tg.send_album(
+        chat,
+        &user,
+        "@cat naps on the sand --refs cat,beach",
+        vec![jpeg(5_000, 3), jpeg(6_000, 4)],
+    );
+    let answer = bot
+        .wait_for_text(chat, "@cat naps on @beach (or --refs cat,beach)")
+        .await;
+    assert!(answer.contains("beach"), "{answer}");
+    assert_eq!(bot.px.videos().len(), 1, "the second album reached nothing");
 }

@@ -134,3 +134,62 @@ async fn progress_edits_in_a_group_wait_out_telegrams_limits() {
     let command = format!("/t2v@{BOT_USERNAME} a slow tide");
     progress_under_flood_control(group, TgUser::new(7102), &command).await;
 }
+
+/// Under Telegram's strict limit (one message a second per chat), six videos done at once for one
+/// chat all arrive, each once, at about Telegram's pace: a 429 met by one delivery holds the
+/// chat's other deliveries too, nothing is sent while its wait runs, and the "uploading" stage
+/// is shown once per video, not before every retry (it would take the second's slot each time,
+/// and the video would never get through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_videos_done_at_once_for_one_chat_arrive_under_a_strict_one_per_second_limit() {
+    let bot = TestBot::start_with(|env| {
+        env.insert("USER_MAX_IN_FLIGHT".into(), "6".into());
+        env.insert("PIXVERSE_ACCOUNT_CONCURRENCY".into(), "6".into());
+        env.insert("POOL_DAILY_QUOTA".into(), "6".into());
+    })
+    .await;
+    bot.px.set_concurrency_limit(6);
+    bot.px.hold_videos();
+    let (chat, user) = private_user(7201);
+    let requests: Vec<i32> = (0..6)
+        .map(|n| bot.tg.send_text(chat, &user, &format!("/t2v wave {n}")))
+        .collect();
+    bot.wait_until("six videos generating", || bot.px.videos().len() == 6)
+        .await;
+
+    bot.tg.set_flood_control(FloodControl::telegram());
+    let started = std::time::Instant::now();
+    bot.px.finish_videos();
+    bot.tg
+        .wait_for("six videos", Duration::from_secs(60), |tg| {
+            tg.bot_messages(chat)
+                .iter()
+                .filter(|m| m.video_file_id.is_some())
+                .count()
+                >= 6
+        })
+        .await;
+    let elapsed = started.elapsed();
+    bot.wait_for_states(&[("delivered", 6)]).await;
+    for request in requests {
+        let videos = bot
+            .tg
+            .bot_messages(chat)
+            .into_iter()
+            .filter(|m| m.video_file_id.is_some() && m.reply_to == Some(request))
+            .count();
+        assert_eq!(videos, 1, "request {request}");
+    }
+    let ignoring: Vec<_> = bot
+        .tg
+        .calls_ignoring_retry_after()
+        .into_iter()
+        .map(|c| c.method)
+        .collect();
+    assert!(ignoring.is_empty(), "calls during a 429: {ignoring:?}");
+    println!(
+        "six videos for one chat under 1 message/s: {:.1} s, {} calls met a 429",
+        elapsed.as_secs_f64(),
+        bot.tg.throttled_calls().len()
+    );
+}

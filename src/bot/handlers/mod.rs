@@ -3,6 +3,7 @@
 pub mod access;
 pub mod account;
 pub mod admin;
+pub mod albums;
 pub mod buttons;
 pub mod generate;
 pub mod history;

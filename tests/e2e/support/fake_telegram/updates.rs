@@ -192,6 +192,31 @@ impl FakeTelegram {
         })
     }
 
+    /// Photos sent together (an album, one message each, sharing a `media_group_id`), the
+    /// caption on the first; returns their message ids.
+    pub fn send_album(&self, chat: TgChat, from: &TgUser, caption: &str, photos: Vec<Vec<u8>>) -> Vec<i32> {
+        let group = format!(
+            "album-{}",
+            from.id * 1000 + photos.len() as i64 + caption.len() as i64
+        );
+        photos
+            .into_iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let size = bytes.len() as u64;
+                self.user_message(chat, from, |st, msg| {
+                    let (sizes, largest) = st.register_photo(size, Some(Bytes::from(bytes)));
+                    msg.media = Some(("photo", sizes, largest));
+                    if i == 0 {
+                        msg.caption = Some(caption.to_owned());
+                        msg.caption_entities = command_entities(caption);
+                    }
+                    msg.extra.insert("media_group_id".into(), json!(group));
+                })
+            })
+            .collect()
+    }
+
     /// A voice message (Ogg Opus, as Telegram's clients record them) replying to `reply_to`.
     pub fn send_voice_reply(&self, chat: TgChat, from: &TgUser, bytes: Vec<u8>, reply_to: i32) -> i32 {
         self.user_message(chat, from, |st, msg| {

@@ -1,0 +1,104 @@
+//! Albums in a private chat: two photos sent together with a caption make a transition from
+//! the first to the second; photos the caption names (`@cat on @beach`, or `--refs cat,beach`;
+//! `--bg beach` for the background) make a fusion. Telegram sends each photo of an album as its
+//! own message, so the photos are kept until the album is complete.
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+
+use super::{
+    generate::{Submitted, submit},
+    reply,
+};
+use crate::{
+    bot::{BotContext, HandlerResult, sender_id},
+    domain::{AlbumRequest, ReferenceRole, parse_album_caption},
+    service::{Destination, FusionRef, ImageSource, ModeOrder, Spec, WorkOrder},
+    storage::AlbumPhoto,
+    telegram::Place,
+    texts::modes::mode_texts,
+};
+
+pub async fn album_photo(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
+    let (Some(group), Some(sizes)) = (msg.media_group_id(), msg.photo()) else {
+        return Ok(());
+    };
+    if !msg.chat.is_private() {
+        // In groups people share albums; the bot stays out of them.
+        return Ok(());
+    }
+    let Some(largest) = sizes.iter().max_by_key(|p| (p.width * p.height, p.file.size)) else {
+        return Ok(());
+    };
+    let photo = AlbumPhoto {
+        message_id: i64::from(msg.id.0),
+        user_id: sender_id(&msg),
+        file_id: largest.file.id.0.clone(),
+        size: i64::from(largest.file.size),
+        caption: msg.caption().map(str::to_owned),
+    };
+    let chat = msg.chat.id.0;
+    let photos = ctx.storage.add_album_photo(chat, &group.0, &photo).await?;
+    let Some((captioned, caption)) = photos
+        .iter()
+        .find_map(|p| p.caption.as_deref().map(|c| (p.message_id, c.to_owned())))
+    else {
+        // The caption comes with another photo of the album.
+        return Ok(());
+    };
+    let request = parse_album_caption(&caption);
+    if photos.len() < request.photos() {
+        return Ok(());
+    }
+    ctx.storage.forget_album(chat, &group.0).await?;
+    let texts = ctx.remember_sender(&msg).await;
+    let image = |p: &AlbumPhoto| ImageSource::Telegram {
+        file_id: p.file_id.clone(),
+        size: p.size.max(0) as u64,
+    };
+    let (text, order) = match request {
+        AlbumRequest::Transition { text } => (
+            text,
+            ModeOrder::Transition {
+                first: image(&photos[0]),
+                last: image(&photos[1]),
+            },
+        ),
+        AlbumRequest::Fusion {
+            names,
+            background,
+            text,
+        } => {
+            let references = names
+                .into_iter()
+                .zip(&photos)
+                .map(|(name, photo)| FusionRef {
+                    role: if background.as_ref() == Some(&name) {
+                        ReferenceRole::Background
+                    } else {
+                        ReferenceRole::Subject
+                    },
+                    name,
+                    image: image(photo),
+                })
+                .collect();
+            (text, ModeOrder::Fusion { references })
+        }
+    };
+    if text.trim().is_empty() {
+        let usage = mode_texts(texts.lang()).mode_usage(order.kind());
+        reply(&bot, &ctx, &msg, usage).await?;
+        return Ok(());
+    }
+    let destination = Destination::Telegram {
+        chat_id: chat,
+        request_message_id: captioned as i32,
+        thread_id: Place::reply_to(&msg).thread_id(),
+    };
+    let order = WorkOrder::mode(sender_id(&msg), destination, Spec::Text(text), order);
+    if let Submitted::Refused(answer) = submit(&bot, &ctx, texts, order).await? {
+        reply(&bot, &ctx, &msg, answer).await?;
+    }
+    Ok(())
+}

@@ -20,6 +20,8 @@ pub enum Command {
     Sound(String),
     /// Make a video speak: reply to it with /say <text>.
     Say(String),
+    /// Pick the voice /say speaks with.
+    Voices,
     /// Your videos in progress and recently finished.
     Status,
     /// Credits of the account you generate with.

@@ -13,7 +13,7 @@ use super::{
     AdminCommand, BotContext, Command,
     handlers::{
         access, account, admin, albums, buttons, generate, history, modes, pool, settings, start, status,
-        token,
+        token, voices,
     },
     sender_id,
 };
@@ -28,6 +28,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Extend(text)].endpoint(modes::extend))
         .branch(dptree::case![Command::Sound(text)].endpoint(modes::sound))
         .branch(dptree::case![Command::Say(text)].endpoint(modes::say))
+        .branch(dptree::case![Command::Voices].endpoint(voices::voices))
         .branch(dptree::case![Command::Status].endpoint(status::status))
         .branch(dptree::case![Command::Balance].endpoint(account::balance))
         .branch(dptree::case![Command::Login(args)].endpoint(account::login))

@@ -20,6 +20,8 @@ pub enum Callback {
     Extend(i64),
     /// How to give a delivered video a sound (`snd:<task_id>`).
     Sound(i64),
+    /// Pick a TTS voice for `/say` (`voice:<speaker_id>`).
+    Voice(String),
     /// The settings menu's main page (`set`).
     SettingsHome,
     /// The choices for one setting (`set:<field>`).
@@ -49,6 +51,7 @@ impl Callback {
             Callback::Resend(id) => format!("hist:{id}"),
             Callback::Extend(id) => format!("ext:{id}"),
             Callback::Sound(id) => format!("snd:{id}"),
+            Callback::Voice(speaker_id) => format!("voice:{speaker_id}"),
             Callback::SettingsHome => "set".to_owned(),
             Callback::SettingsOpen(field) => format!("set:{}", field.code()),
             Callback::SettingsChoose(field, value) => format!("set:{}:{value}", field.code()),
@@ -72,6 +75,7 @@ impl Callback {
             ("hist", None) => Callback::Resend(id()?),
             ("ext", None) => Callback::Extend(id()?),
             ("snd", None) => Callback::Sound(id()?),
+            ("voice", None) => Callback::Voice(second.filter(|s| !s.is_empty())?.to_owned()),
             ("set", None) => match second {
                 None => Callback::SettingsHome,
                 Some(field) => Callback::SettingsOpen(SettingField::from_code(field)?),

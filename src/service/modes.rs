@@ -58,8 +58,10 @@ impl Service {
             Some(task) if task.user_id == UserId(requester) => task,
             _ => return Err(Refusal::SourceNotFound { kind: order.kind() }.into()),
         };
+        // PixVerse finished it once the task is delivering: a button pressed under the video
+        // just before its delivery is recorded works on it too.
         let video_id = match (task.state, task.video_id) {
-            (TaskState::Delivered, Some(video_id)) => video_id,
+            (TaskState::Delivering | TaskState::Delivered, Some(video_id)) => video_id,
             _ => return Err(Refusal::SourceNotReady.into()),
         };
         let account = match (task.credential_id, task.pool_account_id) {

@@ -50,7 +50,7 @@ impl Texts for En {
              /extend <prompt> — reply to one of your videos: its continuation\n\
              /sound <description> — reply to one of your videos: the same video with that sound\n\
              /say <text> — reply to one of your videos: the video speaks the text (up to 200 characters); \
-             a voice message or audio file as a reply does the same with that audio\n\
+             a voice message or audio file as a reply does the same with that audio; /voices picks the voice\n\
              Two photos as an album with a caption — a transition from the first to the second\n\
              Up to three photos as an album, the caption naming them (@cat naps on @beach, --bg beach) — a fusion\n\
              /status — your videos in progress and the last finished ones\n\
@@ -78,6 +78,7 @@ impl Texts for En {
             ("extend", "Continue a video: reply to it"),
             ("sound", "Give a video a sound: reply to it"),
             ("say", "Make a video speak: reply to it"),
+            ("voices", "Pick the voice /say speaks with"),
             ("status", "Your videos in progress"),
             ("balance", "Credits left"),
             ("login", "Connect a PixVerse account (private)"),

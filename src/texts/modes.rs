@@ -38,6 +38,9 @@ pub trait ModeTexts: Send + Sync {
     /// The mode needs a Platform API key; the video's account is a web login.
     fn needs_api_key(&self, kind: TaskKind) -> String;
     fn audio_too_large(&self, max_mb: u64) -> String;
+    /// The /voices list's header (`count` voices as buttons under it).
+    fn voices(&self, count: usize) -> String;
+    fn voice_chosen(&self, speaker_id: &str) -> String;
     fn button_extend(&self) -> String;
     fn button_sound(&self) -> String;
     /// The answer to the 🔊 Sound button: how to describe the sound.

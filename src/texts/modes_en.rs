@@ -82,6 +82,17 @@ impl ModeTexts for En {
         format!("That audio is over {max_mb} MB; please send a shorter one.")
     }
 
+    fn voices(&self, count: usize) -> String {
+        if count == 0 {
+            return "PixVerse lists no voices right now; /say uses its automatic voice.".into();
+        }
+        "Pick the voice /say speaks with (✅ is yours):".into()
+    }
+
+    fn voice_chosen(&self, speaker_id: &str) -> String {
+        format!("/say now speaks with voice {speaker_id}.")
+    }
+
     fn button_extend(&self) -> String {
         "➕ Extend".into()
     }

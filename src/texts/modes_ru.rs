@@ -82,6 +82,17 @@ impl ModeTexts for Ru {
         format!("Аудио больше {max_mb} МБ; пришлите покороче.")
     }
 
+    fn voices(&self, count: usize) -> String {
+        if count == 0 {
+            return "PixVerse сейчас не даёт голосов; /say говорит автоматическим голосом.".into();
+        }
+        "Выберите голос для /say (✅ — ваш):".into()
+    }
+
+    fn voice_chosen(&self, speaker_id: &str) -> String {
+        format!("Теперь /say говорит голосом {speaker_id}.")
+    }
+
     fn button_extend(&self) -> String {
         "➕ Продолжить".into()
     }

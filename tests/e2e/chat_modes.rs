@@ -351,3 +351,34 @@ async fn an_album_naming_its_photos_makes_a_fusion_and_names_that_do_not_fit_get
     assert!(answer.contains("beach"), "{answer}");
     assert_eq!(bot.px.videos().len(), 1, "the second album reached nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_voice_picked_in_voices_is_the_one_say_speaks_with() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3011);
+    let (video, _) = delivered_video(&bot, chat, &user, "a singing bird").await;
+    bot.tg.send_text(chat, &user, "/voices");
+    bot.wait_for_text(chat, "Pick the voice").await;
+    let list = bot
+        .tg
+        .bot_messages(chat)
+        .into_iter()
+        .rev()
+        .find(|m| m.text.as_deref().is_some_and(|t| t.contains("Pick the voice")))
+        .unwrap();
+    let data = button_data(&list);
+    assert!(data.contains(&"voice:Emily".to_owned()), "{data:?}");
+    bot.tg.press_button(chat, &user, list.message_id, "voice:Emily");
+    wait_for_button_answer(&bot, "Emily").await;
+
+    bot.tg
+        .send_reply(chat, &user, "/say Good morning", video.message_id);
+    bot.wait_for_videos(chat, 2).await;
+    let submit = bot
+        .px
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/lip_sync/generate"))
+        .expect("the lip-sync submit");
+    assert_eq!(submit.body["lip_sync_tts_speaker_id"], "Emily");
+}

@@ -8,7 +8,7 @@ use teloxide::{prelude::*, types::MessageId};
 
 use super::{
     generate::{Submitted, submit},
-    history, modes, settings,
+    history, modes, settings, voices,
 };
 use crate::{
     bot::{BotContext, HandlerResult},
@@ -90,6 +90,7 @@ async fn route(
         }
         Callback::Extend(id) => modes::extend_button(bot, ctx, texts, user_id, place, id).await,
         Callback::Sound(_) => Ok(Answer::Alert(mode_texts(texts.lang()).describe_sound())),
+        Callback::Voice(speaker_id) => voices::on_voice(ctx, texts, user_id, &speaker_id).await,
         Callback::Language(code) => settings::on_language(bot, ctx, user_id, place, &code).await,
         settings_tap => settings::on_settings(bot, ctx, texts, user_id, place, settings_tap).await,
     }

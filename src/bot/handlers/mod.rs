@@ -13,6 +13,7 @@ pub mod settings;
 pub mod start;
 pub mod status;
 pub mod token;
+pub mod voices;
 
 use teloxide::{
     prelude::*,

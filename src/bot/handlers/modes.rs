@@ -127,7 +127,11 @@ async fn on_video(
         },
         TaskKind::LipSync => ModeOrder::LipSync {
             source,
-            speaker_id: AUTO_VOICE.to_owned(),
+            speaker_id: ctx
+                .storage
+                .chosen_voice(requester)
+                .await?
+                .unwrap_or_else(|| AUTO_VOICE.to_owned()),
         },
         _ => ModeOrder::Extend { source },
     };

@@ -64,25 +64,27 @@ impl Storage {
 
     /// Stores the TTS voice picked with /voices. The user row must exist.
     pub async fn save_voice(&self, user_id: i64, speaker_id: &str) -> Result<(), StorageError> {
-        sqlx::query(
-            "insert into user_settings (user_id, voice, updated_at) values (?1, ?2, ?3)
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "insert into user_settings (user_id, voice, updated_at) values ($1, $2, $3)
              on conflict (user_id) do update set voice = excluded.voice, updated_at = excluded.updated_at",
         )
         .bind(user_id)
         .bind(speaker_id)
         .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// The TTS voice picked with /voices, if any.
     pub async fn chosen_voice(&self, user_id: i64) -> Result<Option<String>, StorageError> {
-        let voice: Option<Option<String>> =
-            sqlx::query_scalar("select voice from user_settings where user_id = ?1")
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let voice: Option<Option<String>> = on_pool!(&self.engine, |pool| sqlx::query_scalar(
+            "select voice from user_settings where user_id = $1"
+        )
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?;
         Ok(voice.flatten())
     }
 

@@ -122,14 +122,14 @@ async fn an_expired_lease_is_claimed_again_and_its_old_holder_changes_nothing() 
 async fn a_renewed_lease_outlives_its_first_term() {
     let (storage, _database, _dir) = fresh_storage().await;
     queue(&storage, "a kite").await;
-    let lease = claim_one(&storage, Duration::from_millis(100)).await;
+    // Terms long enough that a busy machine (the whole suite on both engines) cannot stall a
+    // renewal past one; the loop still runs three of them.
+    let term = Duration::from_millis(400);
+    let lease = claim_one(&storage, term).await;
     let token = lease.claim().upgrade().expect("held").token();
     let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(400) {
-        storage
-            .renew_leases(&[token], Duration::from_millis(100))
-            .await
-            .unwrap();
+    while started.elapsed() < term * 3 {
+        storage.renew_leases(&[token], term).await.unwrap();
         assert!(
             storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
             "a renewed lease is not taken over"

@@ -15,6 +15,7 @@
 //!    per minute at the default 5 s poll interval, with progress edits on (default) and off.
 //! 3. per video: a few dozen videos end to end; PixVerse calls per video against the ideal, and
 //!    the delay from PixVerse answering "done" to `sendVideo` arriving at Telegram.
+//! 4. large videos: sixteen 50 MB videos delivered at once; the bot's peak resident memory.
 //!
 //! Layout: `harness.rs` (fakes, the child process, /proc), `seed.rs` (what scenario 2 starts
 //! from, written through the storage API), `scenarios/` (one file each), `report.rs`.
@@ -39,7 +40,7 @@ use serde_json::json;
 
 use harness::env_usize;
 
-/// `BENCH_ONLY=in_flight` (or `idle,accept,in_flight,per_video`, comma-separated) runs a part;
+/// `BENCH_ONLY=in_flight` (or `idle,accept,in_flight,per_video,large_videos`, comma-separated) runs a part;
 /// the table then shows only what was measured.
 fn wanted(scenario: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|s| s.trim() == scenario))
@@ -70,6 +71,9 @@ async fn main() {
     }
     if wanted("per_video") {
         scenarios::per_video::per_video(&mut results).await;
+    }
+    if wanted("large_videos") {
+        scenarios::large_videos::large_videos(&mut results).await;
     }
     report::publish(results);
 }

@@ -11,7 +11,7 @@ use std::{
 use crate::support::{
     app::{DEADLINE, OPERATOR_KEY, TestBot, private_user},
     fake_pixverse::FakeFault,
-    fake_telegram::{BOT_TOKEN, TgChat, TgFault},
+    fake_telegram::{BOT_TOKEN, FakeTelegram, TgChat, TgFault},
 };
 
 /// One run of `pixverse-bot`, configured like a deployment: environment only, no `.env`.
@@ -67,6 +67,18 @@ impl BotProcess {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         None
+    }
+
+    /// The most resident memory the process ever had, in MiB (the kernel's high-water mark).
+    fn peak_rss_mib(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM");
+        kib / 1024.0
     }
 
     /// SIGKILL: no chance to clean up, as in a power cut of the process.
@@ -449,4 +461,47 @@ async fn stored_bytes(bot: &TestBot) -> Vec<u8> {
     }
     storage.close().await;
     stored
+}
+
+/// Sixteen 50 MB videos delivered at once: each streams from PixVerse through a temporary file to
+/// Telegram, so the real binary's peak resident memory stays far below 16 × 50 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_50_mb_videos_delivered_at_once_stay_under_200_mb_resident() {
+    const VIDEOS: usize = 16;
+    const VIDEO_BYTES: usize = 50_000_000;
+    let bot = TestBot::fakes_only(|env| {
+        env.insert("PIXVERSE_ACCOUNT_CONCURRENCY".into(), VIDEOS.to_string());
+        env.insert("WORKER_CONCURRENCY".into(), VIDEOS.to_string());
+    })
+    .await;
+    bot.px.set_video_size(VIDEO_BYTES);
+    bot.px.set_concurrency_limit(VIDEOS);
+    bot.px.hold_videos();
+    let process = BotProcess::start(&bot, "info").await;
+    let users: Vec<_> = (5301..5301 + VIDEOS as i64).map(private_user).collect();
+    for (chat, user) in &users {
+        bot.tg
+            .send_text(*chat, user, "/t2v a very long and detailed scene");
+    }
+    bot.wait_until("all generating", || bot.px.videos().len() == VIDEOS)
+        .await;
+    bot.px.finish_videos();
+    let delivered = |tg: &FakeTelegram| {
+        users
+            .iter()
+            .flat_map(|(chat, _)| tg.bot_messages(*chat))
+            .filter_map(|m| m.video_file_id)
+            .collect::<Vec<_>>()
+    };
+    bot.tg
+        .wait_for("sixteen large videos", Duration::from_secs(180), |tg| {
+            delivered(tg).len() == VIDEOS
+        })
+        .await;
+    for file in delivered(&bot.tg) {
+        assert_eq!(bot.tg.file_size(&file), Some(VIDEO_BYTES as u64), "arrived whole");
+    }
+    let peak = process.peak_rss_mib();
+    println!("16 deliveries of 50 MB at once: peak resident {peak:.1} MiB");
+    assert!(peak < 200.0, "peak resident memory {peak:.1} MiB");
 }

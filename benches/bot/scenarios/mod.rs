@@ -3,4 +3,5 @@
 pub mod accept;
 pub mod idle;
 pub mod in_flight;
+pub mod large_videos;
 pub mod per_video;

@@ -125,3 +125,10 @@ pub(super) async fn handle_download(
         }
     }
 }
+
+impl FakeTelegram {
+    /// The size of a file the bot uploaded (or a user sent), by its `file_id`.
+    pub fn file_size(&self, file_id: &str) -> Option<u64> {
+        self.state().files.get(file_id).map(|f| f.size)
+    }
+}

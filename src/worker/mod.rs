@@ -158,7 +158,7 @@ impl Worker {
         if released > 0 {
             tracing::info!(released, "resuming tasks left over by the previous run");
         }
-        self.relay_work_notices(shutdown.clone()).await;
+        self.relay_work_notices(shutdown.clone());
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
         let mut renew = tokio::time::interval(self.settings.lease / 3);
@@ -217,18 +217,21 @@ impl Worker {
         tracing::info!("worker stopped");
     }
 
-    /// PostgreSQL: wakes this worker when another instance adds work, until shutdown.
-    async fn relay_work_notices(&self, mut shutdown: watch::Receiver<bool>) {
-        let mut listener = match self.storage.listen_for_work().await {
-            Ok(Some(listener)) => listener,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for other instances' work; it starts when due");
-                return;
-            }
-        };
+    /// PostgreSQL: wakes this worker when another instance adds work, until shutdown. Set up
+    /// beside the first round, not before it: the round must not wait on the listener's
+    /// connection.
+    fn relay_work_notices(&self, mut shutdown: watch::Receiver<bool>) {
+        let storage = self.storage.clone();
         let wake = self.wake.clone();
         tokio::spawn(async move {
+            let mut listener = match storage.listen_for_work().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other instances' work; it starts when due");
+                    return;
+                }
+            };
             loop {
                 tokio::select! {
                     notice = listener.next() => match notice {

@@ -112,7 +112,7 @@ impl BotProcess {
         self.child.id()
     }
 
-    /// Resident memory in MiB (`VmRSS`).
+    /// Resident memory in MiB now (`VmRSS`).
     pub fn rss_mib(&self) -> f64 {
         self.status_mib("VmRSS:")
     }

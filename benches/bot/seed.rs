@@ -122,6 +122,22 @@ pub async fn seed_web_users(fakes: &Fakes, first_user_id: i64, count: usize, pre
     storage.close().await;
 }
 
+/// `count` users (ids from `first_user_id`), each with a Platform API key of their own
+/// (`{prefix}{i}`).
+pub async fn seed_key_users(fakes: &Fakes, first_user_id: i64, count: usize, prefix: &str) {
+    let storage = fakes.storage().await;
+    for i in 0..count {
+        key_user(
+            fakes,
+            &storage,
+            first_user_id + i as i64,
+            &format!("{prefix}{i:04}"),
+        )
+        .await;
+    }
+    storage.close().await;
+}
+
 /// Seeds scenario 2: the population's users and credentials, and its tasks, generating at the
 /// fake PixVerse or queued, each with a progress message at the fake Telegram.
 pub async fn seed_in_flight(fakes: &Fakes, population: &Population) {

@@ -37,7 +37,7 @@ pub use instances::{Poller, Presence, WorkListener};
 pub use lock::{DatabaseLock, lock_database, lock_file_for};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
 pub use stats::Stats;
-pub use tasks::{Claim, GenerationTime, Held, LeaseError, NewTask, Resubmit, TaskLease, TaskRow};
+pub use tasks::{Claim, GenerationTime, Held, LeaseError, NewTask, PARKED, Resubmit, TaskLease, TaskRow};
 pub use users::{SeenUser, User};
 
 /// Errors a caller has to tell apart; everything else is `Database`.

@@ -1,6 +1,6 @@
 //! The worker: the only place that talks to PixVerse for tasks.
 //!
-//! Each round claims the due tasks (each comes back as a [`TaskLease`], the only way to move a
+//! Each round claims the due tasks (each comes back as a [`crate::storage::TaskLease`], the only way to move a
 //! task), plans one step per task or per account (`plan.rs`), and runs the steps concurrently:
 //! submit (`submit.rs`), poll (`poll.rs`), deliver (`deliver.rs`). Between rounds it sleeps until
 //! the next task falls due or a handler writes a new one ([`Notify`]), never on a fixed tick.
@@ -16,10 +16,11 @@ mod plan;
 mod poll;
 mod pool;
 mod progress;
+mod schedule;
 mod submit;
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{HashMap, VecDeque},
     sync::{Arc, Weak},
     time::Duration,
 };
@@ -34,7 +35,7 @@ use tokio::{
 use crate::{
     domain::{TaskId, UserId},
     pixverse::PixverseClient,
-    storage::{Claim, LeaseError, Storage, TaskLease, TaskRow, now_ms},
+    storage::{Claim, LeaseError, Storage, TaskRow, now_ms},
     telegram::lang_of_user,
     texts::{Texts, texts},
 };
@@ -77,9 +78,8 @@ pub struct Worker {
     uploading_shown: std::sync::Mutex<HashMap<TaskId, i64>>,
     /// The routine progress edits' pace across all chats (see `progress.rs`).
     edit_budget: std::sync::Mutex<progress::EditBudget>,
-    /// Polled tasks still generating, by the time they are due again, not yet written back
-    /// (see `flush_rescheduled`). Still held: their leases are renewed until then.
-    rescheduled: std::sync::Mutex<BTreeMap<i64, Vec<TaskLease>>>,
+    /// The generating tasks' polls, kept in memory between polls (see `schedule.rs`).
+    schedule: std::sync::Mutex<schedule::Schedule>,
     /// The claims whose leases some step or queue still holds; renewed by `renew_leases`.
     claims: std::sync::Mutex<Vec<Weak<Claim>>>,
     /// Learned typical generation time (ms) per (model, quality, duration); see `poll.rs`.
@@ -117,7 +117,7 @@ impl Worker {
             chat_gate: Default::default(),
             uploading_shown: Default::default(),
             edit_budget: Default::default(),
-            rescheduled: Default::default(),
+            schedule: Default::default(),
             claims: Default::default(),
             typical: Default::default(),
             heartbeat: Default::default(),
@@ -159,6 +159,7 @@ impl Worker {
             tracing::info!(released, "resuming tasks left over by the previous run");
         }
         self.relay_work_notices(shutdown.clone());
+        self.load_parked().await;
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
         let mut renew = tokio::time::interval(self.settings.lease / 3);
@@ -186,7 +187,7 @@ impl Worker {
                 wake_at = if more {
                     Instant::now()
                 } else {
-                    Instant::now() + self.time_to_next_due().await
+                    Instant::now() + self.time_to_next_due(replan_gap / 4).await
                 };
             }
             while running.len() < concurrency
@@ -210,9 +211,6 @@ impl Worker {
         let drain = async { while running.join_next().await.is_some() {} };
         if tokio::time::timeout(Duration::from_secs(5), drain).await.is_err() {
             running.abort_all();
-        }
-        if let Err(e) = self.flush_rescheduled().await {
-            tracing::warn!(error = %e, "could not store the last polls (they resume at the next start)");
         }
         tracing::info!("worker stopped");
     }
@@ -265,16 +263,28 @@ impl Worker {
         }
     }
 
-    /// Stores what the polls since the last call found still generating: due again at their
-    /// tick, lease released. One statement per tick for all of them instead of one per account:
-    /// the tasks stay held (by their lease) until then, and a crash in between only means they
-    /// are polled again at the next start.
-    async fn flush_rescheduled(&self) -> anyhow::Result<()> {
-        let batches = std::mem::take(&mut *self.rescheduled.lock().unwrap_or_else(|e| e.into_inner()));
-        for (next, leases) in batches {
-            self.storage.reschedule_generating(leases, next).await?;
+    /// The parked generating tasks (see `schedule.rs`), each polled once now: the crash story
+    /// of the in-memory schedule.
+    async fn load_parked(&self) {
+        match self.storage.parked_tasks().await {
+            Ok(rows) => {
+                let now = now_ms();
+                let mut schedule = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+                for task in rows {
+                    let watched = schedule::Watched {
+                        task,
+                        seen_generating_at: None,
+                    };
+                    schedule.insert(watched, now);
+                }
+                if schedule.len() > 0 {
+                    tracing::info!(generating = schedule.len(), "polling the generating tasks once");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the generating tasks (polled after a restart)")
+            }
         }
-        Ok(())
     }
 
     /// Runs one step. A lost lease stops it quietly (another holder, or a cancel, owns the task
@@ -284,7 +294,20 @@ impl Worker {
         let held = step.held();
         let result = match step {
             Step::Submit(lease) => self.submit(lease).await,
-            Step::Poll(leases) => self.poll(leases).await,
+            Step::Poll(watched) => {
+                let again = watched.clone();
+                let result = self.poll(watched).await;
+                if result.is_err() {
+                    // Back in the schedule, a little later: a task the failed poll already moved
+                    // is not parked any more, and its next poll drops it (see `schedule.rs`).
+                    let at = now_ms() + self.backoff(2, None).as_millis() as i64;
+                    let mut schedule = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+                    for w in again {
+                        schedule.insert(w, at);
+                    }
+                }
+                result
+            }
             Step::Deliver(lease) => self.deliver(lease).await,
         };
         match result {
@@ -299,16 +322,28 @@ impl Worker {
         }
     }
 
-    async fn time_to_next_due(&self) -> Duration {
+    /// Until the next task falls due, in the database or in the poll schedule. The schedule's
+    /// polls are gathered into rounds no closer than `gap`: thousands of accounts fall due at
+    /// thousands of moments, and a round per moment would cost more than the polls.
+    async fn time_to_next_due(&self, gap: Duration) -> Duration {
         const IDLE: Duration = Duration::from_secs(60);
-        match self.storage.next_due_at().await {
-            Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, IDLE.as_millis() as i64) as u64),
-            Ok(None) => IDLE,
+        let now = now_ms();
+        let stored = match self.storage.next_due_at().await {
+            Ok(Some(at)) => at,
+            Ok(None) => i64::MAX,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the next due time");
-                Duration::from_secs(1)
+                now + 1000
             }
-        }
+        };
+        let polls = self
+            .schedule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_due()
+            .map_or(i64::MAX, |at| at.max(now + gap.as_millis() as i64));
+        let wait = stored.min(polls).saturating_sub(now);
+        Duration::from_millis(wait.clamp(0, IDLE.as_millis() as i64) as u64)
     }
 
     /// The texts in the language of the task's owner.

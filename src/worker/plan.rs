@@ -1,20 +1,22 @@
 //! Planning a round: claim the due tasks and turn them into steps, handing out generation slots
 //! fairly between users and within each account's limit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::{
-    domain::{CredentialId, PoolAccountId, TaskState, UserId},
+    domain::{CredentialId, TaskState, UserId},
     storage::{Held, TaskLease, now_ms},
 };
 
 use super::Worker;
+use super::schedule::Watched;
 
-/// A unit of work in a round: one submit, one delivery, or one status poll for every generating
-/// task of an account (a web account answers all of them with one listing call).
+/// A unit of work in a round: one submit, one delivery, or one status poll for the due
+/// generating tasks of an account (a web account answers all of them with one listing call).
 pub(super) enum Step {
     Submit(TaskLease),
-    Poll(Vec<TaskLease>),
+    /// Parked tasks from the in-memory schedule: no lease until a poll finds a change.
+    Poll(Vec<Watched>),
     Deliver(TaskLease),
 }
 
@@ -23,7 +25,7 @@ impl Step {
     pub(super) fn held(&self) -> Vec<Held> {
         match self {
             Step::Submit(lease) | Step::Deliver(lease) => vec![lease.held()],
-            Step::Poll(leases) => leases.iter().map(TaskLease::held).collect(),
+            Step::Poll(_) => Vec::new(),
         }
     }
 }
@@ -50,14 +52,13 @@ fn fair_order(mut tasks: Vec<TaskLease>, served: &HashMap<UserId, i64>) -> Vec<T
 }
 
 impl Worker {
-    /// Claims the due tasks (with a lease) and groups them into steps; also says whether the
-    /// claim was full (more tasks may be due).
+    /// Claims the due tasks (with a lease) and groups them into steps, with the polls the
+    /// in-memory schedule has due; also says whether the claim was full (more tasks may be due).
     pub(super) async fn plan_round(&self) -> anyhow::Result<(Vec<Step>, bool)> {
-        self.flush_rescheduled().await?;
         let limit = (self.settings.concurrency * 64) as i64;
         let claimed = self.storage.claim_due_tasks(limit, self.settings.lease).await?;
         let Some(first) = claimed.first() else {
-            return Ok((Vec::new(), false));
+            return Ok((self.due_polls(), false));
         };
         self.claims
             .lock()
@@ -87,9 +88,9 @@ impl Worker {
             );
         }
         let mut steps = Vec::new();
-        // Polls are grouped by the account they run on: the user's own, or a pool account.
-        let mut polls: BTreeMap<(Option<CredentialId>, Option<PoolAccountId>), Vec<TaskLease>> =
-            BTreeMap::new();
+        // Generating tasks due to a claim (the first poll, or one after a retry): parked in the
+        // in-memory schedule, due now.
+        let mut to_park: Vec<TaskLease> = Vec::new();
         // Tasks that wait for a slot: given back in one write.
         let mut no_slot: Vec<TaskLease> = Vec::new();
         let mut pool_free: Option<i64> = None;
@@ -124,17 +125,49 @@ impl Worker {
                         steps.push(Step::Submit(lease));
                     }
                 }
-                TaskState::Generating => polls
-                    .entry((task.credential_id, task.pool_account_id))
-                    .or_default()
-                    .push(lease),
+                TaskState::Generating => to_park.push(lease),
                 TaskState::Delivering => steps.push(Step::Deliver(lease)),
                 TaskState::Delivered | TaskState::Failed => {}
             }
         }
         let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
         self.storage.wait_for_slot(no_slot, next).await?;
-        steps.extend(polls.into_values().map(Step::Poll));
+        self.park(to_park).await?;
+        steps.extend(self.due_polls());
         Ok((steps, full))
+    }
+
+    /// Hands claimed generating tasks to the in-memory schedule, due now (one write for all).
+    async fn park(&self, leases: Vec<TaskLease>) -> anyhow::Result<()> {
+        if leases.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<_> = leases.iter().map(|l| l.task().clone()).collect();
+        self.storage.park_generating(leases).await?;
+        let now = now_ms();
+        let mut schedule = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        for mut task in rows {
+            task.next_run_at = crate::storage::PARKED;
+            task.wait_reason = None;
+            task.lease_until = None;
+            let watched = Watched {
+                task,
+                seen_generating_at: None,
+            };
+            schedule.insert(watched, now);
+        }
+        Ok(())
+    }
+
+    /// The polls the in-memory schedule has due, one per account.
+    fn due_polls(&self) -> Vec<Step> {
+        let early = self.settings.poll_interval.as_millis() as i64 / 2;
+        self.schedule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_due(now_ms(), early)
+            .into_iter()
+            .map(Step::Poll)
+            .collect()
     }
 }

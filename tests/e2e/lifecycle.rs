@@ -257,3 +257,61 @@ async fn once_a_kind_of_video_was_made_the_next_is_first_polled_when_it_is_likel
         "the second is polled when it is likely done: {learned} polls"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generating_task_is_polled_without_writes_until_its_video_is_done() {
+    let bot = TestBot::start_with(|env| {
+        // Routine progress edits record their time on the task: off, to see the polls alone.
+        env.insert("PROGRESS_EDIT_INTERVAL_MS".into(), "3600000".into());
+    })
+    .await;
+    bot.px
+        .set_generation_time(Duration::from_millis(800), Duration::from_millis(800));
+    let storage = bot.storage().await;
+    let statements: &[&'static str] = if crate::POSTGRES {
+        &[
+            "create table generating_write (task_id bigint not null)",
+            "create function generating_write() returns trigger language plpgsql as $$
+             begin insert into generating_write values (new.id); return new; end $$",
+            "create trigger generating_write after update on task for each row
+             when (old.state = 'generating' and new.state = 'generating')
+             execute function generating_write()",
+        ]
+    } else {
+        &[
+            "create table generating_write (task_id integer not null)",
+            "create trigger generating_write after update on task
+             when old.state = 'generating' and new.state = 'generating'
+             begin insert into generating_write values (new.id); end",
+        ]
+    };
+    for statement in statements {
+        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(*statement)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .unwrap();
+    }
+    let (chat, user) = private_user(3609);
+    bot.tg.send_text(chat, &user, "/t2v a slow glacier");
+    bot.wait_for_videos(chat, 1).await;
+    let id = bot.px.videos()[0].id;
+    let polls = bot.px.count(&format!("/video/result/{id}"));
+    assert!(
+        polls >= 8,
+        "at a 40 ms interval an 800 ms video is polled often: {polls}"
+    );
+    let writes: i64 = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select count(*) from generating_write"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    // A few that do not grow with the polls: the "generating" edit's time, the first poll's
+    // claim, handing the task to the in-memory schedule, and the lease taken when it was done.
+    assert!(
+        writes <= 4,
+        "{writes} writes to the generating task for {polls} polls"
+    );
+    storage.close().await;
+}

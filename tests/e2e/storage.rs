@@ -302,3 +302,82 @@ async fn a_generation_time_is_learned_as_a_weighted_mean_and_kept() {
     assert_eq!(times.len(), 2, "one per kind");
     assert_eq!((times[0].typical_ms, times[0].samples), (42_000, 2));
 }
+
+/// A task PixVerse accepted, polled once and parked (as the worker does after a first poll that
+/// found it still generating).
+async fn parked(storage: &Storage, prompt: &str) -> TaskId {
+    let id = queue(storage, prompt).await;
+    let mut lease = claim_one(storage, LONG).await;
+    lease.submitting(None).await.unwrap();
+    lease.generating(7, now_ms()).await.unwrap();
+    let first_poll = claim_one(storage, LONG).await;
+    storage.park_generating(vec![first_poll]).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn a_parked_task_is_never_claimed_and_is_taken_back_once_under_a_fresh_lease() {
+    let (storage, _database, _dir) = fresh_storage().await;
+    let id = parked(&storage, "a kite").await;
+    assert!(
+        storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
+        "parked: polled from the worker's memory, never claimed"
+    );
+    let all: Vec<TaskId> = storage
+        .parked_tasks()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(all, vec![id], "what a restart polls once");
+
+    let mut taken = storage.claim_parked(&[id], LONG).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(
+        storage.claim_parked(&[id], LONG).await.unwrap().is_empty(),
+        "held: not taken twice"
+    );
+    taken
+        .pop()
+        .unwrap()
+        .delivering("https://media/7.mp4")
+        .await
+        .unwrap();
+    assert!(storage.parked_tasks().await.unwrap().is_empty());
+    assert_eq!(state(&storage, id).await, TaskState::Delivering);
+}
+
+#[tokio::test]
+async fn a_parked_task_cancelled_meanwhile_is_not_taken_and_not_polled_on() {
+    let (storage, _database, _dir) = fresh_storage().await;
+    let id = parked(&storage, "a balloon").await;
+    storage
+        .cancel_task(id, "cancelled by the user")
+        .await
+        .unwrap()
+        .expect("cancelled");
+    assert!(storage.claim_parked(&[id], LONG).await.unwrap().is_empty());
+    assert!(storage.still_parked(&[id]).await.unwrap().is_empty());
+    assert!(storage.parked_tasks().await.unwrap().is_empty());
+    assert_eq!(state(&storage, id).await, TaskState::Failed);
+}
+
+#[tokio::test]
+async fn a_lease_a_failed_step_left_on_a_parked_task_counts_once_expired() {
+    let (storage, _database, _dir) = fresh_storage().await;
+    let id = parked(&storage, "a comet").await;
+    let short = Duration::from_millis(100);
+    let abandoned = storage.claim_parked(&[id], short).await.unwrap();
+    assert_eq!(abandoned.len(), 1);
+    drop(abandoned);
+    assert!(
+        storage.claim_parked(&[id], LONG).await.unwrap().is_empty(),
+        "still held"
+    );
+    tokio::time::sleep(short + Duration::from_millis(50)).await;
+    let mut taken = storage.claim_parked(&[id], LONG).await.unwrap();
+    assert_eq!(taken.len(), 1, "expired: taken again");
+    taken.pop().unwrap().fail("generation failed").await.unwrap();
+    assert_eq!(state(&storage, id).await, TaskState::Failed);
+}

@@ -43,7 +43,6 @@ pub async fn accept(users: usize, rate: Option<f64>) -> Value {
     let mut acked: HashMap<i64, Instant> = HashMap::with_capacity(users);
     let mut seen = from;
     let started = Instant::now();
-    let mut peak_rss = bot.rss_mib();
     while acked.len() < users {
         let calls = fakes.tg.call_times_since(seen);
         seen += calls.len();
@@ -55,7 +54,6 @@ pub async fn accept(users: usize, rate: Option<f64>) -> Value {
                 acked.entry(chat).or_insert(at);
             }
         }
-        peak_rss = peak_rss.max(bot.rss_mib());
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "only {} of {users} requests acknowledged within 120 s",
@@ -90,6 +88,6 @@ pub async fn accept(users: usize, rate: Option<f64>) -> Value {
         "max_ms": latencies.last(),
         "bot_cpu_s": cpu,
         "bot_cpu_ms_per_request": cpu * 1000.0 / users as f64,
-        "peak_rss_mib": peak_rss,
+        "peak_rss_mib": bot.peak_rss_mib(),
     })
 }

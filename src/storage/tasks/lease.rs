@@ -27,7 +27,7 @@ use crate::domain::{CredentialId, PoolAccountId, TaskId, TaskState, WaitReason};
 
 use super::super::engine::json_ids;
 use super::super::{CredentialKind, PoolPick, PoolStatus, Storage, StorageError, now_ms, pool::usable};
-use super::TaskRow;
+use super::{PARKED, TaskRow};
 
 /// One claim statement: the token its tasks carry while held. Every [`TaskLease`] of the claim
 /// shares it; once they are all consumed or dropped, the claim is no longer renewed.
@@ -129,15 +129,7 @@ impl Storage {
             .bind(token)
             .fetch_all(pool)
             .await)?;
-        let claim = Arc::new(Claim { token });
-        Ok(rows
-            .into_iter()
-            .map(|task| TaskLease {
-                storage: self.clone(),
-                claim: claim.clone(),
-                task,
-            })
-            .collect())
+        Ok(self.leases(token, rows))
     }
 
     /// Keeps the leases of these claims for another `lease` from now (tasks whose step already
@@ -172,21 +164,69 @@ impl Storage {
         Ok(done)
     }
 
-    /// Gives back held tasks that PixVerse is still generating, all due at `next_run_at`: one
-    /// write for many polls instead of one per task. A lease lost meanwhile is left alone.
-    /// Crash story: before this write the tasks stay held; after a restart they are polled again.
-    pub async fn reschedule_generating(
+    /// Gives back held tasks that PixVerse is still generating to the worker's in-memory poll
+    /// schedule: stored as [`PARKED`] (never due to a claim), in one write for many tasks. From
+    /// here their polls write nothing until something changes; [`Storage::claim_parked`] takes
+    /// one back when it does. A lease lost meanwhile is left alone.
+    /// Crash story: before this write the tasks stay held and are polled again after a restart;
+    /// after it, the restart loads every parked task ([`Storage::parked_tasks`]) and polls it once.
+    pub async fn park_generating(&self, leases: Vec<TaskLease>) -> Result<(), StorageError> {
+        self.give_back(leases, "next_run_at = $2, wait_reason = null", PARKED, None)
+            .await
+    }
+
+    /// Takes the lease of those of these parked tasks that are still parked and generating (a
+    /// task cancelled meanwhile is not taken): the worker's poll found their state changed, and
+    /// every change goes through a lease. One statement for all of them. A lease a failed step
+    /// left on a parked task counts once it has expired, as for any claim.
+    pub async fn claim_parked(
         &self,
-        leases: Vec<TaskLease>,
-        next_run_at: i64,
-    ) -> Result<(), StorageError> {
-        self.give_back(
-            leases,
-            "next_run_at = $2, attempts = 0, wait_reason = null",
-            next_run_at,
-            None,
-        )
+        ids: &[TaskId],
+        lease: Duration,
+    ) -> Result<Vec<TaskLease>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let token = rand::random::<i64>() & i64::MAX;
+        let ids_in = self.engine.dialect().id_list("$1");
+        let rows: Vec<TaskRow> =
+            on_pool!(&self.engine, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "update task set lease_until = $2, lease_token = $3
+             where id in ({ids_in})
+               and state = 'generating' and next_run_at = $4
+               and (lease_until is null or lease_until <= $5)
+             returning *",
+            )))
+            .bind(json_ids(ids)?)
+            .bind(now_ms() + lease.as_millis() as i64)
+            .bind(token)
+            .bind(PARKED)
+            .bind(now_ms())
+            .fetch_all(pool)
+            .await)?;
+        Ok(self.leases(token, rows))
+    }
+
+    /// Parked tasks whose poll answered again after failed attempts: the count starts over (only
+    /// tasks still parked, so a task taken or cancelled meanwhile is left alone). Rare: only
+    /// after a failed poll, never on the routine path.
+    pub async fn parked_polls_recovered(&self, ids: &[TaskId]) -> Result<(), StorageError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids_in = self.engine.dialect().id_list("$1");
+        on_pool!(&self.engine, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update task set attempts = 0, last_error = null, updated_at = $3
+             where id in ({ids_in})
+               and state = 'generating' and next_run_at = $2 and lease_token is null",
+        )))
+        .bind(json_ids(ids)?)
+        .bind(PARKED)
+        .bind(now_ms())
+        .execute(pool)
         .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
     }
 
     /// Gives back held queued tasks that wait for a free generation slot, due at `next_run_at`.
@@ -239,6 +279,18 @@ impl Storage {
             .into_iter()
             .filter(|t| t.state == TaskState::Failed)
             .collect())
+    }
+
+    /// The tasks one claim statement took under `token`, each as its lease handle.
+    fn leases(&self, token: i64, rows: Vec<TaskRow>) -> Vec<TaskLease> {
+        let claim = Arc::new(Claim { token });
+        rows.into_iter()
+            .map(|task| TaskLease {
+                storage: self.clone(),
+                claim: claim.clone(),
+                task,
+            })
+            .collect()
     }
 
     async fn give_back(

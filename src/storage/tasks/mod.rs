@@ -15,9 +15,14 @@ use crate::domain::{
     WaitReason,
 };
 
-use super::{DestinationKind, Storage, StorageError, now_ms};
+use super::{DestinationKind, Storage, StorageError, engine::json_ids, now_ms};
 
 pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
+
+/// The stored `next_run_at` of a generating task the worker polls from its in-memory schedule:
+/// never due, so no claim takes it (see `Storage::park_generating`). Polls of a parked task write
+/// nothing; only a change of its state does, after taking its lease.
+pub const PARKED: i64 = i64::MAX;
 pub use timing::GenerationTime;
 
 /// What a handler knows when it accepts a request.
@@ -231,6 +236,35 @@ impl Storage {
             self.notify_work().await?;
         }
         Ok(done)
+    }
+
+    /// Every parked generating task (see [`PARKED`]): at start, the worker's poll schedule.
+    pub async fn parked_tasks(&self) -> Result<Vec<TaskRow>, StorageError> {
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from task where state = 'generating' and next_run_at = $1"
+        )
+        .bind(PARKED)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Those of these tasks that are still parked and generating, as stored now (a task
+    /// cancelled, or given a new chat, since the worker's copy was read shows here).
+    pub async fn still_parked(&self, ids: &[TaskId]) -> Result<Vec<TaskRow>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids_in = self.engine.dialect().id_list("$1");
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(format!(
+                "select * from task where id in ({ids_in})
+                 and state = 'generating' and next_run_at = $2",
+            ))
+        )
+        .bind(json_ids(ids)?)
+        .bind(PARKED)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// When the next unfinished task that is not held falls due (a task left held by a failed

@@ -8,6 +8,10 @@
 //! It knows one web account (`demo` / `demo-password`) and one Platform key (`demo-key`);
 //! videos finish after a few polls.
 
+/// The e2e support's database engine switch (unused here: no database).
+#[allow(dead_code)]
+const POSTGRES: bool = false;
+
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;

@@ -246,6 +246,12 @@ impl App {
                         Ok(())
                     }
                     _ => {
+                        // One instance polls (several would take each other's updates); held
+                        // until the polling ends with this task.
+                        let _poller = listener_storage
+                            .wait_to_poll()
+                            .await
+                            .map_err(|e| anyhow::anyhow!("cannot take the polling lock: {e}"))?;
                         let listener = Polling::builder(menu_bot.clone()).timeout(poll_timeout).build();
                         let listener_failed = |e: teloxide::RequestError| async move {
                             tracing::error!(error = loggable(&e), "getUpdates failed");

@@ -102,6 +102,18 @@ impl Config {
             });
         }
 
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        // A generated key file lives beside a SQLite file; a PostgreSQL database has no "beside",
+        // and every instance must seal and open credentials with the same key.
+        if crate::storage::is_postgres_url(&database_url) && get("SECRET_KEY").is_none() {
+            return Err(ConfigError {
+                variable: "SECRET_KEY",
+                problem: "is required with a PostgreSQL DATABASE_URL (every instance needs the same key); \
+                          generate one with `openssl rand -base64 32`"
+                    .into(),
+            });
+        }
+
         let telegram_api_url = get("TELOXIDE_API_URL").unwrap_or_else(|| DEFAULT_TELEGRAM_API_URL.into());
         let telegram_api_url = reqwest::Url::parse(&telegram_api_url).map_err(|e| ConfigError {
             variable: "TELOXIDE_API_URL",
@@ -150,7 +162,7 @@ impl Config {
             pixverse_api_url,
             pixverse_upload_url,
             pixverse_api_key: get("PIXVERSE_API_KEY").map(SecretString::from),
-            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_url,
             admin_ids,
             poll_interval: millis(&get, "POLL_INTERVAL_MS", 5_000)?,
             secret_key: get("SECRET_KEY").map(SecretString::from),

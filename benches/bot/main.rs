@@ -30,6 +30,10 @@
 //! `$CARGO_TARGET_DIR/bench-results.json`, else `target/bench-results.json`).
 //! Sizes: `BENCH_USERS` (accept, 2000), `BENCH_WINDOW_SECS` (measurement window, 30).
 
+/// The e2e support's database engine switch: the benchmark runs on SQLite.
+#[allow(dead_code)]
+const POSTGRES: bool = false;
+
 #[path = "../../tests/e2e/support/mod.rs"]
 mod support;
 

@@ -42,10 +42,13 @@ async fn readyz(State(state): State<ApiState>) -> Result<axum::Json<Health>, Pro
         retry_after: Some(5),
         ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready", detail)
     };
-    let database = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        sqlx::query_scalar::<_, i64>("select 1").fetch_one(state.storage.pool()),
-    )
+    let database = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        crate::on_pool!(state.storage.engine(), |pool| sqlx::query_scalar::<_, i64>(
+            "select cast(1 as bigint)"
+        )
+        .fetch_one(pool)
+        .await)
+    })
     .await;
     match database {
         Ok(Ok(_)) => {}

@@ -48,11 +48,13 @@ async fn scrape(State(state): State<ApiState>) -> Result<Response, Problem> {
 }
 
 async fn record_database_figures(state: &ApiState) -> Result<(), Problem> {
-    let pool = state.storage.pool();
-    let by_state: Vec<(String, i64)> = sqlx::query_as("select state, count(*) from task group by state")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let engine = state.storage.engine();
+    let by_state: Vec<(String, i64)> = crate::on_pool!(engine, |pool| sqlx::query_as(
+        "select state, count(*) from task group by state"
+    )
+    .fetch_all(pool)
+    .await)
+    .map_err(|e| Problem::internal(&e))?;
     for task_state in TaskState::ALL {
         let n = by_state
             .iter()
@@ -65,10 +67,12 @@ async fn record_database_figures(state: &ApiState) -> Result<(), Problem> {
         }
     }
 
-    let credits: Vec<(String, Option<i64>)> = sqlx::query_as("select name, credits from pool_account")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| Problem::internal(&e))?;
+    let credits: Vec<(String, Option<i64>)> = crate::on_pool!(engine, |pool| sqlx::query_as(
+        "select name, credits from pool_account"
+    )
+    .fetch_all(pool)
+    .await)
+    .map_err(|e| Problem::internal(&e))?;
     for (name, credits) in credits {
         if let Some(credits) = credits {
             metrics::gauge!("pixverse_bot_pool_account_credits", "account" => name).set(credits as f64);
@@ -79,25 +83,25 @@ async fn record_database_figures(state: &ApiState) -> Result<(), Problem> {
     // moves only forward, so each task is observed once per process.
     let now = now_ms();
     let since = state.metrics_mark.swap(now, Ordering::AcqRel);
-    let generations: Vec<(i64,)> = sqlx::query_as(
+    let generations: Vec<(i64,)> = crate::on_pool!(engine, |pool| sqlx::query_as(
         "select finished_at - submitted_at from task
-         where state = 'delivered' and finished_at > ?1 and finished_at <= ?2 and submitted_at is not null",
+         where state = 'delivered' and finished_at > $1 and finished_at <= $2 and submitted_at is not null",
     )
     .bind(since)
     .bind(now)
     .fetch_all(pool)
-    .await
+    .await)
     .map_err(|e| Problem::internal(&e))?;
     for (ms,) in generations {
         metrics::histogram!("pixverse_bot_generation_duration_seconds").record(ms as f64 / 1000.0);
     }
-    let waits: Vec<(i64,)> = sqlx::query_as(
-        "select submitted_at - created_at from task where submitted_at > ?1 and submitted_at <= ?2",
+    let waits: Vec<(i64,)> = crate::on_pool!(engine, |pool| sqlx::query_as(
+        "select submitted_at - created_at from task where submitted_at > $1 and submitted_at <= $2",
     )
     .bind(since)
     .bind(now)
     .fetch_all(pool)
-    .await
+    .await)
     .map_err(|e| Problem::internal(&e))?;
     for (ms,) in waits {
         metrics::histogram!("pixverse_bot_queue_wait_seconds").record(ms as f64 / 1000.0);

@@ -10,6 +10,7 @@ use std::sync::{
 };
 
 use bytes::Bytes;
+use sqlx::types::Json;
 
 use super::{AccessMode, NewTask, Storage, StorageError, UserAccess, now_ms};
 
@@ -134,35 +135,35 @@ impl Storage {
         group_chat: Option<i64>,
         windows: LimitWindows,
     ) -> Result<AcceptFacts, StorageError> {
-        Ok(sqlx::query_as(
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
             "select
-                 (select count(*) from task where user_id = ?1 and state not in ('delivered', 'failed'))
+                 (select count(*) from task where user_id = $1 and state not in ('delivered', 'failed'))
                      as in_flight,
                  h.n as last_hour, h.oldest as oldest_in_hour,
                  c.id as credential_id, c.status = 'invalid' as credential_invalid,
                  c.expires_at as credential_expires_at, c.kind = 'web' as credential_is_web,
                  not exists (select 1 from pool_account) as pool_is_empty,
                  a.daily_quota as daily_quota,
-                 (select count(*) from task where user_id = ?1 and credential_id is null
-                      and created_at >= ?3 and state != 'failed') as pool_used_today,
-                 coalesce(a.allowed, 0) as allowed, coalesce(a.banned, 0) as banned,
-                 case when ?4 is not null
-                      then exists (select 1 from allowed_group where chat_id = ?4)
+                 (select count(*) from task where user_id = $1 and credential_id is null
+                      and created_at >= $3 and state != 'failed') as pool_used_today,
+                 coalesce(a.allowed, false) as allowed, coalesce(a.banned, false) as banned,
+                 case when $4 is not null
+                      then exists (select 1 from allowed_group where chat_id = $4)
                       else exists (select 1 from group_member m
                                    join allowed_group g on g.chat_id = m.chat_id
-                                   where m.user_id = ?1)
+                                   where m.user_id = $1)
                  end as admitted_by_group
              from (select count(*) as n, min(created_at) as oldest from task
-                   where user_id = ?1 and created_at >= ?2) h
-             left join credential c on c.owner_id = ?1 and c.replaced_at is null
-             left join user_access a on a.user_id = ?1",
+                   where user_id = $1 and created_at >= $2) h
+             left join credential c on c.owner_id = $1 and c.replaced_at is null
+             left join user_access a on a.user_id = $1",
         )
         .bind(user_id)
         .bind(windows.hour_start)
         .bind(windows.day_start)
         .bind(group_chat)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool)
+        .await)?)
     }
 
     /// Stores an accepted request as a queued task, due now, only if the user is still under
@@ -170,8 +171,10 @@ impl Storage {
     ///
     /// Atomicity: the counts and the insert are one statement, and SQLite runs one writer at a
     /// time, so N simultaneous requests can never all see "one place left" (a read followed by a
-    /// separate insert could). With an upload, the task and its image are one transaction, so
-    /// the worker never claims an i2v task whose image is not stored yet.
+    /// separate insert could). PostgreSQL runs writers side by side, so there the statement runs
+    /// in a transaction that first takes the user's lock ([`super::Dialect::user_lock`]): one user's
+    /// accepts take turns, on every instance. With an upload, the task and its image are one
+    /// transaction, so the worker never claims an i2v task whose image is not stored yet.
     pub async fn insert_task_within(
         &self,
         task: &NewTask,
@@ -182,85 +185,92 @@ impl Storage {
         windows: LimitWindows,
     ) -> Result<Option<i64>, StorageError> {
         let now = now_ms();
-        let params = serde_json::to_string(&task.params).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let mode_input = task
-            .mode_input
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let insert = sqlx::query_scalar(
-            "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
+        let user_lock = self.engine.dialect().user_lock();
+        let work_notice = self.engine.dialect().work_notice();
+        on_pool!(&self.engine, |pool| {
+            let insert = sqlx::query_scalar(
+                "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
                                updated_at, thread_id, mode_input, pool_account_id)
-             select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?11, ?11, ?17, ?18, ?19
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $17, $18, $19
              where (select count(*) from task
-                    where user_id = ?1 and state not in ('delivered', 'failed')) < ?12
-               and (select count(*) from task where user_id = ?1 and created_at >= ?13) < ?14
-               and (?15 is null
-                    or (select count(*) from task where user_id = ?1 and credential_id is null
-                            and created_at >= ?16 and state != 'failed') < ?15)
+                    where user_id = $1 and state not in ('delivered', 'failed')) < $12
+               and (select count(*) from task where user_id = $1 and created_at >= $13) < $14
+               and ($15 is null
+                    or (select count(*) from task where user_id = $1 and credential_id is null
+                            and created_at >= $16 and state != 'failed') < $15)
              returning id",
-        )
-        .bind(task.user_id)
-        .bind(task.chat_id)
-        .bind(task.request_message_id)
-        .bind(task.kind.as_str())
-        .bind(&task.prompt)
-        .bind(params)
-        .bind(&task.image_file_id)
-        .bind(task.credential_id)
-        .bind(task.seed_auto)
-        .bind(destination.as_str())
-        .bind(now)
-        .bind(ceilings.max_in_flight)
-        .bind(windows.hour_start)
-        .bind(ceilings.max_per_hour)
-        .bind(ceilings.pool_quota)
-        .bind(windows.day_start)
-        .bind(task.thread_id)
-        .bind(mode_input)
-        .bind(task.pool_account_id);
-        // Without an upload, one statement and no transaction around it (BEGIN and COMMIT would
-        // be two more round trips on the accept path).
-        if upload.is_none() && images.is_empty() {
-            return Ok(insert.fetch_optional(&self.pool).await?);
-        }
-        let mut tx = self.pool.begin().await?;
-        let id: Option<i64> = insert.fetch_optional(&mut *tx).await?;
-        if let Some(id) = id {
-            if let Some(upload) = upload {
-                sqlx::query("insert into task_upload (task_id, content_type, bytes) values (?1, ?2, ?3)")
+            )
+            .bind(task.user_id)
+            .bind(task.chat_id)
+            .bind(task.request_message_id)
+            .bind(task.kind.as_str())
+            .bind(&task.prompt)
+            .bind(Json(&task.params))
+            .bind(&task.image_file_id)
+            .bind(task.credential_id)
+            .bind(task.seed_auto)
+            .bind(destination.as_str())
+            .bind(now)
+            .bind(ceilings.max_in_flight)
+            .bind(windows.hour_start)
+            .bind(ceilings.max_per_hour)
+            .bind(ceilings.pool_quota)
+            .bind(windows.day_start)
+            .bind(task.thread_id)
+            .bind(task.mode_input.as_ref().map(Json))
+            .bind(task.pool_account_id);
+            // Without an upload or a lock, one statement and no transaction around it (BEGIN and
+            // COMMIT would be two more round trips on the accept path).
+            if upload.is_none() && images.is_empty() && user_lock.is_none() {
+                return Ok(insert.fetch_optional(pool).await?);
+            }
+            let mut tx = pool.begin().await?;
+            if let Some(lock) = user_lock {
+                sqlx::query(lock).bind(task.user_id).execute(&mut *tx).await?;
+            }
+            let id: Option<i64> = insert.fetch_optional(&mut *tx).await?;
+            if let (Some(_), Some(notice)) = (id, work_notice) {
+                sqlx::query(notice)
+                    .bind(self.instance.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if let (Some(id), Some(upload)) = (id, upload) {
+                sqlx::query("insert into task_upload (task_id, content_type, bytes) values ($1, $2, $3)")
                     .bind(id)
                     .bind(&upload.content_type)
                     .bind(upload.bytes.as_ref())
                     .execute(&mut *tx)
                     .await?;
             }
-            for (position, image) in images.iter().enumerate() {
-                sqlx::query(
-                    "insert into task_image (task_id, position, content_type, bytes) values (?1, ?2, ?3, ?4)",
-                )
-                .bind(id)
-                .bind(position as i64)
-                .bind(&image.content_type)
-                .bind(image.bytes.as_ref())
-                .execute(&mut *tx)
-                .await?;
+            if let Some(id) = id {
+                for (position, image) in images.iter().enumerate() {
+                    sqlx::query(
+                        "insert into task_image (task_id, position, content_type, bytes) values ($1, $2, $3, $4)",
+                    )
+                    .bind(id)
+                    .bind(position as i64)
+                    .bind(&image.content_type)
+                    .bind(image.bytes.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
-        }
-        tx.commit().await?;
-        Ok(id)
+            tx.commit().await?;
+            Ok(id)
+        })
     }
 
     /// The image at `position` the HTTP API received for transition or fusion task `task_id`.
     pub async fn task_image(&self, task_id: i64, position: u32) -> Result<Option<Upload>, StorageError> {
-        let row: Option<(String, Vec<u8>)> =
-            sqlx::query_as("select content_type, bytes from task_image where task_id = ?1 and position = ?2")
-                .bind(task_id)
-                .bind(i64::from(position))
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(String, Vec<u8>)> = on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select content_type, bytes from task_image where task_id = $1 and position = $2"
+        )
+        .bind(task_id)
+        .bind(i64::from(position))
+        .fetch_optional(pool)
+        .await)?;
         Ok(row.map(|(content_type, bytes)| Upload {
             content_type,
             bytes: Bytes::from(bytes),
@@ -269,11 +279,12 @@ impl Storage {
 
     /// The image the HTTP API received for task `task_id`, if it has one.
     pub async fn task_upload(&self, task_id: i64) -> Result<Option<Upload>, StorageError> {
-        let row: Option<(String, Vec<u8>)> =
-            sqlx::query_as("select content_type, bytes from task_upload where task_id = ?1")
-                .bind(task_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(String, Vec<u8>)> = on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select content_type, bytes from task_upload where task_id = $1"
+        )
+        .bind(task_id)
+        .fetch_optional(pool)
+        .await)?;
         Ok(row.map(|(content_type, bytes)| Upload {
             content_type,
             bytes: Bytes::from(bytes),
@@ -285,14 +296,14 @@ impl Storage {
     /// clear costs as much as a read (`clear_user_blocked` runs only when there is a mark).
     pub async fn user_access_and_blocked(&self, user_id: i64) -> Result<(UserAccess, bool), StorageError> {
         let (allowed, banned, daily_quota, blocked): (Option<bool>, Option<bool>, Option<i64>, bool) =
-            sqlx::query_as(
+            on_pool!(&self.engine, |pool| sqlx::query_as(
                 "select a.allowed, a.banned, a.daily_quota,
-                        exists (select 1 from user where id = ?1 and blocked_at is not null)
-                 from (select 1) left join user_access a on a.user_id = ?1",
+                        exists (select 1 from \"user\" where id = $1 and blocked_at is not null)
+                 from (select 1) as one left join user_access a on a.user_id = $1",
             )
             .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?;
+            .fetch_one(pool)
+            .await)?;
         let access = UserAccess {
             allowed: allowed.unwrap_or_default(),
             banned: banned.unwrap_or_default(),

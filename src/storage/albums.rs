@@ -1,4 +1,4 @@
-//! Photos of Telegram albums until the album is complete (see `migrations/0011_albums.sql`).
+//! Photos of Telegram albums until the album is complete (see `migrations/sqlite/0011_albums.sql`).
 
 use super::{Storage, StorageError, now_ms};
 
@@ -26,14 +26,18 @@ impl Storage {
         photo: &AlbumPhoto,
     ) -> Result<Vec<AlbumPhoto>, StorageError> {
         let now = now_ms();
-        sqlx::query("delete from album_photo where received_at < ?1")
-            .bind(now - ALBUM_LIFETIME_MS)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "insert or ignore into album_photo
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "delete from album_photo where received_at < $1"
+        )
+        .bind(now - ALBUM_LIFETIME_MS)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "insert into album_photo
                  (chat_id, media_group_id, message_id, user_id, file_id, size, caption, received_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
+             on conflict do nothing",
         )
         .bind(chat_id)
         .bind(media_group_id)
@@ -43,25 +47,29 @@ impl Storage {
         .bind(photo.size)
         .bind(&photo.caption)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(sqlx::query_as(
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
             "select message_id, user_id, file_id, size, caption from album_photo
-             where chat_id = ?1 and media_group_id = ?2 order by message_id",
+             where chat_id = $1 and media_group_id = $2 order by message_id",
         )
         .bind(chat_id)
         .bind(media_group_id)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// The album made its request (or was refused): its photos are forgotten.
     pub async fn forget_album(&self, chat_id: i64, media_group_id: &str) -> Result<(), StorageError> {
-        sqlx::query("delete from album_photo where chat_id = ?1 and media_group_id = ?2")
-            .bind(chat_id)
-            .bind(media_group_id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "delete from album_photo where chat_id = $1 and media_group_id = $2"
+        )
+        .bind(chat_id)
+        .bind(media_group_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 }

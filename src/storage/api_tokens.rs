@@ -1,4 +1,4 @@
-//! API accounts and the bearer tokens of this service (see migrations/0007_api.sql for why an
+//! API accounts and the bearer tokens of this service (see migrations/sqlite/0007_api.sql for why an
 //! API account is a `user` row with a negative id).
 
 use rand::RngCore;
@@ -53,41 +53,54 @@ impl Storage {
     /// transaction finds the identity taken, rolls back its user row and reads the winner's.
     pub async fn api_account(&self, identity: &str, display_name: &str) -> Result<i64, StorageError> {
         let find = || async {
-            sqlx::query_scalar::<_, i64>("select user_id from api_account where identity = ?1")
-                .bind(identity)
-                .fetch_optional(&self.pool)
-                .await
+            on_pool!(&self.engine, |pool| sqlx::query_scalar::<_, i64>(
+                "select user_id from api_account where identity = $1"
+            )
+            .bind(identity)
+            .fetch_optional(pool)
+            .await)
         };
         if let Some(user_id) = find().await? {
             return Ok(user_id);
         }
         let now = now_ms();
-        // The transaction starts with a write, so it takes the write lock first (waiting out the
-        // busy timeout) instead of failing to upgrade a read.
-        let mut tx = self.pool.begin().await?;
-        let user_id: i64 = sqlx::query_scalar(
-            "insert into user (id, username, first_name, first_seen_at, last_seen_at)
-             values ((select min(coalesce(min(id), 0), 0) - 1 from user), ?1, ?1, ?2, ?2)
+        let lock = self.engine.dialect().api_account_lock();
+        let linked = on_pool!(&self.engine, |pool| {
+            // SQLite: the transaction starts with a write, so it takes the write lock first (waiting
+            // out the busy timeout) instead of failing to upgrade a read.
+            let mut tx = pool.begin().await?;
+            if let Some(lock) = lock {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let user_id: i64 = sqlx::query_scalar(
+                "insert into \"user\" (id, username, first_name, first_seen_at, last_seen_at)
+             values ((select case when min(id) < 0 then min(id) else 0 end - 1 from \"user\"), $1, $1, $2, $2)
              returning id",
-        )
-        .bind(display_name)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let linked = sqlx::query(
-            "insert into api_account (identity, user_id, created_at) values (?1, ?2, ?3)
+            )
+            .bind(display_name)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let linked = sqlx::query(
+                "insert into api_account (identity, user_id, created_at) values ($1, $2, $3)
              on conflict (identity) do nothing",
-        )
-        .bind(identity)
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if linked.rows_affected() == 1 {
-            tx.commit().await?;
+            )
+            .bind(identity)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if linked.rows_affected() == 1 {
+                tx.commit().await?;
+                Some(user_id)
+            } else {
+                tx.rollback().await?;
+                None
+            }
+        });
+        if let Some(user_id) = linked {
             return Ok(user_id);
         }
-        tx.rollback().await?;
         find()
             .await?
             .ok_or_else(|| StorageError::Corrupt(format!("API account {identity} vanished")))
@@ -102,35 +115,39 @@ impl Storage {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = format!("{TOKEN_PREFIX}{}", base64_url(&bytes));
-        sqlx::query(
-            "insert into api_token (user_id, token_hash, source, created_at) values (?1, ?2, ?3, ?4)",
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "insert into api_token (user_id, token_hash, source, created_at) values ($1, $2, $3, $4)",
         )
         .bind(user_id)
         .bind(token_hash(&token))
         .bind(source.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(IssuedToken(token))
     }
 
     /// `(token id, user id)` of a valid token.
     pub async fn api_token_owner(&self, token: &str) -> Result<Option<(i64, i64)>, StorageError> {
-        Ok(
-            sqlx::query_as("select id, user_id from api_token where token_hash = ?1")
-                .bind(token_hash(token))
-                .fetch_optional(&self.pool)
-                .await?,
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select id, user_id from api_token where token_hash = $1"
         )
+        .bind(token_hash(token))
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Revokes every token of `user_id`; returns how many there were.
     pub async fn revoke_api_tokens(&self, user_id: i64) -> Result<u64, StorageError> {
-        let done = sqlx::query("delete from api_token where user_id = ?1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        let done = on_pool!(&self.engine, |pool| sqlx::query(
+            "delete from api_token where user_id = $1"
+        )
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 }
 

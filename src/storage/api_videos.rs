@@ -10,13 +10,13 @@ impl Storage {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(
-            sqlx::query_as("select * from task where user_id = ?1 and id < ?2 order by id desc limit ?3")
-                .bind(user_id)
-                .bind(before.unwrap_or(i64::MAX))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from task where user_id = $1 and id < $2 order by id desc limit $3"
         )
+        .bind(user_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
     }
 }

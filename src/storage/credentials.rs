@@ -131,37 +131,41 @@ impl Storage {
         let sealed = self.cipher.seal(secret.expose_secret());
         let now = now_ms();
         // One transaction: the owner never has two current credentials, nor none in between.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("update credential set replaced_at = ?2 where owner_id = ?1 and replaced_at is null")
-            .bind(owner_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let id = sqlx::query_scalar(
-            "insert into credential (owner_id, kind, label, secret, expires_at, status, created_at)
-             values (?1, ?2, ?3, ?4, ?5, 'active', ?6)
+        let id: i64 = on_pool!(&self.engine, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("update credential set replaced_at = $2 where owner_id = $1 and replaced_at is null")
+                .bind(owner_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let id = sqlx::query_scalar(
+                "insert into credential (owner_id, kind, label, secret, expires_at, status, created_at)
+             values ($1, $2, $3, $4, $5, 'active', $6)
              returning id",
-        )
-        .bind(owner_id)
-        .bind(kind.as_str())
-        .bind(label)
-        .bind(sealed)
-        .bind(expires_at)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
+            )
+            .bind(owner_id)
+            .bind(kind.as_str())
+            .bind(label)
+            .bind(sealed)
+            .bind(expires_at)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
+        });
         self.credentials.forget(|c| c.owner_id == owner_id);
         Ok(id)
     }
 
     /// The user's current credential (the newest login), if any.
     pub async fn credential_of_user(&self, owner_id: i64) -> Result<Option<Credential>, StorageError> {
-        let row: Option<CredentialRow> =
-            sqlx::query_as("select * from credential where owner_id = ?1 and replaced_at is null")
-                .bind(owner_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<CredentialRow> = on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from credential where owner_id = $1 and replaced_at is null"
+        )
+        .bind(owner_id)
+        .fetch_optional(pool)
+        .await)?;
         row.map(|row| self.decrypt(row)).transpose()
     }
 
@@ -171,10 +175,12 @@ impl Storage {
             Ok(cached) => return Ok(cached),
             Err(generation) => generation,
         };
-        let row: Option<CredentialRow> = sqlx::query_as("select * from credential where id = ?1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<CredentialRow> = on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from credential where id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
         let credential = row.map(|row| self.decrypt(row)).transpose()?;
         if let Some(credential) = &credential {
             self.credentials.put(generation, credential);
@@ -186,10 +192,13 @@ impl Storage {
     /// message). Returns whether there was a current one.
     pub async fn delete_credential_of_user(&self, owner_id: i64) -> Result<bool, StorageError> {
         let current = self.credential_of_user(owner_id).await?.is_some();
-        sqlx::query("delete from credential where owner_id = ?1")
-            .bind(owner_id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "delete from credential where owner_id = $1"
+        )
+        .bind(owner_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         self.credentials.forget(|c| c.owner_id == owner_id);
         Ok(current)
     }
@@ -197,15 +206,18 @@ impl Storage {
     /// PixVerse refused this credential. Returns true only for the call that changed it, so the
     /// owner is told once.
     pub async fn mark_credential_invalid(&self, id: i64) -> Result<bool, StorageError> {
-        let done = sqlx::query(
-            "update credential set status = 'invalid', invalid_at = ?2 where id = ?1 and status = 'active'",
+        let done = on_pool!(&self.engine, |pool| {
+            sqlx::query(
+            "update credential set status = 'invalid', invalid_at = $2 where id = $1 and status = 'active'",
         )
         .bind(id)
         .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        })?;
         self.credentials.forget(|c| c.id == id);
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     fn decrypt(&self, row: CredentialRow) -> Result<Credential, StorageError> {

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` of the API's task-creating POSTs (see migrations/0007_api.sql).
+//! `Idempotency-Key` of the API's task-creating POSTs (see migrations/sqlite/0007_api.sql).
 
 use super::{Storage, StorageError, now_ms};
 
@@ -35,14 +35,15 @@ impl Storage {
         // A row freed between the two statements (a refused request released it) is tried again.
         for _ in 0..3 {
             let now = now_ms();
-            let reserved: Option<i64> = sqlx::query_scalar(
+            let reserved: Option<bool> = on_pool!(&self.engine, |pool| {
+                sqlx::query_scalar(
                 "insert into api_idempotency (user_id, key, request_hash, task_id, created_at)
-                 values (?1, ?2, ?3, null, ?4)
+                 values ($1, $2, $3, null, $4)
                  on conflict (user_id, key) do update set
                      request_hash = excluded.request_hash, task_id = null, created_at = excluded.created_at
-                 where api_idempotency.created_at + ?5 <= excluded.created_at
-                    or (api_idempotency.task_id is null and api_idempotency.created_at + ?6 <= excluded.created_at)
-                 returning 1",
+                 where api_idempotency.created_at + $5 <= excluded.created_at
+                    or (api_idempotency.task_id is null and api_idempotency.created_at + $6 <= excluded.created_at)
+                 returning true",
             )
             .bind(user_id)
             .bind(key)
@@ -50,18 +51,19 @@ impl Storage {
             .bind(now)
             .bind(IDEMPOTENCY_WINDOW_MS)
             .bind(ABANDONED_AFTER_MS)
-            .fetch_optional(&self.pool)
-            .await?;
+            .fetch_optional(pool)
+            .await
+            })?;
             if reserved.is_some() {
                 return Ok(Reservation::Reserved);
             }
-            let existing: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
-                "select request_hash, task_id from api_idempotency where user_id = ?1 and key = ?2",
+            let existing: Option<(Vec<u8>, Option<i64>)> = on_pool!(&self.engine, |pool| sqlx::query_as(
+                "select request_hash, task_id from api_idempotency where user_id = $1 and key = $2",
             )
             .bind(user_id)
             .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+            .fetch_optional(pool)
+            .await)?;
             match existing {
                 Some((hash, _)) if hash != request_hash => return Ok(Reservation::OtherRequest),
                 Some((_, Some(task_id))) => return Ok(Reservation::Existing(task_id)),
@@ -79,22 +81,28 @@ impl Storage {
         key: &str,
         task_id: i64,
     ) -> Result<(), StorageError> {
-        sqlx::query("update api_idempotency set task_id = ?3 where user_id = ?1 and key = ?2")
-            .bind(user_id)
-            .bind(key)
-            .bind(task_id)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "update api_idempotency set task_id = $3 where user_id = $1 and key = $2"
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(task_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// Forgets a reservation whose request was refused: the same key may be tried again.
     pub async fn release_idempotency(&self, user_id: i64, key: &str) -> Result<(), StorageError> {
-        sqlx::query("delete from api_idempotency where user_id = ?1 and key = ?2 and task_id is null")
-            .bind(user_id)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "delete from api_idempotency where user_id = $1 and key = $2 and task_id is null"
+        )
+        .bind(user_id)
+        .bind(key)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 }

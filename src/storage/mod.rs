@@ -1,5 +1,8 @@
 //! All SQL lives here: users, encrypted credentials and tasks. Knows nothing of Telegram.
 
+#[macro_use]
+mod engine;
+
 mod accept;
 mod access;
 mod albums;
@@ -9,6 +12,7 @@ mod credentials;
 mod crypto;
 mod idempotency;
 mod inbox;
+mod instances;
 mod lock;
 mod pool;
 mod settings;
@@ -18,9 +22,8 @@ mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, Upload};
 pub use access::{AccessMode, UserAccess};
@@ -28,7 +31,9 @@ pub use albums::AlbumPhoto;
 pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web_identity};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
+pub use engine::{Dialect, Engine, is_postgres_url};
 pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
+pub use instances::{Poller, Presence, WorkListener};
 pub use lock::{DatabaseLock, lock_database, lock_file_for};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
 pub use stats::Stats;
@@ -58,36 +63,55 @@ pub enum StorageError {
 /// The bot's database: a pool plus the cipher that seals credentials.
 #[derive(Clone)]
 pub struct Storage {
-    pool: SqlitePool,
+    engine: Engine,
     cipher: Cipher,
     /// Decrypted credentials by id, for the worker's polls (one lookup per account per round).
     credentials: credentials::CredentialCache,
     /// The access mode, read on every message by the gate (see `accept.rs`).
     access_mode: accept::AccessModeCache,
+    /// This process's id among the instances on the database (random per connect), so that its
+    /// own work notices do not wake it (see `instances.rs`).
+    instance: std::sync::Arc<str>,
 }
 
 impl Storage {
-    /// Opens (creating if missing) the SQLite database and applies the embedded migrations.
+    /// Opens the database `database_url` names (PostgreSQL for `postgres://…`, else SQLite,
+    /// creating the file if missing) and applies that engine's embedded migrations.
     #[tracing::instrument(skip_all)]
     pub async fn connect(database_url: &str, cipher: Cipher) -> Result<Storage, StorageError> {
-        let options = SqliteConnectOptions::from_str(database_url)?
-            .create_if_missing(true)
-            // WAL lets the handlers read while the worker writes; NORMAL sync is durable across a
-            // process crash (the case we promise) and only risks the last commit on power loss.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let engine = if is_postgres_url(database_url) {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .connect(database_url)
+                .await?;
+            // Several instances may start at once: sqlx's migrator holds a PostgreSQL advisory
+            // lock (keyed by the database's name) from before it reads `_sqlx_migrations` until it
+            // is done, so one instance applies the migrations and the others wait, then find
+            // them applied.
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Engine::Postgres(pool)
+        } else {
+            let options = SqliteConnectOptions::from_str(database_url)?
+                .create_if_missing(true)
+                // WAL lets the handlers read while the worker writes; NORMAL sync is durable across
+                // a process crash (the case we promise) and only risks the last commit on power loss.
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Engine::Sqlite(pool)
+        };
         let storage = Storage {
-            pool,
+            engine,
             cipher,
             credentials: Default::default(),
             access_mode: Default::default(),
+            instance: format!("{:016x}", rand::random::<u64>()).into(),
         };
         storage.check_key().await?;
         Ok(storage)
@@ -96,31 +120,40 @@ impl Storage {
     /// Opens one stored secret, if there is any: a changed `SECRET_KEY` (or a replaced key file)
     /// stops the bot at start with a clear error instead of failing every task later.
     async fn check_key(&self) -> Result<(), StorageError> {
-        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+        let sealed: Option<Vec<u8>> = on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "select secret from credential union all select secret from pool_account limit 1",
         )
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         match sealed {
             Some(sealed) if self.cipher.open(&sealed).is_none() => Err(StorageError::Decrypt),
             _ => Ok(()),
         }
     }
 
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// The engine's pool, for SQL outside this module (metrics, health, tests): run it with
+    /// [`on_pool!`].
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
-    /// `PRAGMA integrity_check`: true when SQLite finds nothing wrong.
+    /// SQLite: `PRAGMA integrity_check` finds nothing wrong. PostgreSQL keeps its own pages
+    /// consistent (a torn write is replayed from its WAL) and has no such check: true when it
+    /// answers.
     pub async fn integrity_ok(&self) -> Result<bool, StorageError> {
-        let result: String = sqlx::query_scalar("pragma integrity_check")
-            .fetch_one(&self.pool)
-            .await?;
+        let result: String = match &self.engine {
+            Engine::Sqlite(pool) => {
+                sqlx::query_scalar("pragma integrity_check")
+                    .fetch_one(pool)
+                    .await?
+            }
+            Engine::Postgres(pool) => sqlx::query_scalar("select 'ok'").fetch_one(pool).await?,
+        };
         Ok(result == "ok")
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.engine.close().await;
     }
 }
 

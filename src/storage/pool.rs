@@ -107,7 +107,7 @@ const SELECT: &str = "select p.id, p.name, p.kind, p.label, p.secret, p.expires_
 /// The condition of an account in rotation; `now` names the parameter that holds the time.
 pub(super) fn usable(now: &str) -> String {
     format!(
-        "p.enabled = 1 and p.status = 'active' and (p.credits is null or p.credits > 0)
+        "p.enabled = true and p.status = 'active' and (p.credits is null or p.credits > 0)
          and (p.expires_at is null or p.expires_at > {now})"
     )
 }
@@ -137,9 +137,9 @@ impl Storage {
             CredentialKind::ApiKey => "apikey",
             CredentialKind::Web => "web",
         };
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "insert into pool_account (name, kind, secret, label, expires_at, credits, created_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             values ($1, $2, $3, $4, $5, $6, $7)
              on conflict (name) do update set kind = excluded.kind, secret = excluded.secret,
                  label = excluded.label, expires_at = excluded.expires_at, credits = excluded.credits,
                  status = 'active', last_error = null
@@ -152,8 +152,8 @@ impl Storage {
         .bind(expires_at)
         .bind(credits)
         .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool)
+        .await)?)
     }
 
     /// PIXVERSE_API_KEY as the pool account `operator`: created at start, its key kept current.
@@ -175,100 +175,122 @@ impl Storage {
     /// fair order instead of letting every waiting task race for them. `None` when no account is
     /// usable at all (the submit step then tells the user why).
     pub async fn pool_free_slots(&self) -> Result<Option<i64>, StorageError> {
-        let usable = usable("?1");
-        let (accounts, free): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
-            "select count(*), coalesce(sum(max(0, p.max_concurrency - (select count(*) from task t
-                 where t.pool_account_id = p.id and t.state in ('submitting', 'generating')))), 0)
-             from pool_account p where {usable}"
-        )))
-        .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?;
+        let usable = usable("$1");
+        let (accounts, free): (i64, i64) =
+            on_pool!(&self.engine, |pool| sqlx::query_as(AssertSqlSafe(format!(
+                "select count(*), cast(coalesce(sum(case when free > 0 then free else 0 end), 0) as bigint)
+             from (select p.max_concurrency - (select count(*) from task t
+                       where t.pool_account_id = p.id and t.state in ('submitting', 'generating')) as free
+                   from pool_account p where {usable}) as usable_account"
+            )))
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await)?;
         Ok((accounts > 0).then_some(free))
     }
 
     /// Applies `PIXVERSE_ACCOUNT_CONCURRENCY` to every pool account.
     pub async fn set_pool_concurrency(&self, limit: u32) -> Result<(), StorageError> {
-        sqlx::query("update pool_account set max_concurrency = ?1")
-            .bind(limit)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "update pool_account set max_concurrency = $1"
+        )
+        .bind(i64::from(limit))
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// Whether the pool has any account at all (usable or not), without decrypting them.
     pub async fn pool_is_empty(&self) -> Result<bool, StorageError> {
-        let count: i64 = sqlx::query_scalar("select count(*) from pool_account")
-            .fetch_one(&self.pool)
-            .await?;
+        let count: i64 = on_pool!(&self.engine, |pool| sqlx::query_scalar(
+            "select count(*) from pool_account"
+        )
+        .fetch_one(pool)
+        .await)?;
         Ok(count == 0)
     }
 
     pub async fn pool_accounts(&self) -> Result<Vec<PoolAccount>, StorageError> {
-        let rows: Vec<PoolRow> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} order by p.id")))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<PoolRow> = on_pool!(&self.engine, |pool| sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT} order by p.id"
+        )))
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(|r| self.open_pool_row(r)).collect()
     }
 
     pub async fn pool_account(&self, name: &str) -> Result<Option<PoolAccount>, StorageError> {
-        let row: Option<PoolRow> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} where p.name = ?1")))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<PoolRow> = on_pool!(&self.engine, |pool| sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT} where p.name = $1"
+        )))
+        .bind(name)
+        .fetch_optional(pool)
+        .await)?;
         row.map(|r| self.open_pool_row(r)).transpose()
     }
 
     pub async fn pool_account_by_id(&self, id: i64) -> Result<Option<PoolAccount>, StorageError> {
-        let row: Option<PoolRow> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} where p.id = ?1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<PoolRow> = on_pool!(&self.engine, |pool| sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT} where p.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
         row.map(|r| self.open_pool_row(r)).transpose()
     }
 
     /// Whether any pool account is in rotation (busy or not): users without their own credential
     /// can generate.
     pub async fn pool_has_usable(&self) -> Result<bool, StorageError> {
-        Ok(sqlx::query_scalar(AssertSqlSafe(format!(
-            "select exists (select 1 from pool_account p where {})",
-            usable("?1")
-        )))
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_scalar(AssertSqlSafe(
+            format!(
+                "select exists (select 1 from pool_account p where {})",
+                usable("$1")
+            )
+        ))
         .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool)
+        .await)?)
     }
 
     pub async fn remove_pool_account(&self, name: &str) -> Result<bool, StorageError> {
-        let done = sqlx::query("delete from pool_account where name = ?1")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let done = on_pool!(&self.engine, |pool| sqlx::query(
+            "delete from pool_account where name = $1"
+        )
+        .bind(name)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
     }
 
     /// `/pool enable` also puts an account that ran out back in rotation (the admin topped it up);
     /// its credits are checked again before it is shown.
     pub async fn set_pool_account_enabled(&self, name: &str, enabled: bool) -> Result<bool, StorageError> {
-        let done = sqlx::query(
-            "update pool_account set enabled = ?2,
-                 status = case when ?2 then 'active' else status end,
-                 credits = case when ?2 then null else credits end
-             where name = ?1",
+        let done = on_pool!(&self.engine, |pool| sqlx::query(
+            "update pool_account set enabled = $2,
+                 status = case when $2 then 'active' else status end,
+                 credits = case when $2 then null else credits end
+             where name = $1",
         )
         .bind(name)
         .bind(enabled)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
     }
 
     pub async fn set_pool_credits(&self, id: i64, credits: i64) -> Result<(), StorageError> {
-        sqlx::query("update pool_account set credits = ?2 where id = ?1")
-            .bind(id)
-            .bind(credits)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "update pool_account set credits = $2 where id = $1"
+        )
+        .bind(id)
+        .bind(credits)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
@@ -280,27 +302,28 @@ impl Storage {
         status: PoolStatus,
         error: &str,
     ) -> Result<bool, StorageError> {
-        let done = sqlx::query(
-            "update pool_account set status = ?2, last_error = ?3 where id = ?1 and status = 'active'",
+        let done = on_pool!(&self.engine, |pool| sqlx::query(
+            "update pool_account set status = $2, last_error = $3 where id = $1 and status = 'active'",
         )
         .bind(id)
         .bind(status.as_str())
         .bind(error)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
     }
 
     /// Pool videos the user asked for since `since` (failed ones cost nothing and do not count).
     pub async fn pool_tasks_since(&self, user_id: i64, since: i64) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar(
-            "select count(*) from task where user_id = ?1 and credential_id is null and created_at >= ?2
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_scalar(
+            "select count(*) from task where user_id = $1 and credential_id is null and created_at >= $2
                  and state != 'failed'",
         )
         .bind(user_id)
         .bind(since)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool)
+        .await)?)
     }
 
     fn open_pool_row(&self, row: PoolRow) -> Result<PoolAccount, StorageError> {

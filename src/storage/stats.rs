@@ -24,33 +24,37 @@ pub struct Stats {
 impl Storage {
     /// `day_start` is the start of today (UTC), `now` the current time.
     pub async fn stats(&self, day_start: i64, now: i64) -> Result<Stats, StorageError> {
-        let users_total = sqlx::query_scalar("select count(*) from user")
-            .fetch_one(&self.pool)
-            .await?;
-        let users_active_today = sqlx::query_scalar("select count(*) from user where last_seen_at >= ?1")
-            .bind(day_start)
-            .fetch_one(&self.pool)
-            .await?;
-        let tasks_today = sqlx::query_as(
-            "select state, count(*) from task where created_at >= ?1 group by state order by state",
+        let users_total = on_pool!(&self.engine, |pool| sqlx::query_scalar(
+            "select count(*) from \"user\""
+        )
+        .fetch_one(pool)
+        .await)?;
+        let users_active_today = on_pool!(&self.engine, |pool| sqlx::query_scalar(
+            "select count(*) from \"user\" where last_seen_at >= $1"
         )
         .bind(day_start)
-        .fetch_all(&self.pool)
-        .await?;
-        let durations: Vec<i64> = sqlx::query_scalar(
+        .fetch_one(pool)
+        .await)?;
+        let tasks_today = on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select state, count(*) from task where created_at >= $1 group by state order by state",
+        )
+        .bind(day_start)
+        .fetch_all(pool)
+        .await)?;
+        let durations: Vec<i64> = on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "select finished_at - created_at from task
-             where state = 'delivered' and finished_at >= ?1 order by 1",
+             where state = 'delivered' and finished_at >= $1 order by 1",
         )
         .bind(now - 24 * 3600 * 1000)
-        .fetch_all(&self.pool)
-        .await?;
-        let (queue_length, in_progress): (i64, i64) = sqlx::query_as(
-            "select coalesce(sum(state in ('queued', 'submitting')), 0),
-                    coalesce(sum(state in ('generating', 'delivering')), 0)
+        .fetch_all(pool)
+        .await)?;
+        let (queue_length, in_progress): (i64, i64) = on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select count(*) filter (where state in ('queued', 'submitting')),
+                    count(*) filter (where state in ('generating', 'delivering'))
              from task where state not in ('delivered', 'failed')",
         )
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         Ok(Stats {
             users_total,
             users_active_today,
@@ -71,15 +75,15 @@ impl Storage {
         chat: Option<ChatId>,
         limit: i64,
     ) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(sqlx::query_as(
-            "select * from task where (?1 is null or user_id = ?1) and (?3 is null or chat_id = ?3)
-             order by id desc limit ?2",
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from task where ($1 is null or user_id = $1) and ($3 is null or chat_id = $3)
+             order by id desc limit $2",
         )
         .bind(user_id)
         .bind(limit)
         .bind(chat)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Stops tracking an unfinished task: it ends as failed with `reason`. Returns the task as it
@@ -88,18 +92,19 @@ impl Storage {
     pub async fn cancel_task(&self, id: TaskId, reason: &str) -> Result<Option<TaskRow>, StorageError> {
         let before = self.task(id).await?;
         let now = super::now_ms();
-        let done = sqlx::query(
-            "update task set state = 'failed', last_error = ?2, lease_until = null, lease_token = null,
-                 wait_reason = null, finished_at = ?3,
-                 updated_at = ?3
-             where id = ?1 and state not in ('delivered', 'failed')",
+        let done = on_pool!(&self.engine, |pool| sqlx::query(
+            "update task set state = 'failed', last_error = $2, lease_until = null, lease_token = null,
+                 wait_reason = null, finished_at = $3,
+                 updated_at = $3
+             where id = $1 and state not in ('delivered', 'failed')",
         )
         .bind(id)
         .bind(reason)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(before.filter(|_| done.rows_affected() > 0))
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(before.filter(|_| done > 0))
     }
 }
 

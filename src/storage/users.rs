@@ -27,16 +27,17 @@ impl Storage {
     /// statement is cheaper than two (see `accept.rs`).
     pub async fn upsert_user(&self, seen: &SeenUser<'_>) -> Result<Option<String>, StorageError> {
         let now = now_ms();
-        let chosen: Option<String> = sqlx::query_scalar(
-            "insert into user (id, username, first_name, language, has_private_chat, first_seen_at, last_seen_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+        let chosen: Option<String> = on_pool!(&self.engine, |pool| {
+            sqlx::query_scalar(
+            "insert into \"user\" (id, username, first_name, language, has_private_chat, first_seen_at, last_seen_at)
+             values ($1, $2, $3, $4, $5, $6, $6)
              on conflict (id) do update set
                  username = excluded.username,
                  first_name = excluded.first_name,
-                 language = coalesce(excluded.language, user.language),
-                 has_private_chat = max(user.has_private_chat, excluded.has_private_chat),
+                 language = coalesce(excluded.language, \"user\".language),
+                 has_private_chat = \"user\".has_private_chat or excluded.has_private_chat,
                  last_seen_at = excluded.last_seen_at
-             returning (select language from user_settings where user_id = ?1)",
+             returning (select language from user_settings where user_id = $1)",
         )
         .bind(seen.id)
         .bind(seen.username)
@@ -44,17 +45,18 @@ impl Storage {
         .bind(seen.language)
         .bind(seen.in_private_chat)
         .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await
+        })?;
         Ok(chosen)
     }
 
     pub async fn user(&self, id: i64) -> Result<Option<User>, StorageError> {
-        Ok(sqlx::query_as(
-            "select id, username, first_name, language, has_private_chat from user where id = ?1",
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select id, username, first_name, language, has_private_chat from \"user\" where id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await)?)
     }
 }

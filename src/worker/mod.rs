@@ -148,10 +148,17 @@ impl Worker {
     /// and resumes at the next start.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         self.load_generation_times().await;
-        let released = self.storage.release_all_leases().await.unwrap_or_default();
+        let (_presence, released) = match self.storage.join_instances().await {
+            Ok(joined) => (Some(joined.0), joined.1),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell whether other instances run; leftover leases will expire");
+                (None, 0)
+            }
+        };
         if released > 0 {
             tracing::info!(released, "resuming tasks left over by the previous run");
         }
+        self.relay_work_notices(shutdown.clone());
         self.load_parked().await;
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
@@ -206,6 +213,37 @@ impl Worker {
             running.abort_all();
         }
         tracing::info!("worker stopped");
+    }
+
+    /// PostgreSQL: wakes this worker when another instance adds work, until shutdown. Set up
+    /// beside the first round, not before it: the round must not wait on the listener's
+    /// connection.
+    fn relay_work_notices(&self, mut shutdown: watch::Receiver<bool>) {
+        let storage = self.storage.clone();
+        let wake = self.wake.clone();
+        tokio::spawn(async move {
+            let mut listener = match storage.listen_for_work().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other instances' work; it starts when due");
+                    return;
+                }
+            };
+            loop {
+                tokio::select! {
+                    notice = listener.next() => match notice {
+                        Ok(()) => wake.notify_one(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "lost the other instances' work notices; retrying");
+                            wake.notify_one();
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    },
+                    _ = shutdown.changed() => return,
+                }
+            }
+        });
     }
 
     /// Keeps the leases of every claim some step, queue or pending write still holds. A claim

@@ -293,10 +293,13 @@ async fn the_daily_pool_quota_is_enforced_and_resets_the_next_day() {
 
     // The next UTC day: yesterday's videos no longer count.
     let storage = bot.storage().await;
-    sqlx::query("update task set created_at = created_at - 86400000")
-        .execute(storage.pool())
-        .await
-        .unwrap();
+    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+        "update task set created_at = created_at - 86400000"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
     bot.tg.send_text(chat, &user, "/balance");
     bot.wait_for_text(chat, "3 of 3 videos left today").await;
     bot.tg.send_text(chat, &user, "/t2v four");
@@ -321,12 +324,15 @@ async fn stats_tasks_and_cancel_show_and_change_what_ran() {
     bot.wait_for_states(&[("delivered", 2), ("failed", 1)]).await;
     let storage = bot.storage().await;
     for (id, took_ms) in [(1, 10_000), (2, 31_000)] {
-        sqlx::query("update task set created_at = finished_at - ?2 where id = ?1")
-            .bind(id)
-            .bind(took_ms)
-            .execute(storage.pool())
-            .await
-            .unwrap();
+        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+            "update task set created_at = finished_at - $2 where id = $1"
+        )
+        .bind(id)
+        .bind(took_ms)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .unwrap();
     }
     bot.tg.send_text(admin_chat, &admin_user, "/stats");
     let stats = bot.wait_for_text(admin_chat, "📊").await;
@@ -360,10 +366,12 @@ async fn stats_tasks_and_cancel_show_and_change_what_ran() {
     bot.wait_for_text(admin_chat, "Task #4 cancelled").await;
     bot.wait_for_text(alice_chat, "An admin stopped your video #4")
         .await;
-    let (state, error): (String, String) = sqlx::query_as("select state, last_error from task where id = 4")
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let (state, error): (String, String) = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_as(
+        "select state, last_error from task where id = 4"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert_eq!((state.as_str(), error.as_str()), ("failed", "cancelled by admin"));
     bot.tg.send_text(admin_chat, &admin_user, "/cancel 4");
     bot.wait_for_text(admin_chat, "has already finished").await;

@@ -127,19 +127,23 @@ async fn web_login_as_json_or_form_and_an_api_key_each_give_a_working_token() {
 
     // Two logins with the same PixVerse account reach one API account; the key is another.
     let storage = bot.storage().await;
-    let accounts: Vec<(i64,)> = sqlx::query_as("select user_id from api_account order by user_id desc")
-        .fetch_all(storage.pool())
-        .await
-        .unwrap();
+    let accounts: Vec<(i64,)> = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_as(
+        "select user_id from api_account order by user_id desc"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
     assert_eq!(
         accounts,
         [(-1,), (-2,)],
         "negative ids, one per PixVerse identity"
     );
-    let hashes: Vec<(Vec<u8>,)> = sqlx::query_as("select token_hash from api_token")
-        .fetch_all(storage.pool())
-        .await
-        .unwrap();
+    let hashes: Vec<(Vec<u8>,)> = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_as(
+        "select token_hash from api_token"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
     assert_eq!(hashes.len(), 3);
     let token = as_json["access_token"].as_str().unwrap();
     assert!(
@@ -187,10 +191,12 @@ async fn a_wrong_password_or_key_is_a_401_problem_and_stores_nothing() {
     problem(not_json, StatusCode::BAD_REQUEST).await;
 
     let storage = bot.storage().await;
-    let tokens: i64 = sqlx::query_scalar("select count(*) from api_token")
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let tokens: i64 = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select count(*) from api_token"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert_eq!(tokens, 0);
 }
 
@@ -273,6 +279,10 @@ async fn the_docs_page_and_an_openapi_3_1_document_are_served() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_fails_with_the_reason_when_the_database_file_is_gone() {
+    if crate::POSTGRES {
+        // A SQLite file; PostgreSQL has none to lose.
+        return;
+    }
     let bot = TestBot::start().await;
     assert_eq!(get(&bot, "/healthz", None).await.status(), StatusCode::OK);
     let ready = get(&bot, "/readyz", None).await;
@@ -327,10 +337,12 @@ async fn token_in_a_private_chat_reaches_the_same_account_and_revoke_ends_it() {
     // The chat user has no own account: the API shows their pool quota, the same as /balance.
     assert_eq!(balance["source"], "pool", "{balance}");
     let storage = bot.storage().await;
-    let owner: i64 = sqlx::query_scalar("select user_id from api_token")
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let owner: i64 = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select user_id from api_token"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert_eq!(owner, 7101, "the token is the Telegram user's own account");
 
     bot.tg.send_text(chat, &user, "/token revoke");
@@ -345,10 +357,12 @@ async fn token_in_a_private_chat_reaches_the_same_account_and_revoke_ends_it() {
     let group = TgChat::Group(-7102);
     bot.tg.send_text(group, &TgUser::new(7103), "/token");
     bot.wait_for_text(group, "private chat").await;
-    let tokens: i64 = sqlx::query_scalar("select count(*) from api_token")
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let tokens: i64 = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select count(*) from api_token"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert_eq!(tokens, 0);
 }
 
@@ -481,10 +495,13 @@ async fn an_idempotency_key_left_reserved_by_a_crash_is_free_again_after_a_minut
         Reservation::InProgress
     );
     // ...and after a minute the key is taken over instead of being stuck for 24 h.
-    sqlx::query("update api_idempotency set created_at = created_at - 61000")
-        .execute(storage.pool())
-        .await
-        .unwrap();
+    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+        "update api_idempotency set created_at = created_at - 61000"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
     assert_eq!(
         storage.reserve_idempotency(7501, "k", &hash).await.unwrap(),
         Reservation::Reserved

@@ -198,10 +198,14 @@ async fn a_credential_that_no_longer_decrypts_ends_its_task_with_a_message() {
     // The stored secret is damaged: it no longer opens with the bot's key, so every step of the
     // task fails inside the bot, not at PixVerse.
     let storage = bot.storage().await;
-    sqlx::query("update credential set secret = zeroblob(64)")
-        .execute(storage.pool())
-        .await
-        .unwrap();
+    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+        "update credential set secret = $1"
+    )
+    .bind(vec![0u8; 64])
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
     storage.close().await;
     bot.tg.send_text(chat, &user, "/t2v a sealed letter");
     // Told once the task is stored as failed (the test cannot open the database to look: the
@@ -212,6 +216,10 @@ async fn a_credential_that_no_longer_decrypts_ends_its_task_with_a_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_bot_on_the_same_database_refuses_to_start_in_one_line() {
+    if crate::POSTGRES {
+        // SQLite's lock file; on PostgreSQL several instances share one database.
+        return;
+    }
     let bot = TestBot::start().await;
     let second = pixverse_bot::app::App::build(bot.config()).await;
     let error = format!("{:#}", second.err().expect("the second one refuses"));
@@ -260,13 +268,29 @@ async fn a_generating_task_is_polled_without_writes_until_its_video_is_done() {
     bot.px
         .set_generation_time(Duration::from_millis(800), Duration::from_millis(800));
     let storage = bot.storage().await;
-    for statement in [
-        "create table generating_write (task_id integer not null)",
-        "create trigger generating_write after update on task
-         when old.state = 'generating' and new.state = 'generating'
-         begin insert into generating_write values (new.id); end",
-    ] {
-        sqlx::query(statement).execute(storage.pool()).await.unwrap();
+    let statements: &[&'static str] = if crate::POSTGRES {
+        &[
+            "create table generating_write (task_id bigint not null)",
+            "create function generating_write() returns trigger language plpgsql as $$
+             begin insert into generating_write values (new.id); return new; end $$",
+            "create trigger generating_write after update on task for each row
+             when (old.state = 'generating' and new.state = 'generating')
+             execute function generating_write()",
+        ]
+    } else {
+        &[
+            "create table generating_write (task_id integer not null)",
+            "create trigger generating_write after update on task
+             when old.state = 'generating' and new.state = 'generating'
+             begin insert into generating_write values (new.id); end",
+        ]
+    };
+    for statement in statements {
+        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(*statement)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .unwrap();
     }
     let (chat, user) = private_user(3609);
     bot.tg.send_text(chat, &user, "/t2v a slow glacier");
@@ -277,10 +301,12 @@ async fn a_generating_task_is_polled_without_writes_until_its_video_is_done() {
         polls >= 8,
         "at a 40 ms interval an 800 ms video is polled often: {polls}"
     );
-    let writes: i64 = sqlx::query_scalar("select count(*) from generating_write")
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let writes: i64 = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select count(*) from generating_write"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     // A few that do not grow with the polls: the "generating" edit's time, the first poll's
     // claim, handing the task to the in-memory schedule, and the lease taken when it was done.
     assert!(

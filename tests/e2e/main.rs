@@ -1,4 +1,9 @@
-//! End-to-end tests: fake Telegram + fake PixVerse on loopback, the real App.
+//! End-to-end tests: fake Telegram + fake PixVerse on loopback, the real App, on SQLite. The
+//! `e2e_postgres` target runs these same modules on PostgreSQL.
+
+/// Which engine every test's fresh database uses (see `support/database.rs`).
+const POSTGRES: bool = false;
+
 mod support;
 
 mod access;
@@ -12,6 +17,7 @@ mod chat_modes;
 mod core_flows;
 mod fake_telegram_conformance;
 mod flood;
+mod instances;
 mod languages;
 mod lifecycle;
 mod limits;

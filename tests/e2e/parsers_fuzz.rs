@@ -207,10 +207,12 @@ async fn every_request_the_parser_accepts_is_one_the_fake_pixverse_accepts() {
     let storage = bot.storage().await;
     let settled = || async {
         let rows: Vec<(String, Option<String>, String)> =
-            sqlx::query_as("select state, last_error, prompt from task order by id")
-                .fetch_all(storage.pool())
-                .await
-                .unwrap();
+            pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_as(
+                "select state, last_error, prompt from task order by id"
+            )
+            .fetch_all(pool)
+            .await)
+            .unwrap();
         rows
     };
     let started = std::time::Instant::now();

@@ -52,11 +52,13 @@ async fn in_a_group_history_and_status_show_only_what_was_asked_there_and_balanc
 
     // A forged re-send button cannot bring the private video into the group.
     let storage = bot.storage().await;
-    let private_task: i64 = sqlx::query_scalar("select id from task where chat_id = ?1")
-        .bind(private.id())
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let private_task: i64 = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select id from task where chat_id = $1"
+    )
+    .bind(private.id())
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     let anchor = bot.tg.bot_messages(group)[0].message_id;
     let id = bot
         .tg

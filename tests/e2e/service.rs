@@ -1,5 +1,5 @@
 //! The service layer on its own, as a door other than Telegram (the HTTP API) uses it: a real
-//! SQLite file, no bot.
+//! database, no bot.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -12,11 +12,12 @@ use pixverse_bot::{
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
+use super::support::database::TestDatabase;
+
 const USER: i64 = 4001;
 
-async fn service(dir: &tempfile::TempDir) -> (Service, Storage, Arc<Notify>) {
-    let url = format!("sqlite://{}", dir.path().join("service.db").display());
-    let storage = Storage::connect(&url, Cipher::ephemeral())
+async fn service(database: &TestDatabase) -> (Service, Storage, Arc<Notify>) {
+    let storage = Storage::connect(&database.url, Cipher::ephemeral())
         .await
         .expect("database");
     storage
@@ -60,7 +61,8 @@ fn api_order(kind: TaskKind, image: Option<ImageSource>) -> WorkOrder {
 #[tokio::test]
 async fn an_api_request_is_stored_with_its_uploaded_image_and_wakes_the_worker_once_let_go() {
     let dir = tempfile::tempdir().unwrap();
-    let (service, storage, wake) = service(&dir).await;
+    let database = TestDatabase::new(dir.path(), "service.db").await;
+    let (service, storage, wake) = service(&database).await;
     let image = ImageSource::Uploaded {
         content_type: "image/png".into(),
         bytes: Bytes::from_static(b"\x89PNG fake"),
@@ -93,18 +95,21 @@ async fn an_api_request_is_stored_with_its_uploaded_image_and_wakes_the_worker_o
         .expect("the image is stored");
     assert_eq!(upload.content_type, "image/png");
     assert_eq!(upload.bytes.as_ref(), b"\x89PNG fake");
-    let destination: String = sqlx::query_scalar("select destination from task where id = ?1")
-        .bind(task_id)
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let destination: String = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select destination from task where id = $1"
+    )
+    .bind(task_id)
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert_eq!(destination, "api");
 }
 
 #[tokio::test]
 async fn the_api_door_gets_typed_refusals_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let (service, storage, _wake) = service(&dir).await;
+    let database = TestDatabase::new(dir.path(), "service.db").await;
+    let (service, storage, _wake) = service(&database).await;
     let refusal = |result: Result<_, AcceptError>| match result {
         Err(AcceptError::Refused(refusal)) => refusal,
         Err(e) => panic!("unexpected error: {e}"),
@@ -142,9 +147,11 @@ async fn the_api_door_gets_typed_refusals_and_nothing_is_stored() {
     anonymous.requester = 1087968824;
     assert_eq!(refusal(service.accept(anonymous).await), Refusal::AnonymousSender);
 
-    let tasks: i64 = sqlx::query_scalar("select count(*) from task")
-        .fetch_one(storage.pool())
-        .await
-        .unwrap();
+    let tasks: i64 = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select count(*) from task"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
     assert_eq!(tasks, 0);
 }

@@ -10,14 +10,16 @@ use pixverse_bot::{
 };
 use tempfile::TempDir;
 
+use super::support::database::TestDatabase;
+
 const LONG: Duration = Duration::from_secs(60);
 const OWNER: i64 = 5001;
 
-/// A fresh SQLite file (kept until the test ends) with one user.
-async fn fresh_storage() -> (Storage, TempDir) {
+/// A fresh database on this target's engine (kept until the test ends) with one user.
+async fn fresh_storage() -> (Storage, TestDatabase, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("storage.db").display());
-    let storage = Storage::connect(&url, Cipher::ephemeral())
+    let database = TestDatabase::new(dir.path(), "storage.db").await;
+    let storage = Storage::connect(&database.url, Cipher::ephemeral())
         .await
         .expect("open the database");
     let seen = SeenUser {
@@ -28,7 +30,7 @@ async fn fresh_storage() -> (Storage, TempDir) {
         in_private_chat: true,
     };
     storage.upsert_user(&seen).await.expect("a user");
-    (storage, dir)
+    (storage, database, dir)
 }
 
 async fn queue(storage: &Storage, prompt: &str) -> TaskId {
@@ -67,7 +69,7 @@ fn is_lost<T: std::fmt::Debug>(result: Result<T, LeaseError>) -> bool {
 
 #[tokio::test]
 async fn a_claim_takes_each_due_task_once() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     queue(&storage, "one").await;
     queue(&storage, "two").await;
     let first = storage.claim_due_tasks(10, LONG).await.unwrap();
@@ -80,7 +82,7 @@ async fn a_claim_takes_each_due_task_once() {
 
 #[tokio::test]
 async fn an_expired_lease_is_claimed_again_and_its_old_holder_changes_nothing() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = queue(&storage, "a fox").await;
     let stale = claim_one(&storage, Duration::from_millis(50)).await;
     let started = Instant::now();
@@ -118,16 +120,16 @@ async fn an_expired_lease_is_claimed_again_and_its_old_holder_changes_nothing() 
 
 #[tokio::test]
 async fn a_renewed_lease_outlives_its_first_term() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     queue(&storage, "a kite").await;
-    let lease = claim_one(&storage, Duration::from_millis(100)).await;
+    // Terms long enough that a busy machine (the whole suite on both engines) cannot stall a
+    // renewal past one; the loop still runs three of them.
+    let term = Duration::from_millis(400);
+    let lease = claim_one(&storage, term).await;
     let token = lease.claim().upgrade().expect("held").token();
     let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(400) {
-        storage
-            .renew_leases(&[token], Duration::from_millis(100))
-            .await
-            .unwrap();
+    while started.elapsed() < term * 3 {
+        storage.renew_leases(&[token], term).await.unwrap();
         assert!(
             storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
             "a renewed lease is not taken over"
@@ -139,7 +141,7 @@ async fn a_renewed_lease_outlives_its_first_term() {
 
 #[tokio::test]
 async fn a_cancelled_task_refuses_the_writes_of_its_holder() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = queue(&storage, "a boat").await;
     let lease = claim_one(&storage, LONG).await;
     storage
@@ -157,7 +159,7 @@ async fn a_cancelled_task_refuses_the_writes_of_its_holder() {
 
 #[tokio::test]
 async fn the_transitions_walk_a_task_from_queued_to_delivered() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = queue(&storage, "a lighthouse").await;
 
     let mut lease = claim_one(&storage, LONG).await;
@@ -212,7 +214,7 @@ async fn the_transitions_walk_a_task_from_queued_to_delivered() {
 
 #[tokio::test]
 async fn a_task_waiting_for_a_login_is_woken_by_the_next_login() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = queue(&storage, "a tram").await;
     let mut lease = claim_one(&storage, LONG).await;
     lease.submitting(None).await.unwrap();
@@ -243,7 +245,7 @@ async fn a_task_waiting_for_a_login_is_woken_by_the_next_login() {
 
 #[tokio::test]
 async fn a_step_that_keeps_failing_ends_its_task_at_the_last_attempt() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = queue(&storage, "a comet").await;
     for attempt in 1..=3 {
         let lease = claim_one(&storage, LONG).await;
@@ -265,19 +267,22 @@ async fn a_step_that_keeps_failing_ends_its_task_at_the_last_attempt() {
 
 #[tokio::test]
 async fn a_stored_value_that_does_not_decode_is_an_error_not_a_default() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = queue(&storage, "a bell").await;
-    sqlx::query("update task set params = '{\"model\":\"v99\"}' where id = ?1")
-        .bind(id)
-        .execute(storage.pool())
-        .await
-        .unwrap();
+    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+        "update task set params = '{\"model\":\"v99\"}' where id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
     assert!(storage.task(id).await.is_err(), "unknown parameters are refused");
 }
 
 #[tokio::test]
 async fn a_generation_time_is_learned_as_a_weighted_mean_and_kept() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let first = storage
         .record_generation_time("v5", "540p", 5, 40_000)
         .await
@@ -312,7 +317,7 @@ async fn parked(storage: &Storage, prompt: &str) -> TaskId {
 
 #[tokio::test]
 async fn a_parked_task_is_never_claimed_and_is_taken_back_once_under_a_fresh_lease() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = parked(&storage, "a kite").await;
     assert!(
         storage.claim_due_tasks(10, LONG).await.unwrap().is_empty(),
@@ -345,7 +350,7 @@ async fn a_parked_task_is_never_claimed_and_is_taken_back_once_under_a_fresh_lea
 
 #[tokio::test]
 async fn a_parked_task_cancelled_meanwhile_is_not_taken_and_not_polled_on() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = parked(&storage, "a balloon").await;
     storage
         .cancel_task(id, "cancelled by the user")
@@ -360,7 +365,7 @@ async fn a_parked_task_cancelled_meanwhile_is_not_taken_and_not_polled_on() {
 
 #[tokio::test]
 async fn a_lease_a_failed_step_left_on_a_parked_task_counts_once_expired() {
-    let (storage, _dir) = fresh_storage().await;
+    let (storage, _database, _dir) = fresh_storage().await;
     let id = parked(&storage, "a comet").await;
     let short = Duration::from_millis(100);
     let abandoned = storage.claim_parked(&[id], short).await.unwrap();

@@ -50,9 +50,11 @@ async fn a_request_made_in_a_forum_topic_is_answered_in_that_topic_even_after_it
     bot.tg.send_text_in_topic(forum, &admin, "/ban", topic);
     bot.wait_for_text(forum, "Usage: /allow, /deny, /ban").await;
     let storage = bot.storage().await;
-    let banned: Vec<i64> = sqlx::query_scalar("select user_id from user_access where banned = 1")
-        .fetch_all(storage.pool())
-        .await
-        .unwrap();
+    let banned: Vec<i64> = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select user_id from user_access where banned = true"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
     assert!(banned.is_empty(), "banned: {banned:?}");
 }

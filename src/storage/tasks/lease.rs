@@ -23,13 +23,11 @@ use std::{
     time::Duration,
 };
 
-use sqlx::query::Query;
-use sqlx::sqlite::{Sqlite, SqliteArguments};
-
 use crate::domain::{CredentialId, PoolAccountId, TaskId, TaskState, WaitReason};
 
+use super::super::engine::json_ids;
 use super::super::{CredentialKind, PoolPick, PoolStatus, Storage, StorageError, now_ms, pool::usable};
-use super::{PARKED, TaskRow, json_ids};
+use super::{PARKED, TaskRow};
 
 /// One claim statement: the token its tasks carry while held. Every [`TaskLease`] of the claim
 /// shares it; once they are all consumed or dropped, the claim is no longer renewed.
@@ -84,6 +82,25 @@ pub enum Resubmit {
     NewWork,
 }
 
+/// Runs one fenced write of a [`TaskLease`] on either engine: the statement sees the task id as
+/// `$1` and the lease token as `$2`, then `args` as `$3`…; no row changed means the lease was lost.
+macro_rules! fenced {
+    ($lease:expr, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        let lease: &TaskLease = $lease;
+        let changed = on_pool!(&lease.storage.engine, |pool| sqlx::query($sql)
+            .bind(lease.task.id)
+            .bind(lease.claim.token)
+            $(.bind($arg))*
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        match changed {
+            0 => Err(LeaseError::Lost(lease.task.id)),
+            _ => Ok(()),
+        }
+    }};
+}
+
 impl Storage {
     /// Claims up to `limit` unfinished tasks that are due and not held, holding each for `lease`.
     /// One statement, so two claimers can never take the same task.
@@ -94,22 +111,24 @@ impl Storage {
         let now = now_ms();
         // Random, not a counter: unique across restarts and processes without a shared sequence.
         let token = rand::random::<i64>() & i64::MAX;
-        let rows: Vec<TaskRow> = sqlx::query_as(
-            "update task set lease_until = ?2, lease_token = ?4
+        let skip_locked = self.engine.dialect().skip_locked();
+        let rows: Vec<TaskRow> =
+            on_pool!(&self.engine, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "update task set lease_until = $2, lease_token = $4
              where id in (select id from task
-                          where state not in ('delivered', 'failed') and next_run_at <= ?1
-                            and (lease_until is null or lease_until <= ?1)
+                          where state not in ('delivered', 'failed') and next_run_at <= $1
+                            and (lease_until is null or lease_until <= $1)
                           -- An account's tasks side by side, so one claim gets all of them
                           -- (the worker polls a web account's tasks with one listing call).
-                          order by next_run_at, credential_id limit ?3)
+                          order by next_run_at, credential_id limit $3 {skip_locked})
              returning *",
-        )
-        .bind(now)
-        .bind(now + lease.as_millis() as i64)
-        .bind(limit)
-        .bind(token)
-        .fetch_all(&self.pool)
-        .await?;
+            )))
+            .bind(now)
+            .bind(now + lease.as_millis() as i64)
+            .bind(limit)
+            .bind(token)
+            .fetch_all(pool)
+            .await)?;
         Ok(self.leases(token, rows))
     }
 
@@ -119,27 +138,30 @@ impl Storage {
         if tokens.is_empty() {
             return Ok(0);
         }
-        let done = sqlx::query(
-            "update task set lease_until = ?2 where lease_token in (select value from json_each(?1))",
-        )
+        let tokens_in = self.engine.dialect().id_list("$1");
+        let done = on_pool!(&self.engine, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update task set lease_until = $2 where lease_token in ({tokens_in})",
+        )))
         .bind(json_ids(tokens)?)
         .bind(now_ms() + lease.as_millis() as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 
-    /// At start-up no step can be running (one process owns the database: see the lock file in
-    /// `app.rs`), so every lease is a leftover of a crash: release it now instead of waiting for
-    /// it to expire.
+    /// Releases every lease: only for a start that knows no step can be running (see
+    /// `instances.rs`), so every lease is a leftover of a crash, released now instead of waiting
+    /// for it to expire.
     pub async fn release_all_leases(&self) -> Result<u64, StorageError> {
-        let done = sqlx::query(
+        let done = on_pool!(&self.engine, |pool| sqlx::query(
             "update task set lease_until = null, lease_token = null
              where lease_until is not null or lease_token is not null",
         )
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done)
     }
 
     /// Gives back held tasks that PixVerse is still generating to the worker's in-memory poll
@@ -149,7 +171,7 @@ impl Storage {
     /// Crash story: before this write the tasks stay held and are polled again after a restart;
     /// after it, the restart loads every parked task ([`Storage::parked_tasks`]) and polls it once.
     pub async fn park_generating(&self, leases: Vec<TaskLease>) -> Result<(), StorageError> {
-        self.give_back(leases, "next_run_at = ?2, wait_reason = null", PARKED, None)
+        self.give_back(leases, "next_run_at = $2, wait_reason = null", PARKED, None)
             .await
     }
 
@@ -166,20 +188,22 @@ impl Storage {
             return Ok(Vec::new());
         }
         let token = rand::random::<i64>() & i64::MAX;
-        let rows: Vec<TaskRow> = sqlx::query_as(
-            "update task set lease_until = ?2, lease_token = ?3
-             where id in (select value from json_each(?1))
-               and state = 'generating' and next_run_at = ?4
-               and (lease_until is null or lease_until <= ?5)
+        let ids_in = self.engine.dialect().id_list("$1");
+        let rows: Vec<TaskRow> =
+            on_pool!(&self.engine, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "update task set lease_until = $2, lease_token = $3
+             where id in ({ids_in})
+               and state = 'generating' and next_run_at = $4
+               and (lease_until is null or lease_until <= $5)
              returning *",
-        )
-        .bind(json_ids(ids)?)
-        .bind(now_ms() + lease.as_millis() as i64)
-        .bind(token)
-        .bind(PARKED)
-        .bind(now_ms())
-        .fetch_all(&self.pool)
-        .await?;
+            )))
+            .bind(json_ids(ids)?)
+            .bind(now_ms() + lease.as_millis() as i64)
+            .bind(token)
+            .bind(PARKED)
+            .bind(now_ms())
+            .fetch_all(pool)
+            .await)?;
         Ok(self.leases(token, rows))
     }
 
@@ -190,16 +214,18 @@ impl Storage {
         if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "update task set attempts = 0, last_error = null, updated_at = ?3
-             where id in (select value from json_each(?1))
-               and state = 'generating' and next_run_at = ?2 and lease_token is null",
-        )
+        let ids_in = self.engine.dialect().id_list("$1");
+        on_pool!(&self.engine, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update task set attempts = 0, last_error = null, updated_at = $3
+             where id in ({ids_in})
+               and state = 'generating' and next_run_at = $2 and lease_token is null",
+        )))
         .bind(json_ids(ids)?)
         .bind(PARKED)
         .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
@@ -209,7 +235,7 @@ impl Storage {
         debug_assert!(leases.iter().all(|l| l.task.state == TaskState::Queued));
         self.give_back(
             leases,
-            "next_run_at = ?2, attempts = 0, wait_reason = ?4",
+            "next_run_at = $2, attempts = 0, wait_reason = $4",
             next_run_at,
             Some(WaitReason::Slot),
         )
@@ -232,21 +258,23 @@ impl Storage {
             return Ok(Vec::new());
         }
         let pairs: Vec<(TaskId, i64)> = held.iter().map(|h| (h.id, h.token)).collect();
-        let rows: Vec<TaskRow> = sqlx::query_as(
-            "update task set attempts = attempts + 1, last_error = ?2, next_run_at = ?3,
-                 state = case when attempts + 1 >= ?4 then 'failed' else state end,
-                 finished_at = case when attempts + 1 >= ?4 then ?5 else finished_at end,
-                 lease_until = null, lease_token = null, updated_at = ?5
-             where (id, lease_token) in (select value ->> 0, value ->> 1 from json_each(?1))
+        let held_in = self.engine.dialect().id_pairs("$1");
+        let rows: Vec<TaskRow> =
+            on_pool!(&self.engine, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "update task set attempts = attempts + 1, last_error = $2, next_run_at = $3,
+                 state = case when attempts + 1 >= $4 then 'failed' else state end,
+                 finished_at = case when attempts + 1 >= $4 then $5 else finished_at end,
+                 lease_until = null, lease_token = null, updated_at = $5
+             where (id, lease_token) in ({held_in})
              returning *",
-        )
-        .bind(json_ids(&pairs)?)
-        .bind(error)
-        .bind(retry_at)
-        .bind(max_attempts)
-        .bind(now_ms())
-        .fetch_all(&self.pool)
-        .await?;
+            )))
+            .bind(json_ids(&pairs)?)
+            .bind(error)
+            .bind(retry_at)
+            .bind(max_attempts)
+            .bind(now_ms())
+            .fetch_all(pool)
+            .await)?;
         Ok(rows
             .into_iter()
             .filter(|t| t.state == TaskState::Failed)
@@ -276,20 +304,22 @@ impl Storage {
             return Ok(());
         }
         let held: Vec<(TaskId, i64)> = leases.iter().map(|l| (l.task.id, l.claim.token)).collect();
+        let held_in = self.engine.dialect().id_pairs("$1");
         let sql = format!(
-            "update task set {set}, lease_until = null, lease_token = null, updated_at = ?3
-             where (id, lease_token) in (select value ->> 0, value ->> 1 from json_each(?1))"
+            "update task set {set}, lease_until = null, lease_token = null, updated_at = $3
+             where (id, lease_token) in ({held_in})"
         );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let done = on_pool!(&self.engine, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(json_ids(&held)?)
             .bind(next_run_at)
             .bind(now_ms())
             .bind(reason)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() < held.len() as u64 {
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if done < held.len() as u64 {
             tracing::debug!(
-                lost = held.len() as u64 - done.rows_affected(),
+                lost = held.len() as u64 - done,
                 "some leases were lost before their tasks were given back"
             );
         }
@@ -319,20 +349,6 @@ impl TaskLease {
         Arc::downgrade(&self.claim)
     }
 
-    /// A statement with the task id as `?1` and the lease token as `?2`; the caller binds the rest.
-    fn fenced<'q>(&self, sql: &'q str) -> Query<'q, Sqlite, SqliteArguments> {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(self.task.id)
-            .bind(self.claim.token)
-    }
-
-    async fn run(&self, query: Query<'_, Sqlite, SqliteArguments>) -> Result<(), LeaseError> {
-        match query.execute(&self.storage.pool).await?.rows_affected() {
-            0 => Err(LeaseError::Lost(self.task.id)),
-            _ => Ok(()),
-        }
-    }
-
     /// Written before PixVerse is asked to generate; returns the submit's trace id, drawn now if
     /// the task has none yet and kept for every retry of this submit.
     ///
@@ -345,12 +361,12 @@ impl TaskLease {
     /// makes the submit new work, with a new trace id.
     pub async fn submitting(&mut self, credential: Option<CredentialId>) -> Result<String, LeaseError> {
         let fresh = uuid::Uuid::new_v4().to_string();
-        let trace: Option<String> = sqlx::query_scalar(
+        let trace: Option<String> = on_pool!(&self.storage.engine, |pool| sqlx::query_scalar(
             "update task set state = 'submitting', wait_reason = null,
-                 submit_trace_id = case when credential_id is coalesce(?5, credential_id)
-                                   then coalesce(submit_trace_id, ?3) else ?3 end,
-                 credential_id = coalesce(?5, credential_id), updated_at = ?4
-             where id = ?1 and lease_token = ?2
+                 submit_trace_id = case when credential_id is not distinct from coalesce($5, credential_id)
+                                   then coalesce(submit_trace_id, $3) else $3 end,
+                 credential_id = coalesce($5, credential_id), updated_at = $4
+             where id = $1 and lease_token = $2
              returning submit_trace_id",
         )
         .bind(self.task.id)
@@ -358,8 +374,8 @@ impl TaskLease {
         .bind(fresh)
         .bind(now_ms())
         .bind(credential)
-        .fetch_optional(&self.storage.pool)
-        .await?;
+        .fetch_optional(pool)
+        .await)?;
         self.task.state = TaskState::Submitting;
         if credential.is_some() {
             self.task.credential_id = credential;
@@ -370,12 +386,12 @@ impl TaskLease {
     /// Remembers PixVerse's reference to the uploaded image, so a retried submit does not
     /// upload (and pay for storage) again. Crash story: lost, the image is uploaded once more.
     pub async fn store_image(&mut self, image_ref: &str) -> Result<(), LeaseError> {
-        self.run(
-            self.fenced("update task set image_ref = ?3, updated_at = ?4 where id = ?1 and lease_token = ?2")
-                .bind(image_ref)
-                .bind(now_ms()),
-        )
-        .await?;
+        fenced!(
+            &self,
+            "update task set image_ref = $3, updated_at = $4 where id = $1 and lease_token = $2",
+            image_ref,
+            now_ms()
+        )?;
         self.task.image_ref = Some(image_ref.to_owned());
         Ok(())
     }
@@ -383,14 +399,12 @@ impl TaskLease {
     /// PixVerse no longer knows the uploaded image: the next submit uploads it again, and since
     /// its body changes, it is new work with a new trace id.
     pub async fn forget_image(&mut self) -> Result<(), LeaseError> {
-        self.run(
-            self.fenced(
-                "update task set image_ref = null, submit_trace_id = null, updated_at = ?3
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(now_ms()),
-        )
-        .await?;
+        fenced!(
+            &self,
+            "update task set image_ref = null, submit_trace_id = null, updated_at = $3
+                 where id = $1 and lease_token = $2",
+            now_ms()
+        )?;
         self.task.image_ref = None;
         Ok(())
     }
@@ -413,31 +427,42 @@ impl TaskLease {
             .is_some()
             .then_some(self.task.pool_account_id)
             .flatten();
-        let busy = "(select count(*) from task t where t.pool_account_id = p.id and t.id != ?1
+        let busy = "(select count(*) from task t where t.pool_account_id = p.id and t.id != $1
                       and t.state in ('submitting', 'generating'))";
-        let held = "(select t.pool_account_id from task t where t.id = ?1 and t.state = 'submitting')";
-        let usable = usable("?3");
-        let picked: Option<(PoolAccountId, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "with pick as (select p.id from pool_account p
+        let held = "(select t.pool_account_id from task t where t.id = $1 and t.state = 'submitting')";
+        let usable = usable("$3");
+        let slot_lock = self.storage.engine.dialect().pool_slot_lock();
+        let picked: Option<(PoolAccountId, Option<String>)> = on_pool!(&self.storage.engine, |pool| {
+            let pick = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "with pick as (select p.id from pool_account p
                            where {usable} and (p.id = {held} or {busy} < p.max_concurrency)
-                               and (?4 is null or p.id = ?4) and (?5 = 0 or p.kind = 'apikey')
+                               and ($4 is null or p.id = $4) and (not $5 or p.kind = 'apikey')
                            order by case when p.id = {held} then 0 else 1 end, {busy}, p.id limit 1)
              update task set
                  image_ref = case when pool_account_id = (select id from pick) then image_ref else null end,
                  submit_trace_id = case when pool_account_id = (select id from pick) then submit_trace_id
                                    else null end,
                  pool_account_id = (select id from pick),
-                 state = 'submitting', wait_reason = null, updated_at = ?3
-             where id = ?1 and lease_token = ?2 and exists (select 1 from pick)
+                 state = 'submitting', wait_reason = null, updated_at = $3
+             where id = $1 and lease_token = $2 and exists (select 1 from pick)
              returning pool_account_id, image_ref"
-        )))
-        .bind(self.task.id)
-        .bind(self.claim.token)
-        .bind(now)
-        .bind(pinned)
-        .bind(self.task.needs_api_key())
-        .fetch_optional(&self.storage.pool)
-        .await?;
+            )))
+            .bind(self.task.id)
+            .bind(self.claim.token)
+            .bind(now)
+            .bind(pinned)
+            .bind(self.task.needs_api_key());
+            match slot_lock {
+                None => pick.fetch_optional(pool).await?,
+                Some(lock) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                    let picked = pick.fetch_optional(&mut *tx).await?;
+                    tx.commit().await?;
+                    picked
+                }
+            }
+        });
         if let Some((id, image_ref)) = picked {
             self.task.pool_account_id = Some(id);
             self.task.image_ref = image_ref;
@@ -447,9 +472,10 @@ impl TaskLease {
             }
         }
         let mut accounts = self.storage.pool_accounts().await?;
-        let mode = self.task.mode_input.is_some();
+        let needs_key = self.task.needs_api_key();
         accounts.retain(|a| {
-            pinned.is_none_or(|pin| pin == PoolAccountId(a.id)) && (!mode || a.kind == CredentialKind::ApiKey)
+            pinned.is_none_or(|pin| pin == PoolAccountId(a.id))
+                && (!needs_key || a.kind == CredentialKind::ApiKey)
         });
         if accounts.iter().any(|a| a.is_usable(now)) {
             return Ok(PoolPick::AllBusy);
@@ -466,18 +492,16 @@ impl TaskLease {
     /// with the same trace id gets this `video_id` back from PixVerse.
     pub async fn generating(self, video_id: i64, next_poll_at: i64) -> Result<(), LeaseError> {
         let now = now_ms();
-        self.run(
-            self.fenced(
-                "update task set state = 'generating', video_id = ?3, submitted_at = coalesce(submitted_at, ?5),
-                     next_run_at = ?4, attempts = 0, last_error = null, wait_reason = null,
-                     lease_until = null, lease_token = null, updated_at = ?5
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(video_id)
-            .bind(next_poll_at)
-            .bind(now),
+        fenced!(
+            &self,
+            "update task set state = 'generating', video_id = $3, submitted_at = coalesce(submitted_at, $5),
+                     next_run_at = $4, attempts = 0, last_error = null, wait_reason = null,
+                     lease_until = null, lease_token = null, updated_at = $5
+                 where id = $1 and lease_token = $2",
+            video_id,
+            next_poll_at,
+            now
         )
-        .await
     }
 
     /// PixVerse finished: the task is handed to its own deliver step (due now), so the poll that
@@ -485,16 +509,14 @@ impl TaskLease {
     /// stored before anything is downloaded, so a crash resumes the delivery, never the generation.
     pub async fn delivering(self, video_url: &str) -> Result<(), LeaseError> {
         let now = now_ms();
-        self.run(
-            self.fenced(
-                "update task set state = 'delivering', video_url = ?3, attempts = 0, next_run_at = ?4,
-                     wait_reason = null, lease_until = null, lease_token = null, updated_at = ?4
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(video_url)
-            .bind(now),
+        fenced!(
+            &self,
+            "update task set state = 'delivering', video_url = $3, attempts = 0, next_run_at = $4,
+                     wait_reason = null, lease_until = null, lease_token = null, updated_at = $4
+                 where id = $1 and lease_token = $2",
+            video_url,
+            now
         )
-        .await
     }
 
     /// The video reached the chat. Crash story (send, then mark): dying between the send and this
@@ -502,32 +524,28 @@ impl TaskLease {
     /// A lease lost during the send (only a stalled process loses one) is reported here.
     pub async fn delivered(self, video_file_id: Option<&str>) -> Result<(), LeaseError> {
         let now = now_ms();
-        self.run(
-            self.fenced(
-                "update task set state = 'delivered', video_file_id = ?3, last_error = null, wait_reason = null,
-                     finished_at = ?4, lease_until = null, lease_token = null, updated_at = ?4
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(video_file_id)
-            .bind(now),
+        fenced!(
+            &self,
+            "update task set state = 'delivered', video_file_id = $3, last_error = null, wait_reason = null,
+                     finished_at = $4, lease_until = null, lease_token = null, updated_at = $4
+                 where id = $1 and lease_token = $2",
+            video_file_id,
+            now
         )
-        .await
     }
 
     /// Ends the task without a video. Crash story: stored before the user is told, so dying in
     /// between only loses the notice, never leaves a task that is told "failed" but runs on.
     pub async fn fail(self, error: &str) -> Result<(), LeaseError> {
         let now = now_ms();
-        self.run(
-            self.fenced(
-                "update task set state = 'failed', last_error = ?3, wait_reason = null, finished_at = ?4,
-                     lease_until = null, lease_token = null, updated_at = ?4
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(error)
-            .bind(now),
+        fenced!(
+            &self,
+            "update task set state = 'failed', last_error = $3, wait_reason = null, finished_at = $4,
+                     lease_until = null, lease_token = null, updated_at = $4
+                 where id = $1 and lease_token = $2",
+            error,
+            now
         )
-        .await
     }
 
     /// Parks the task until `until` (or until what it waits for wakes it earlier). A submit not
@@ -535,19 +553,17 @@ impl TaskLease {
     /// or was never asked). Crash story: a plain reschedule; lost, the lease is released at the
     /// next start and the task is looked at again.
     pub async fn wait(self, reason: WaitReason, until: i64) -> Result<(), LeaseError> {
-        self.run(
-            self.fenced(
-                "update task set next_run_at = ?3, wait_reason = ?4, attempts = 0,
+        fenced!(
+            &self,
+            "update task set next_run_at = $3, wait_reason = $4, attempts = 0,
                      state = case when state = 'submitting' then 'queued' else state end,
                      submit_trace_id = case when video_id is null then null else submit_trace_id end,
-                     lease_until = null, lease_token = null, updated_at = ?5
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(until)
-            .bind(reason)
-            .bind(now_ms()),
+                     lease_until = null, lease_token = null, updated_at = $5
+                 where id = $1 and lease_token = $2",
+            until,
+            reason,
+            now_ms()
         )
-        .await
     }
 
     /// The step failed in a way that may pass: try again at `at`, counting the attempt. The
@@ -555,36 +571,32 @@ impl TaskLease {
     /// whether a retried submit keeps its trace id. Crash story: as [`TaskLease::wait`].
     pub async fn retry(self, at: i64, error: &str, resubmit: Resubmit) -> Result<(), LeaseError> {
         let new_work = resubmit == Resubmit::NewWork;
-        self.run(
-            self.fenced(
-                "update task set next_run_at = ?3, attempts = attempts + 1, last_error = ?4, wait_reason = null,
-                     submit_trace_id = case when ?5 and video_id is null then null else submit_trace_id end,
-                     lease_until = null, lease_token = null, updated_at = ?6
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(at)
-            .bind(error)
-            .bind(new_work)
-            .bind(now_ms()),
+        fenced!(
+            &self,
+            "update task set next_run_at = $3, attempts = attempts + 1, last_error = $4, wait_reason = null,
+                     submit_trace_id = case when $5 and video_id is null then null else submit_trace_id end,
+                     lease_until = null, lease_token = null, updated_at = $6
+                 where id = $1 and lease_token = $2",
+            at,
+            error,
+            new_work,
+            now_ms()
         )
-        .await
     }
 
     /// Gives the task back, due at `at`, without counting an attempt: its chat moved and the
     /// delivery goes on there, or its pool account left rotation and a submit not yet accepted
     /// goes back to the queue, as new work, for another account.
     pub async fn release(self, at: i64) -> Result<(), LeaseError> {
-        self.run(
-            self.fenced(
-                "update task set next_run_at = ?3, wait_reason = null,
+        fenced!(
+            &self,
+            "update task set next_run_at = $3, wait_reason = null,
                      state = case when state = 'submitting' and video_id is null then 'queued' else state end,
                      submit_trace_id = case when video_id is null then null else submit_trace_id end,
-                     lease_until = null, lease_token = null, updated_at = ?4
-                 where id = ?1 and lease_token = ?2",
-            )
-            .bind(at)
-            .bind(now_ms()),
+                     lease_until = null, lease_token = null, updated_at = $4
+                 where id = $1 and lease_token = $2",
+            at,
+            now_ms()
         )
-        .await
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::{
     WaitReason,
 };
 
-use super::{DestinationKind, Storage, StorageError, now_ms};
+use super::{DestinationKind, Storage, StorageError, engine::json_ids, now_ms};
 
 pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
 
@@ -109,11 +109,11 @@ impl Storage {
     /// Stores an accepted request as a queued task, due now.
     pub async fn insert_task(&self, task: &NewTask) -> Result<TaskId, StorageError> {
         let now = now_ms();
-        let id = sqlx::query_scalar(
+        let id = on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, thread_id, state, next_run_at, created_at,
                                updated_at, mode_input, pool_account_id)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, 'queued', ?9, ?9, ?9, ?12, ?13)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, 'queued', $9, $9, $9, $12, $13)
              returning id",
         )
         .bind(task.user_id)
@@ -129,36 +129,45 @@ impl Storage {
         .bind(task.thread_id)
         .bind(task.mode_input.as_ref().map(Json))
         .bind(task.pool_account_id)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
+        self.notify_work().await?;
         Ok(id)
     }
 
     pub async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StorageError> {
-        Ok(sqlx::query_as("select * from task where id = ?1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from task where id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Not a state transition: the handler that accepted the task records its progress message.
     pub async fn set_progress_message(&self, id: TaskId, message_id: i32) -> Result<(), StorageError> {
-        sqlx::query("update task set progress_message_id = ?2, progress_edited_at = ?3 where id = ?1")
-            .bind(id)
-            .bind(message_id)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "update task set progress_message_id = $2, progress_edited_at = $3 where id = $1"
+        )
+        .bind(id)
+        .bind(message_id)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
     /// When the progress message was last edited (paces the routine edits). Not a transition.
     pub async fn touch_progress(&self, id: TaskId) -> Result<(), StorageError> {
-        sqlx::query("update task set progress_edited_at = ?2 where id = ?1")
-            .bind(id)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        on_pool!(&self.engine, |pool| sqlx::query(
+            "update task set progress_edited_at = $2 where id = $1"
+        )
+        .bind(id)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
@@ -169,14 +178,14 @@ impl Storage {
         user_id: UserId,
         chat: Option<ChatId>,
     ) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(sqlx::query_as(
-            "select * from task where user_id = ?1 and state not in ('delivered', 'failed')
-                 and (?2 is null or chat_id = ?2) order by id",
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from task where user_id = $1 and state not in ('delivered', 'failed')
+                 and ($2 is null or chat_id = $2) order by id",
         )
         .bind(user_id)
         .bind(chat)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// The user's most recent finished tasks, newest first; only those requested in `chat` if
@@ -187,54 +196,61 @@ impl Storage {
         chat: Option<ChatId>,
         limit: i64,
     ) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(sqlx::query_as(
-            "select * from task where user_id = ?1 and state in ('delivered', 'failed')
-                 and (?3 is null or chat_id = ?3) order by id desc limit ?2",
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from task where user_id = $1 and state in ('delivered', 'failed')
+                 and ($3 is null or chat_id = $3) order by id desc limit $2",
         )
         .bind(user_id)
         .bind(limit)
         .bind(chat)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// A group became a supergroup with a new id: unfinished tasks deliver there. (Not a state
     /// transition; a holder's next fenced write still applies.)
     pub async fn migrate_chat(&self, old_chat_id: ChatId, new_chat_id: ChatId) -> Result<u64, StorageError> {
-        let done = sqlx::query(
-            "update task set chat_id = ?2, updated_at = ?3 where chat_id = ?1 and state not in ('delivered', 'failed')",
+        let done = on_pool!(&self.engine, |pool| {
+            sqlx::query(
+            "update task set chat_id = $2, updated_at = $3 where chat_id = $1 and state not in ('delivered', 'failed')",
         )
         .bind(old_chat_id)
         .bind(new_chat_id)
         .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        })?;
+        Ok(done)
     }
 
     /// The owner logged in again: every unfinished task of theirs that waits for a login is due
     /// now (tasks not held by a step; a held one is looked at when its step ends anyway).
     pub async fn wake_tasks_waiting_for_login(&self, owner: UserId) -> Result<u64, StorageError> {
-        let done = sqlx::query(
-            "update task set next_run_at = ?2, attempts = 0, wait_reason = null
-             where user_id = ?1 and wait_reason = 'login' and state not in ('delivered', 'failed')
+        let done = on_pool!(&self.engine, |pool| sqlx::query(
+            "update task set next_run_at = $2, attempts = 0, wait_reason = null
+             where user_id = $1 and wait_reason = 'login' and state not in ('delivered', 'failed')
                and lease_token is null",
         )
         .bind(owner)
         .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if done > 0 {
+            self.notify_work().await?;
+        }
+        Ok(done)
     }
 
     /// Every parked generating task (see [`PARKED`]): at start, the worker's poll schedule.
     pub async fn parked_tasks(&self) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(
-            sqlx::query_as("select * from task where state = 'generating' and next_run_at = ?1")
-                .bind(PARKED)
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select * from task where state = 'generating' and next_run_at = $1"
         )
+        .bind(PARKED)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Those of these tasks that are still parked and generating, as stored now (a task
@@ -243,14 +259,17 @@ impl Storage {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(sqlx::query_as(
-            "select * from task where id in (select value from json_each(?1))
-                 and state = 'generating' and next_run_at = ?2",
+        let ids_in = self.engine.dialect().id_list("$1");
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(format!(
+                "select * from task where id in ({ids_in})
+                 and state = 'generating' and next_run_at = $2",
+            ))
         )
         .bind(json_ids(ids)?)
         .bind(PARKED)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// When the next unfinished task that is not held falls due (a task left held by a failed
@@ -258,18 +277,13 @@ impl Storage {
     /// the first such task, so it costs about as much as the tasks held right now, not a scan of
     /// every task; held tasks are the worker's own and it looks again when their steps end.
     pub async fn next_due_at(&self) -> Result<Option<i64>, StorageError> {
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "select next_run_at from task
-             where state not in ('delivered', 'failed') and (lease_until is null or lease_until <= ?1)
+             where state not in ('delivered', 'failed') and (lease_until is null or lease_until <= $1)
              order by next_run_at limit 1",
         )
         .bind(now_ms())
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await)?)
     }
-}
-
-/// A list of ids as one JSON parameter, for `json_each`: one statement for many rows.
-fn json_ids<T: serde::Serialize>(ids: &[T]) -> Result<String, StorageError> {
-    serde_json::to_string(ids).map_err(|e| StorageError::Corrupt(e.to_string()))
 }

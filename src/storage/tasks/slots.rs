@@ -2,8 +2,8 @@
 
 use crate::domain::{CredentialId, UserId};
 
+use super::super::engine::json_ids;
 use super::super::{Storage, StorageError, now_ms};
-use super::json_ids;
 
 impl Storage {
     /// Generations started or running on each credential of `users` (`None`: a pool task), for
@@ -13,14 +13,17 @@ impl Storage {
         &self,
         users: &[UserId],
     ) -> Result<Vec<(Option<CredentialId>, i64)>, StorageError> {
-        Ok(sqlx::query_as(
-            "select credential_id, count(*) from task
-             where user_id in (select value from json_each(?1)) and state in ('submitting', 'generating')
+        let users_in = self.engine.dialect().id_list("$1");
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(format!(
+                "select credential_id, count(*) from task
+             where user_id in ({users_in}) and state in ('submitting', 'generating')
              group by credential_id",
+            ))
         )
         .bind(json_ids(users)?)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Per user of `users`: generations started since `since_ms` or still running. The worker
@@ -31,16 +34,19 @@ impl Storage {
         users: &[UserId],
         since_ms: i64,
     ) -> Result<Vec<(UserId, i64)>, StorageError> {
-        Ok(sqlx::query_as(
-            "select user_id, count(*) from task
-             where user_id in (select value from json_each(?1))
-               and (state in ('submitting', 'generating') or submitted_at >= ?2)
+        let users_in = self.engine.dialect().id_list("$1");
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(format!(
+                "select user_id, count(*) from task
+             where user_id in ({users_in})
+               and (state in ('submitting', 'generating') or submitted_at >= $2)
              group by user_id",
+            ))
         )
         .bind(json_ids(users)?)
         .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// A generation slot of this credential (`None`: the pool) freed up: every task waiting for
@@ -51,14 +57,20 @@ impl Storage {
         credential_id: Option<CredentialId>,
     ) -> Result<u64, StorageError> {
         let now = now_ms();
-        let done = sqlx::query(
-            "update task set next_run_at = ?2
-             where credential_id is ?1 and state = 'queued' and lease_token is null and next_run_at > ?2",
+        let done = on_pool!(&self.engine, |pool| {
+            sqlx::query(
+            "update task set next_run_at = $2
+             where credential_id is not distinct from $1 and state = 'queued' and lease_token is null and next_run_at > $2",
         )
         .bind(credential_id)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        })?;
+        if done > 0 {
+            self.notify_work().await?;
+        }
+        Ok(done)
     }
 }

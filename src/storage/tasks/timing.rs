@@ -27,12 +27,12 @@ impl Storage {
         duration: i64,
         observed_ms: i64,
     ) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar(
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "insert into generation_time (model, quality, duration, typical_ms, samples, updated_at)
-             values (?1, ?2, ?3, ?4, 1, ?6)
+             values ($1, $2, $3, $4, 1, $6)
              on conflict (model, quality, duration) do update set
-                 typical_ms = (typical_ms * (100 - ?5) + excluded.typical_ms * ?5) / 100,
-                 samples = samples + 1, updated_at = excluded.updated_at
+                 typical_ms = (generation_time.typical_ms * (100 - $5) + excluded.typical_ms * $5) / 100,
+                 samples = generation_time.samples + 1, updated_at = excluded.updated_at
              returning typical_ms",
         )
         .bind(model)
@@ -41,16 +41,16 @@ impl Storage {
         .bind(observed_ms)
         .bind(WEIGHT_PERCENT)
         .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(pool)
+        .await)?)
     }
 
     /// Every learned generation time (a handful of rows: one per kind ever generated).
     pub async fn generation_times(&self) -> Result<Vec<GenerationTime>, StorageError> {
-        Ok(
-            sqlx::query_as("select model, quality, duration, typical_ms, samples from generation_time")
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
+            "select model, quality, duration, typical_ms, samples from generation_time"
         )
+        .fetch_all(pool)
+        .await)?)
     }
 }

@@ -1,4 +1,4 @@
-//! The real App against both fakes: a fresh SQLite file per test, configured through the same
+//! The real App against both fakes: a fresh database per test (see `database.rs`), configured through the same
 //! variables a deployment uses. The App runs on its own Tokio runtime so a test can "kill" it:
 //! shutting that runtime down drops every task at its current await point (a stand-in for a
 //! crash; the real SIGKILL tests run the binary, see `process.rs`).
@@ -12,6 +12,7 @@ use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
 
 use super::{
+    database::TestDatabase,
     fake_pixverse::FakePixverse,
     fake_telegram::{BOT_TOKEN, FakeTelegram, TgChat, TgUser},
 };
@@ -26,6 +27,7 @@ pub struct TestBot {
     pub px: FakePixverse,
     pub env: HashMap<String, String>,
     dir: TempDir,
+    database: TestDatabase,
     running: Option<RunningApp>,
     /// Where the running App's HTTP server listens (`HTTP_ADDR=127.0.0.1:0` picks a free port).
     http_addr: Option<std::net::SocketAddr>,
@@ -59,16 +61,14 @@ impl TestBot {
         let px = FakePixverse::start().await;
         px.add_api_key(OPERATOR_KEY);
         let dir = tempfile::tempdir().expect("temp dir");
+        let database = TestDatabase::new(dir.path(), "bot.db").await;
         let mut env: HashMap<String, String> = [
             ("TELOXIDE_TOKEN", BOT_TOKEN.to_owned()),
             ("TELOXIDE_API_URL", tg.api_url()),
             ("PIXVERSE_API_URL", px.url()),
             ("PIXVERSE_UPLOAD_URL", px.upload_url()),
             ("PIXVERSE_API_KEY", OPERATOR_KEY.to_owned()),
-            (
-                "DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("bot.db").display()),
-            ),
+            ("DATABASE_URL", database.url.clone()),
             ("POLL_INTERVAL_MS", "40".to_owned()),
             ("PROGRESS_EDIT_INTERVAL_MS", "20".to_owned()),
             ("TELEGRAM_POLL_TIMEOUT_MS", "1000".to_owned()),
@@ -77,12 +77,16 @@ impl TestBot {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        if let Some(key) = database.secret_key() {
+            env.insert("SECRET_KEY".into(), key.into());
+        }
         configure(&mut env);
         TestBot {
             tg,
             px,
             env,
             dir,
+            database,
             running: None,
             http_addr: None,
         }
@@ -146,6 +150,35 @@ impl TestBot {
             .await;
     }
 
+    /// Another instance of the App on the same database and fakes, in its own runtime (on
+    /// PostgreSQL several instances share one database). Does not wait for it to poll: only one
+    /// instance polls at a time.
+    pub async fn launch_another(&self) -> OtherInstance {
+        let config = self.config();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("app runtime");
+        let (stop, stopped) = oneshot::channel();
+        let (built, ready) = oneshot::channel();
+        let done = runtime.spawn(async move {
+            let app = App::build(config).await?;
+            let _ = built.send(());
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        tokio::time::timeout(DEADLINE, ready)
+            .await
+            .expect("the other instance builds in time")
+            .expect("the other instance builds");
+        OtherInstance {
+            running: Some(RunningApp { runtime, stop, done }),
+        }
+    }
+
     /// The base URL of the running App's HTTP server (`http://127.0.0.1:<port>`).
     pub fn http_url(&self) -> String {
         format!(
@@ -173,13 +206,16 @@ impl TestBot {
         running.runtime.shutdown_background();
     }
 
-    /// A second handle on the bot's database (same file, same key), for assertions.
+    /// A second handle on the bot's database (same database, same key), for assertions.
     pub async fn storage(&self) -> Storage {
         let config = self.config();
-        let path = config.database_path().expect("file database");
-        let cipher =
-            pixverse_bot::storage::Cipher::from_key_file(&pixverse_bot::storage::key_file_for(&path))
-                .expect("key file");
+        let cipher = match (&config.secret_key, config.database_path()) {
+            (Some(key), _) => pixverse_bot::storage::Cipher::from_base64(key),
+            (None, path) => pixverse_bot::storage::Cipher::from_key_file(
+                &pixverse_bot::storage::key_file_for(&path.expect("a file database")),
+            ),
+        }
+        .expect("the key");
         Storage::connect(&config.database_url, cipher)
             .await
             .expect("open the database")
@@ -188,10 +224,12 @@ impl TestBot {
     /// `(state, count)` for every task state present.
     pub async fn task_states(&self) -> Vec<(String, i64)> {
         let storage = self.storage().await;
-        let rows = sqlx::query_as("select state, count(*) from task group by state order by state")
-            .fetch_all(storage.pool())
-            .await
-            .expect("count tasks");
+        let rows = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_as(
+            "select state, count(*) from task group by state order by state"
+        )
+        .fetch_all(pool)
+        .await)
+        .expect("count tasks");
         storage.close().await;
         rows
     }
@@ -268,6 +306,38 @@ impl TestBot {
             .filter_map(|m| m.text)
             .find(|t| t.contains(needle))
             .expect("just seen")
+    }
+}
+
+/// A further instance of the App (see [`TestBot::launch_another`]); crashed when dropped.
+pub struct OtherInstance {
+    running: Option<RunningApp>,
+}
+
+impl OtherInstance {
+    /// Stops it wherever it is, as [`TestBot::crash`] does.
+    pub fn crash(self) {
+        drop(self);
+    }
+
+    /// Asks it to stop, as SIGTERM does, and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let RunningApp { runtime, stop, done } = self.running.take().expect("running");
+        let _ = stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(15), done)
+            .await
+            .expect("the instance stops within 15 s")
+            .expect("the instance task did not panic");
+        runtime.shutdown_background();
+        result
+    }
+}
+
+impl Drop for OtherInstance {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.runtime.shutdown_background();
+        }
     }
 }
 

@@ -99,6 +99,8 @@ struct TgState {
     withheld_updates: Vec<(String, Value)>,
     /// Incremented by every getUpdates; a waiting poll that sees a newer one answers 409.
     poll_generation: u64,
+    /// getUpdates calls ended by a newer one (409): more than one bot instance polls.
+    poll_conflicts: usize,
     chats: HashMap<i64, ChatState>,
     users: HashMap<i64, TgUser>,
     files: HashMap<String, FileEntry>,

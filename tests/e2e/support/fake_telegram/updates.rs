@@ -315,6 +315,11 @@ impl FakeTelegram {
         self.state().privacy_off = !on;
     }
 
+    /// How many getUpdates calls a newer one ended with 409 (two pollers at once).
+    pub fn poll_conflicts(&self) -> usize {
+        self.state().poll_conflicts
+    }
+
     /// Long polling: answers at once if updates are pending, otherwise when one arrives or
     /// `timeout` seconds pass. A newer getUpdates ends this one with 409, like Telegram.
     pub(super) async fn get_updates(&self, p: &Map<String, Value>) -> Result<Value, ApiErr> {
@@ -350,6 +355,7 @@ impl FakeTelegram {
             {
                 let mut st = self.state();
                 if st.poll_generation != generation {
+                    st.poll_conflicts += 1;
                     return Err(ApiErr {
                         status: StatusCode::CONFLICT,
                         description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running".to_owned(),

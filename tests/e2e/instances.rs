@@ -1,0 +1,102 @@
+//! Several instances of the bot on one PostgreSQL database: a task queued through one starts at
+//! once on another, and exactly one polls Telegram, another taking over when it dies. On SQLite
+//! these return at once: one process owns a SQLite file (see `lifecycle.rs`).
+
+use std::time::{Duration, Instant};
+
+use pixverse_bot::{
+    domain::{ChatId, GenerationParams, TaskKind, UserId},
+    storage::NewTask,
+};
+
+use crate::support::{
+    app::{DEADLINE, TestBot, private_user},
+    fake_telegram::TgChat,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_queued_elsewhere_starts_at_once_on_an_idle_instance() {
+    if !crate::POSTGRES {
+        return;
+    }
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(9101);
+    bot.tg.send_text(chat, &user, "/t2v a first lantern");
+    bot.wait_for_videos(chat, 1).await;
+    bot.wait_for_states(&[("delivered", 1)]).await;
+
+    // The instance's worker is idle now: with nothing due it sleeps up to a minute unless woken.
+    // Another instance (here a bare storage handle, with no worker of its own) queues a task.
+    let other = bot.storage().await;
+    let queued = Instant::now();
+    other
+        .insert_task(&NewTask {
+            user_id: UserId(chat.id()),
+            chat_id: ChatId(chat.id()),
+            request_message_id: 1,
+            thread_id: None,
+            kind: TaskKind::T2v,
+            prompt: "a second lantern".to_owned(),
+            params: GenerationParams::default(),
+            image_file_id: None,
+            credential_id: None,
+            seed_auto: false,
+            mode_input: None,
+            pool_account_id: None,
+        })
+        .await
+        .expect("queue a task");
+    other.close().await;
+    bot.wait_until("PixVerse to get the second task", || bot.px.videos().len() == 2)
+        .await;
+    assert!(
+        queued.elapsed() < Duration::from_secs(5),
+        "started {:?} after it was queued",
+        queued.elapsed()
+    );
+    bot.wait_for_videos(chat, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_polls_telegram_and_another_takes_over_within_ten_seconds() {
+    if !crate::POSTGRES {
+        return;
+    }
+    let mut bot = TestBot::start().await;
+    let other = bot.launch_another().await;
+
+    // Both run, one polls: every message is answered once, and Telegram never sees two
+    // getUpdates at once (it would end the older with 409).
+    let chats: Vec<_> = (0..4).map(|n| private_user(9201 + n)).collect();
+    for (chat, user) in &chats {
+        bot.tg.send_text(*chat, user, "/help");
+        bot.tg.send_text(*chat, user, "/settings");
+    }
+    for (chat, _) in &chats {
+        answered(&bot, *chat, 2).await;
+    }
+    for (chat, _) in &chats {
+        assert_eq!(bot.tg.bot_messages(*chat).len(), 2, "two messages, two answers");
+    }
+    assert_eq!(bot.tg.poll_conflicts(), 0, "never two getUpdates at once");
+
+    // The polling instance dies; the other one takes over.
+    bot.crash();
+    let died = Instant::now();
+    let (chat, user) = private_user(9301);
+    bot.tg.send_text(chat, &user, "/help");
+    answered(&bot, chat, 1).await;
+    assert!(
+        died.elapsed() < Duration::from_secs(10),
+        "answered {:?} after the poller died",
+        died.elapsed()
+    );
+    assert_eq!(bot.tg.bot_messages(chat).len(), 1);
+    other.stop().await.expect("a clean stop");
+}
+
+async fn answered(bot: &TestBot, chat: TgChat, n: usize) {
+    bot.tg
+        .wait_for("the answers", DEADLINE, |tg| tg.bot_messages(chat).len() >= n)
+        .await;
+}

@@ -108,7 +108,7 @@ impl CredentialCache {
         }
     }
 
-    fn forget(&self, matches: impl Fn(&Credential) -> bool) {
+    pub(super) fn forget(&self, matches: impl Fn(&Credential) -> bool) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.by_id.retain(|_, c| !matches(c));
@@ -155,6 +155,7 @@ impl Storage {
             id
         });
         self.credentials.forget(|c| c.owner_id == owner_id);
+        self.notify_credentials_changed().await?;
         Ok(id)
     }
 
@@ -200,6 +201,7 @@ impl Storage {
         .await
         .map(|done| done.rows_affected()))?;
         self.credentials.forget(|c| c.owner_id == owner_id);
+        self.notify_credentials_changed().await?;
         Ok(current)
     }
 
@@ -217,6 +219,7 @@ impl Storage {
         .map(|done| done.rows_affected())
         })?;
         self.credentials.forget(|c| c.id == id);
+        self.notify_credentials_changed().await?;
         Ok(done > 0)
     }
 

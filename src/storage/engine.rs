@@ -131,6 +131,19 @@ impl Dialect {
         }
     }
 
+    /// Statement that tells the other instances a credential row changed (a new login, a logout,
+    /// a refusal), so they drop the decrypted credentials they keep (`$1`: this instance's id).
+    /// Payload as for [`Dialect::work_notice`]. SQLite has one instance, whose cache is kept by
+    /// the writes themselves.
+    pub fn credentials_notice(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => {
+                Some("select pg_notify('pixverse_bot_credentials', current_schema() || ' ' || $1)")
+            }
+        }
+    }
+
     /// Ends the subquery that picks the rows a claim takes. PostgreSQL: two instances claiming
     /// at once each take rows the other has not locked, instead of one waiting for the other and
     /// then finding its picks taken. SQLite has one writer at a time, so a claim never races one.
@@ -144,6 +157,8 @@ impl Dialect {
 
 /// The PostgreSQL channel of [`Dialect::work_notice`].
 pub const WORK_CHANNEL: &str = "pixverse_bot_work";
+/// The PostgreSQL channel of [`Dialect::credentials_notice`].
+pub const CREDENTIALS_CHANNEL: &str = "pixverse_bot_credentials";
 
 /// A list of ids as one JSON parameter, for [`Dialect::id_list`] and [`Dialect::id_pairs`].
 pub fn json_ids<T: serde::Serialize>(ids: &[T]) -> Result<String, super::StorageError> {

@@ -1,6 +1,6 @@
 //! The instances that run on one database: which of them are alive (so a start can tell a
 //! crash's leftover leases from live instances' leases), how a worker wakes the others when it
-//! adds work, and which one polls Telegram.
+//! adds work, how a changed credential reaches the others' caches, and which one polls Telegram.
 //!
 //! SQLite: one process per database (the lock file beside it, see `lock.rs`), so at start every
 //! lease is a leftover. PostgreSQL: every running instance holds a shared advisory lock on a
@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 
 use sqlx::{PgConnection, postgres::PgListener};
 
-use super::{Engine, Storage, StorageError, engine::WORK_CHANNEL};
+use super::{
+    Engine, Storage, StorageError,
+    credentials::CredentialCache,
+    engine::{CREDENTIALS_CHANNEL, WORK_CHANNEL},
+};
 
 /// The advisory lock every running instance of the bot in this schema holds shared (two int
 /// keys: see `engine.rs`).
@@ -79,9 +83,11 @@ impl Storage {
     }
 }
 
-/// Notices that another instance added work (see [`super::Dialect::work_notice`]).
+/// Notices that another instance added work (see [`super::Dialect::work_notice`]); on the way,
+/// those that it changed a credential (the cache of decrypted credentials is dropped).
 pub struct WorkListener {
     listener: PgListener,
+    credentials: CredentialCache,
     /// How a notice of this bot's schema starts.
     others: String,
     /// This instance's own notices.
@@ -97,6 +103,10 @@ impl WorkListener {
                 Some(notice)
                     if notice.payload() == self.own || !notice.payload().starts_with(&self.others) =>
                 {
+                    continue;
+                }
+                Some(notice) if notice.channel() == CREDENTIALS_CHANNEL => {
+                    self.credentials.forget(|_| true);
                     continue;
                 }
                 _ => return Ok(()),
@@ -128,6 +138,20 @@ impl Storage {
         Ok(())
     }
 
+    /// Tells the other instances that a credential changed (see
+    /// [`super::Dialect::credentials_notice`]).
+    pub(super) async fn notify_credentials_changed(&self) -> Result<(), StorageError> {
+        if let (Engine::Postgres(pool), Some(notice)) =
+            (&self.engine, self.engine.dialect().credentials_notice())
+        {
+            sqlx::query(notice)
+                .bind(self.instance.as_ref())
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The work notices of the other instances; `None` on SQLite (one instance).
     pub async fn listen_for_work(&self) -> Result<Option<WorkListener>, StorageError> {
         let Engine::Postgres(pool) = &self.engine else {
@@ -137,9 +161,10 @@ impl Storage {
             .fetch_one(pool)
             .await?;
         let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(WORK_CHANNEL).await?;
+        listener.listen_all([WORK_CHANNEL, CREDENTIALS_CHANNEL]).await?;
         Ok(Some(WorkListener {
             listener,
+            credentials: self.credentials.clone(),
             others: format!("{schema} "),
             own: format!("{schema} {}", self.instance),
         }))

@@ -1,6 +1,7 @@
 //! Several instances of the bot on one PostgreSQL database: a task queued through one starts at
-//! once on another, and exactly one polls Telegram, another taking over when it dies. On SQLite
-//! these return at once: one process owns a SQLite file (see `lifecycle.rs`).
+//! once on another, a logout on one reaches another's task at once, and exactly one polls
+//! Telegram, another taking over when it dies. On SQLite these return at once: one process owns a
+//! SQLite file (see `lifecycle.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -99,4 +100,28 @@ async fn answered(bot: &TestBot, chat: TgChat, n: usize) {
     bot.tg
         .wait_for("the answers", DEADLINE, |tg| tg.bot_messages(chat).len() >= n)
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_another_instance_reaches_a_task_in_flight_at_once() {
+    if !crate::POSTGRES {
+        return;
+    }
+    const USER_KEY: &str = "uk-instances-7741";
+    let bot = TestBot::start().await;
+    bot.px.add_api_key(USER_KEY);
+    let (chat, user) = private_user(9401);
+    bot.tg.send_text(chat, &user, &format!("/apikey {USER_KEY}"));
+    bot.wait_for_text(chat, "API key connected").await;
+    bot.px.hold_videos();
+    bot.tg.send_text(chat, &user, "/t2v a held lantern");
+    bot.wait_until("PixVerse to start the video", || bot.px.videos().len() == 1)
+        .await;
+
+    // The worker polls the video with the credential it keeps decrypted in memory. Another
+    // instance logs the user out: as on one instance, the task cannot go on without it.
+    let other = bot.storage().await;
+    assert!(other.delete_credential_of_user(chat.id()).await.expect("log out"));
+    other.close().await;
+    bot.wait_for_states(&[("failed", 1)]).await;
 }

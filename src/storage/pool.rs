@@ -137,7 +137,7 @@ impl Storage {
             CredentialKind::ApiKey => "apikey",
             CredentialKind::Web => "web",
         };
-        Ok(on_pool!(&self.engine, |pool| sqlx::query_scalar(
+        let id = on_pool!(&self.engine, |pool| sqlx::query_scalar(
             "insert into pool_account (name, kind, secret, label, expires_at, credits, created_at)
              values ($1, $2, $3, $4, $5, $6, $7)
              on conflict (name) do update set kind = excluded.kind, secret = excluded.secret,
@@ -153,7 +153,10 @@ impl Storage {
         .bind(credits)
         .bind(now_ms())
         .fetch_one(pool)
-        .await)?)
+        .await)?;
+        // A new account (or one back in rotation) brings free slots for the waiting pool tasks.
+        self.wake_tasks_waiting_for_slot(None).await?;
+        Ok(id)
     }
 
     /// PIXVERSE_API_KEY as the pool account `operator`: created at start, its key kept current.
@@ -279,6 +282,9 @@ impl Storage {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
+        if enabled && done > 0 {
+            self.wake_tasks_waiting_for_slot(None).await?;
+        }
         Ok(done > 0)
     }
 

@@ -1,7 +1,7 @@
 //! Figures for admins: /stats and /tasks.
 
 use super::{Storage, StorageError, TaskRow};
-use crate::domain::{ChatId, TaskId, UserId};
+use crate::domain::{ChatId, TaskId, TaskState, UserId};
 
 /// What `/stats` shows. Times are milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -104,7 +104,14 @@ impl Storage {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        Ok(before.filter(|_| done > 0))
+        let cancelled = before.filter(|_| done > 0);
+        // A cancelled generation frees its account's slot for the tasks waiting for one.
+        if let Some(task) = &cancelled
+            && matches!(task.state, TaskState::Submitting | TaskState::Generating)
+        {
+            self.wake_tasks_waiting_for_slot(task.credential_id).await?;
+        }
+        Ok(cancelled)
     }
 }
 

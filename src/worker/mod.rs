@@ -351,6 +351,17 @@ impl Worker {
         texts(lang_of_user(&self.storage, user_id.0).await)
     }
 
+    /// How long a task waiting for a generation slot stays given back (ms). Every transition
+    /// that frees a slot makes its account's waiting tasks due at once (`TaskLease::slot_freed`,
+    /// cancels, pool accounts added or enabled), so this is only the safety net for what no
+    /// write announces (a pool account's cool-down ending): claiming thousands of waiting tasks
+    /// every poll interval only to give them back was most of the polling cost with 10,000 in
+    /// flight. A task past `QUEUE_WAIT_LIMIT_MS` meanwhile fails at this recheck, up to one
+    /// recheck late.
+    fn slot_recheck(&self) -> i64 {
+        self.settings.poll_interval.as_millis() as i64 * 12
+    }
+
     /// Generation ran past its deadline, counted from when PixVerse accepted the task.
     fn past_deadline(&self, task: &TaskRow) -> bool {
         task.submitted_at

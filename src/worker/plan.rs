@@ -130,8 +130,9 @@ impl Worker {
                 TaskState::Delivered | TaskState::Failed => {}
             }
         }
-        let next = now_ms() + self.settings.poll_interval.as_millis() as i64;
-        self.storage.wait_for_slot(no_slot, next).await?;
+        self.storage
+            .wait_for_slot(no_slot, now_ms() + self.slot_recheck())
+            .await?;
         self.park(to_park).await?;
         steps.extend(self.due_polls());
         Ok((steps, full))

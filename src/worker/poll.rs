@@ -127,23 +127,19 @@ impl Worker {
                     // or an upload. Crash story: in `lease.rs`, beside `delivering`.
                     lease.delivering(&url).await?;
                     self.wake.notify_one();
-                    self.slot_freed(&task).await?;
                     self.learn_generation_time(&task, w.seen_generating_at, polled_at)
                         .await;
                 }
                 Some(VideoStatus::Moderated) => {
                     self.fail(lease, FailureReason::Moderation, "moderated").await?;
-                    self.slot_freed(&task).await?;
                 }
                 Some(VideoStatus::Failed | VideoStatus::Deleted) => {
                     self.fail(lease, FailureReason::GenerationFailed, "generation failed")
                         .await?;
-                    self.slot_freed(&task).await?;
                 }
                 Some(VideoStatus::Generating) | None => {
                     self.fail(lease, FailureReason::TimedOut, "deadline passed while generating")
                         .await?;
-                    self.slot_freed(&task).await?;
                 }
             }
         }
@@ -258,18 +254,5 @@ impl Worker {
             }
             Err(e) => tracing::warn!(error = %e, "could not read the learned generation times"),
         }
-    }
-
-    /// A generation of this task's account ended: tasks waiting for a slot compete for it now.
-    async fn slot_freed(&self, task: &TaskRow) -> anyhow::Result<()> {
-        if self
-            .storage
-            .wake_tasks_waiting_for_slot(task.credential_id)
-            .await?
-            > 0
-        {
-            self.wake.notify_one();
-        }
-        Ok(())
     }
 }

@@ -99,11 +99,11 @@ impl Worker {
         Ok(())
     }
 
-    /// Every usable pool account has all its slots taken: stay queued, look again soon (a slot
-    /// freed by a finished generation wakes the task earlier).
+    /// Every usable pool account has all its slots taken: stay queued until a slot frees (see
+    /// [`Worker::slot_recheck`]).
     async fn wait_for_slot(&self, lease: TaskLease) -> anyhow::Result<()> {
         let task = lease.task().clone();
-        let next = now_ms() + self.settings.poll_interval.as_millis() as i64 * 2;
+        let next = now_ms() + self.slot_recheck();
         lease.wait(WaitReason::Slot, next).await?;
         if task.wait_reason != Some(WaitReason::Slot) {
             let texts = self.texts_for(task.user_id).await;

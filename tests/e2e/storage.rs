@@ -212,6 +212,55 @@ async fn the_transitions_walk_a_task_from_queued_to_delivered() {
     );
 }
 
+/// Tasks waiting for a slot are rechecked rarely (a minute at the default poll interval), so
+/// every transition that frees a slot must make them due at once: here a failed generation, and
+/// a cancelled one. A task waiting for a login stays asleep.
+#[tokio::test]
+async fn a_generation_that_ends_or_is_cancelled_wakes_the_tasks_waiting_for_its_slot() {
+    let (storage, _database, _dir) = fresh_storage().await;
+    let an_hour = now_ms() + 3_600_000;
+    let first = queue(&storage, "first").await;
+    let mut lease = claim_one(&storage, LONG).await;
+    lease.submitting(None).await.unwrap();
+    lease.generating(41, now_ms()).await.unwrap();
+    let generating = claim_one(&storage, LONG).await;
+    let waiting = queue(&storage, "waiting").await;
+    storage
+        .wait_for_slot(vec![claim_one(&storage, LONG).await], an_hour)
+        .await
+        .unwrap();
+    let login = queue(&storage, "login").await;
+    claim_one(&storage, LONG)
+        .await
+        .wait(WaitReason::Login, an_hour)
+        .await
+        .unwrap();
+    assert!(storage.claim_due_tasks(10, LONG).await.unwrap().is_empty());
+
+    generating.fail("generation failed").await.unwrap();
+    assert_eq!(state(&storage, first).await, TaskState::Failed);
+    let woken = claim_one(&storage, LONG).await;
+    assert_eq!(woken.id(), waiting, "the slot waiter is due at once");
+
+    // It generates; another task waits for its slot; the user cancels it.
+    let mut woken = woken;
+    woken.submitting(None).await.unwrap();
+    woken.generating(42, an_hour).await.unwrap();
+    let next = queue(&storage, "next").await;
+    storage
+        .wait_for_slot(vec![claim_one(&storage, LONG).await], an_hour)
+        .await
+        .unwrap();
+    assert!(storage.claim_due_tasks(10, LONG).await.unwrap().is_empty());
+    storage.cancel_task(waiting, "cancelled").await.unwrap();
+    assert_eq!(claim_one(&storage, LONG).await.id(), next);
+    assert_eq!(
+        storage.task(login).await.unwrap().unwrap().next_run_at,
+        an_hour,
+        "a task waiting for a login is not woken by a free slot"
+    );
+}
+
 #[tokio::test]
 async fn a_task_waiting_for_a_login_is_woken_by_the_next_login() {
     let (storage, _database, _dir) = fresh_storage().await;

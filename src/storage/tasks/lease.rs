@@ -516,7 +516,8 @@ impl TaskLease {
                  where id = $1 and lease_token = $2",
             video_url,
             now
-        )
+        )?;
+        self.slot_freed().await
     }
 
     /// The video reached the chat. Crash story (send, then mark): dying between the send and this
@@ -545,7 +546,8 @@ impl TaskLease {
                  where id = $1 and lease_token = $2",
             error,
             now
-        )
+        )?;
+        self.slot_freed().await
     }
 
     /// Parks the task until `until` (or until what it waits for wakes it earlier). A submit not
@@ -563,7 +565,11 @@ impl TaskLease {
             until,
             reason,
             now_ms()
-        )
+        )?;
+        if self.task.state == TaskState::Submitting {
+            self.slot_freed().await?;
+        }
+        Ok(())
     }
 
     /// The step failed in a way that may pass: try again at `at`, counting the attempt. The
@@ -597,6 +603,23 @@ impl TaskLease {
                  where id = $1 and lease_token = $2",
             at,
             now_ms()
-        )
+        )?;
+        if self.task.state == TaskState::Submitting && self.task.video_id.is_none() {
+            self.slot_freed().await?;
+        }
+        Ok(())
+    }
+
+    /// This task held a generation slot of its account until the transition just written (it
+    /// was submitting or generating): the tasks waiting for one are due now. Every transition
+    /// that frees a slot comes here, so waiting tasks need no frequent recheck (see
+    /// [`Storage::wait_for_slot`]).
+    async fn slot_freed(&self) -> Result<(), LeaseError> {
+        if matches!(self.task.state, TaskState::Submitting | TaskState::Generating) {
+            self.storage
+                .wake_tasks_waiting_for_slot(self.task.credential_id)
+                .await?;
+        }
+        Ok(())
     }
 }

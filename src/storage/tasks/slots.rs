@@ -50,7 +50,7 @@ impl Storage {
     }
 
     /// A generation slot of this credential (`None`: the pool) freed up: every task waiting for
-    /// one is due now, so the next round picks among all of them fairly instead of whichever
+    /// one (not those waiting for a login or a retry's backoff) is due now, so the next round picks among all of them fairly instead of whichever
     /// timer fires first.
     pub async fn wake_tasks_waiting_for_slot(
         &self,
@@ -59,14 +59,15 @@ impl Storage {
         let now = now_ms();
         let done = on_pool!(&self.engine, |pool| {
             sqlx::query(
-            "update task set next_run_at = $2
-             where credential_id is not distinct from $1 and state = 'queued' and lease_token is null and next_run_at > $2",
-        )
-        .bind(credential_id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
+                "update task set next_run_at = $2
+             where credential_id is not distinct from $1 and state = 'queued' and wait_reason = 'slot'
+               and lease_token is null and next_run_at > $2",
+            )
+            .bind(credential_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
         })?;
         if done > 0 {
             self.notify_work().await?;

@@ -865,6 +865,8 @@ async fn cancel(
             "Video {id} already finished; there is nothing to cancel."
         )));
     }
+    // Its generation slot may have freed: the tasks waiting for it are due now.
+    state.wake_worker.notify_one();
     tracing::info!(
         task_id = id,
         user_id = caller.user_id,

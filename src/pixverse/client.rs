@@ -117,7 +117,7 @@ impl PixverseClient {
 
     /// Current statuses. Ids PixVerse does not know (for this credential) are absent.
     /// API key: one result call per id; web: one listing call for all ids.
-    #[tracing::instrument(skip_all, fields(surface = cred.surface(), ids = video_ids.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(surface = cred.surface(), ids = video_ids.len()))]
     pub async fn statuses(
         &self,
         cred: &Credential,

@@ -36,9 +36,12 @@ pub(super) enum Retry {
     Never,
 }
 
-/// A fresh UUID v4 for every attempt, retries included.
+/// A fresh UUID v4 for every attempt, retries included. From the thread's generator, not
+/// `Uuid::new_v4` (a `getrandom` system call each: one per status poll).
 pub(super) fn trace_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 /// A header value carrying a secret: marked sensitive so reqwest's own Debug output hides it.
@@ -195,7 +198,8 @@ pub(super) fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<T, Pix
         }
         None => return Err(PixverseError::Decode("the answer has no ErrCode".into())),
     }
-    serde_json::from_value(envelope.resp).map_err(|e| PixverseError::Decode(format!("unexpected Resp: {e}")))
+    let resp = envelope.resp.map_or("null", |raw| raw.get());
+    serde_json::from_str(resp).map_err(|e| PixverseError::Decode(format!("unexpected Resp: {e}")))
 }
 
 /// Runs `attempt` once, or for an idempotent call up to twice more after a transient failure.

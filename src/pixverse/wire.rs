@@ -41,15 +41,17 @@ pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
     Ok(Option::<LenientI64>::deserialize(d)?.map(|v| v.0))
 }
 
-/// `{"ErrCode", "ErrMsg", "Resp"}`: `Resp` stays raw until `ErrCode` says it is a success.
+/// `{"ErrCode", "ErrMsg", "Resp"}`: `Resp` stays raw until `ErrCode` says it is a success. Raw
+/// text, not a `serde_json::Value`: a status poll then parses its answer once, into its own
+/// type, instead of building a tree of it first (polling is most of what the bot does).
 #[derive(Deserialize)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     #[serde(rename = "ErrCode", default, deserialize_with = "opt_i64")]
     pub err_code: Option<i64>,
     #[serde(rename = "ErrMsg", default)]
     pub err_msg: Option<String>,
-    #[serde(rename = "Resp", default)]
-    pub resp: serde_json::Value,
+    #[serde(rename = "Resp", default, borrow)]
+    pub resp: Option<&'a serde_json::value::RawValue>,
 }
 
 /// The generation body of both surfaces; unset optional fields are omitted, not sent as null.

@@ -94,6 +94,9 @@ pub struct Worker {
 /// Photos in memory at once (see `Worker::photo_transfers`).
 const PHOTO_TRANSFERS: usize = 4;
 
+/// The longest the run loop sleeps with nothing due.
+const IDLE: Duration = Duration::from_secs(60);
+
 /// The longest the run loop waits, while steps keep ending, before it claims again.
 const REPLAN_GAP: Duration = Duration::from_millis(100);
 
@@ -162,6 +165,9 @@ impl Worker {
         self.load_parked().await;
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
+        // Polls falling due within this of each other go out in one round (see
+        // `time_to_next_due`): 250 ms at the default 5 s interval.
+        let poll_gather = self.settings.poll_interval / 20;
         let mut renew = tokio::time::interval(self.settings.lease / 3);
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut running = JoinSet::new();
@@ -169,6 +175,11 @@ impl Worker {
         let mut plan_now = true;
         let mut wake_at = Instant::now();
         let mut last_plan = Instant::now();
+        // Whether the database may hold due tasks the last claim did not see: something was
+        // written (a handler's task, a step's transition) or a stored task fell due. A round for
+        // the in-memory polls alone claims nothing (an empty claim is still a write transaction).
+        let mut stored_due_at = i64::MIN;
+        let mut written = true;
         while !*shutdown.borrow() {
             self.heartbeat
                 .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
@@ -176,18 +187,29 @@ impl Worker {
                 plan_now = false;
                 last_plan = Instant::now();
                 let mut more = false;
-                match self.plan_round().await {
+                let claim = written || now_ms() >= stored_due_at;
+                written = false;
+                match self.plan_round(claim).await {
                     Ok((steps, full)) => {
                         more = full;
                         waiting.extend(steps);
                     }
-                    Err(e) => tracing::error!(error = format!("{e:#}"), "worker round failed"),
+                    Err(e) => {
+                        written = true;
+                        tracing::error!(error = format!("{e:#}"), "worker round failed")
+                    }
                 }
                 // A full claim may have left due tasks behind: claim again once these are out.
                 wake_at = if more {
+                    written = true;
                     Instant::now()
                 } else {
-                    Instant::now() + self.time_to_next_due(replan_gap / 4).await
+                    let (wait, stored) = self.time_to_next_due(poll_gather).await;
+                    // Claimed at least once an interval all the same: a lease that expires
+                    // (another instance died holding it) announces nothing.
+                    let interval = self.settings.poll_interval.as_millis() as i64;
+                    stored_due_at = stored.min(now_ms() + interval);
+                    Instant::now() + wait
                 };
             }
             while running.len() < concurrency
@@ -197,10 +219,23 @@ impl Worker {
                 running.spawn(async move { worker.run_step(step).await });
             }
             tokio::select! {
-                Some(_) = running.join_next() => {
-                    wake_at = wake_at.min(last_plan + replan_gap);
+                Some(ended) = running.join_next() => {
+                    // A step that moved a task may have made work due (a finished video's
+                    // delivery, a freed slot); a poll that found every video still generating
+                    // did not.
+                    if ended.unwrap_or(true) {
+                        written = true;
+                        wake_at = wake_at.min(last_plan + replan_gap);
+                    } else {
+                        // It put its tasks back in the schedule, which the last round's
+                        // `wake_at` did not know of.
+                        wake_at = wake_at.min(Instant::now() + self.time_to_next_poll(poll_gather));
+                    }
                 }
-                _ = self.wake.notified() => plan_now = true,
+                _ = self.wake.notified() => {
+                    written = true;
+                    plan_now = true;
+                }
                 _ = tokio::time::sleep_until(wake_at), if waiting.is_empty() => plan_now = true,
                 _ = renew.tick() => self.renew_leases().await,
                 _ = shutdown.changed() => break,
@@ -289,15 +324,19 @@ impl Worker {
 
     /// Runs one step. A lost lease stops it quietly (another holder, or a cancel, owns the task
     /// now); any other error counts as a failed attempt of the tasks it held, and the last
-    /// allowed attempt ends them with a message (`failure.rs`).
-    async fn run_step(&self, step: Step) {
+    /// allowed attempt ends them with a message (`failure.rs`). Says whether the step moved a
+    /// task (wrote to the database), or may have.
+    async fn run_step(&self, step: Step) -> bool {
         let held = step.held();
         let result = match step {
             Step::Submit(lease) => self.submit(lease).await,
             Step::Poll(watched) => {
                 let again = watched.clone();
                 let result = self.poll(watched).await;
-                if result.is_err() {
+                if let Ok(moved) = result {
+                    return moved;
+                }
+                {
                     // Back in the schedule, a little later: a task the failed poll already moved
                     // is not parked any more, and its next poll drops it (see `schedule.rs`).
                     let at = now_ms() + self.backoff(2, None).as_millis() as i64;
@@ -306,7 +345,7 @@ impl Worker {
                         schedule.insert(w, at);
                     }
                 }
-                result
+                result.map(|_| ())
             }
             Step::Deliver(lease) => self.deliver(lease).await,
         };
@@ -320,13 +359,14 @@ impl Worker {
                 self.step_failed(&held, &e).await;
             }
         }
+        true
     }
 
-    /// Until the next task falls due, in the database or in the poll schedule. The schedule's
-    /// polls are gathered into rounds no closer than `gap`: thousands of accounts fall due at
-    /// thousands of moments, and a round per moment would cost more than the polls.
-    async fn time_to_next_due(&self, gap: Duration) -> Duration {
-        const IDLE: Duration = Duration::from_secs(60);
+    /// Until the next task falls due, in the database or in the poll schedule, and when the
+    /// next stored task falls due (ms). The schedule's polls are gathered into rounds no closer
+    /// than `gap`: thousands of accounts fall due at thousands of moments, and a round per
+    /// moment would cost more than the polls.
+    async fn time_to_next_due(&self, gap: Duration) -> (Duration, i64) {
         let now = now_ms();
         let stored = match self.storage.next_due_at().await {
             Ok(Some(at)) => at,
@@ -336,14 +376,28 @@ impl Worker {
                 now + 1000
             }
         };
-        let polls = self
-            .schedule
+        let polls = self.next_poll_at(now, gap);
+        let wait = stored.min(polls).saturating_sub(now);
+        (
+            Duration::from_millis(wait.clamp(0, IDLE.as_millis() as i64) as u64),
+            stored,
+        )
+    }
+
+    /// Until the schedule's next poll round (see `time_to_next_due`).
+    fn time_to_next_poll(&self, gap: Duration) -> Duration {
+        let now = now_ms();
+        let wait = self.next_poll_at(now, gap).saturating_sub(now);
+        Duration::from_millis(wait.clamp(0, IDLE.as_millis() as i64) as u64)
+    }
+
+    /// When the schedule's next poll round is (ms), no sooner than `gap` from `now`.
+    fn next_poll_at(&self, now: i64, gap: Duration) -> i64 {
+        self.schedule
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .next_due()
-            .map_or(i64::MAX, |at| at.max(now + gap.as_millis() as i64));
-        let wait = stored.min(polls).saturating_sub(now);
-        Duration::from_millis(wait.clamp(0, IDLE.as_millis() as i64) as u64)
+            .map_or(i64::MAX, |at| at.max(now + gap.as_millis() as i64))
     }
 
     /// The texts in the language of the task's owner.

@@ -52,11 +52,16 @@ fn fair_order(mut tasks: Vec<TaskLease>, served: &HashMap<UserId, i64>) -> Vec<T
 }
 
 impl Worker {
-    /// Claims the due tasks (with a lease) and groups them into steps, with the polls the
-    /// in-memory schedule has due; also says whether the claim was full (more tasks may be due).
-    pub(super) async fn plan_round(&self) -> anyhow::Result<(Vec<Step>, bool)> {
+    /// Claims the due tasks (with a lease; only when `claim`) and groups them into steps, with
+    /// the polls the in-memory schedule has due; also says whether the claim was full (more
+    /// tasks may be due).
+    pub(super) async fn plan_round(&self, claim: bool) -> anyhow::Result<(Vec<Step>, bool)> {
         let limit = (self.settings.concurrency * 64) as i64;
-        let claimed = self.storage.claim_due_tasks(limit, self.settings.lease).await?;
+        let claimed = if claim {
+            self.storage.claim_due_tasks(limit, self.settings.lease).await?
+        } else {
+            Vec::new()
+        };
         let Some(first) = claimed.first() else {
             return Ok((self.due_polls(), false));
         };

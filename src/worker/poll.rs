@@ -31,10 +31,13 @@ impl Worker {
     /// One status call for all `watched` (they share an account): a web account answers them all
     /// with a single listing call; an API key needs one result call each. What is still
     /// generating goes back to the schedule, due in one poll interval; nothing is written.
-    #[tracing::instrument(skip_all, fields(tasks = watched.len()))]
-    pub(super) async fn poll(&self, watched: Vec<Watched>) -> anyhow::Result<()> {
+    /// Says whether it moved a task (took its lease).
+    // A debug-level span: at the default level it costs nothing, and a poll runs for every
+    // generating account every interval (thousands a minute).
+    #[tracing::instrument(level = "debug", skip_all, fields(tasks = watched.len()))]
+    pub(super) async fn poll(&self, watched: Vec<Watched>) -> anyhow::Result<bool> {
         let Some(first) = watched.first().map(|w| w.task.clone()) else {
-            return Ok(());
+            return Ok(false);
         };
         // The next poll is an interval after this one began, so the time a poll takes does not
         // push every later one back.
@@ -45,13 +48,13 @@ impl Worker {
                 for lease in self.take(&watched).await? {
                     self.hold(lease).await?;
                 }
-                return Ok(());
+                return Ok(true);
             }
             Lookup::Fail(reason) => {
                 for lease in self.take(&watched).await? {
                     self.fail(lease, reason, "no usable credential").await?;
                 }
-                return Ok(());
+                return Ok(true);
             }
         };
         let ids: Vec<i64> = watched.iter().filter_map(|w| w.task.video_id).collect();
@@ -61,7 +64,7 @@ impl Worker {
                 for lease in self.take(&watched).await? {
                     self.pixverse_failed(lease, &error, own).await?;
                 }
-                return Ok(());
+                return Ok(true);
             }
         };
         let polled_at = now_ms();
@@ -77,7 +80,8 @@ impl Worker {
                 status => changed.push((w, status)),
             }
         }
-        if !changed.is_empty() {
+        let moved = !changed.is_empty();
+        if moved {
             self.apply_changes(changed, polled_at).await?;
         }
         self.note_generating(still_generating.len());
@@ -99,7 +103,7 @@ impl Worker {
         for w in still_generating {
             schedule.insert(w, next);
         }
-        Ok(())
+        Ok(moved)
     }
 
     /// The tasks whose state the poll found changed, each moved under its lease: done ones to

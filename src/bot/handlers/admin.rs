@@ -267,6 +267,8 @@ pub async fn cancel(bot: Bot, msg: Message, ctx: Arc<BotContext>, arg: String) -
         reply(&bot, &ctx, &msg, texts.cancel_not_found(task_id)).await?;
         return Ok(());
     };
+    // Its generation slot may have freed: the tasks waiting for it are due now.
+    ctx.wake_worker.notify_one();
     tracing::info!(admin = sender_id(&msg), task_id, "task cancelled by an admin");
     let owner = owner_texts(&ctx.storage, task.user_id.0).await;
     let told = Place::of_request(

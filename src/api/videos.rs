@@ -563,6 +563,7 @@ async fn accept(
             bytes: image.bytes,
         }),
         mode: None,
+        effect: None,
     };
     submit(state, order).await
 }

@@ -22,6 +22,10 @@ pub enum Command {
     Say(String),
     /// Pick the voice /say speaks with.
     Voices,
+    /// Effects for your next photo.
+    Effects,
+    /// Forget the picked effect.
+    Cancel,
     /// Your videos in progress and recently finished.
     Status,
     /// Credits of the account you generate with.

@@ -4,6 +4,7 @@
 //! beyond the ids a [`Destination`] records.
 
 mod admission;
+mod effects;
 mod modes;
 
 pub use modes::MAX_AUDIO_BYTES;
@@ -17,6 +18,7 @@ use tokio::sync::Notify;
 use modes::{Account, ModeParts, ResolvedMode, mode_parts};
 
 pub use admission::{Admission, admission};
+pub use effects::{EffectsError, EffectsPage, effects_page, find_effect, listing_key};
 pub use order::{
     AudioSource, Destination, FusionRef, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder,
     is_placeholder,
@@ -149,6 +151,7 @@ impl Service {
             spec,
             image,
             mode: mode_order,
+            effect,
         } = order;
         let kind = mode_order.as_ref().map_or(kind, ModeOrder::kind);
         if kind.is_mode() && mode_order.is_none() {
@@ -179,6 +182,13 @@ impl Service {
             return Err(Refusal::ImageMismatch { kind }.into());
         }
         let (prompt, mut params) = self.validate(requester, kind, spec).await?;
+        if let Some(template_id) = effect {
+            params.template_id = Some(template_id);
+        }
+        if params.template_id.is_some() && kind != TaskKind::I2v {
+            // PixVerse applies a template to an image-to-video only.
+            return Err(Refusal::ImageMismatch { kind }.into());
+        }
         let (mode_input, mode_upload, images, account) = match mode_order {
             None => (None, None, Vec::new(), Account::Any),
             Some(order) => {
@@ -204,12 +214,15 @@ impl Service {
             if kind.is_mode() {
                 return Err(Refusal::NeedsApiKey { kind }.into());
             }
-            // `--sfx` is a Platform API field: the web surface has none.
+            // `--sfx` and effect templates are Platform API fields: the web surface has none.
             if params.sound_effect.is_some() {
                 return Err(Refusal::NeedsApiKey {
                     kind: TaskKind::Sound,
                 }
                 .into());
+            }
+            if params.template_id.is_some() {
+                return Err(Refusal::NeedsApiKey { kind }.into());
             }
         }
 

@@ -70,7 +70,9 @@ impl ModeTexts for En {
             TaskKind::LipSync => "Lip-sync",
             TaskKind::Transition => "A transition",
             TaskKind::Fusion => "A fusion",
-            TaskKind::T2v | TaskKind::I2v => "This",
+            // i2v needs a key only with an effect template.
+            TaskKind::I2v => "An effect",
+            TaskKind::T2v => "This",
         };
         format!(
             "{what} needs a PixVerse Platform API key; a web login (/login) cannot do it. \

@@ -70,7 +70,9 @@ impl ModeTexts for Ru {
             TaskKind::LipSync => "Для озвучки губами",
             TaskKind::Transition => "Для перехода",
             TaskKind::Fusion => "Для слияния",
-            TaskKind::T2v | TaskKind::I2v => "Для этого",
+            // i2v требует ключ только с шаблоном эффекта.
+            TaskKind::I2v => "Для эффекта",
+            TaskKind::T2v => "Для этого",
         };
         format!(
             "{what} нужен ключ PixVerse Platform API; вход через /login этого не умеет. \

@@ -222,6 +222,7 @@ fn generation_request(
         style: params.style.map(|s| s.as_str().to_owned()),
         generate_audio: params.model.supports_audio().then_some(params.audio),
         sound_effect: params.sound_effect.clone(),
+        template_id: params.template_id,
         image,
     }
 }

@@ -13,6 +13,7 @@ mod api_modes;
 mod api_videos;
 mod bad_input;
 mod broadcast;
+mod chat_effects;
 mod chat_modes;
 mod core_flows;
 mod fake_telegram_conformance;

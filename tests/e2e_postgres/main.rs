@@ -23,6 +23,8 @@ mod api_videos;
 mod bad_input;
 #[path = "../e2e/broadcast.rs"]
 mod broadcast;
+#[path = "../e2e/chat_effects.rs"]
+mod chat_effects;
 #[path = "../e2e/chat_modes.rs"]
 mod chat_modes;
 #[path = "../e2e/core_flows.rs"]

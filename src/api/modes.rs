@@ -182,6 +182,7 @@ fn as_video_request(request: &ExtendRequest) -> VideoRequest {
         aspect_ratio: None,
         audio: None,
         sound_effect: None,
+        template_id: None,
     }
 }
 

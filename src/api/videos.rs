@@ -28,7 +28,10 @@ use crate::{
         AspectRatio, GenerationParams, MAX_PROMPT_CHARS, MAX_SEED, Model, MotionMode, ParamError,
         ParamProblem, PromptError, Quality, RequestError, Style, TaskId, TaskKind, TaskState, UserId,
     },
-    service::{AcceptError, Destination, ImageSource, MAX_IMAGE_BYTES, Refusal, Spec, WorkOrder},
+    service::{
+        AcceptError, Destination, EffectsError, ImageSource, MAX_IMAGE_BYTES, Refusal, Spec, WorkOrder,
+        find_effect,
+    },
     storage::{Reservation, TaskRow},
     texts::{Lang, texts},
 };
@@ -87,6 +90,10 @@ pub struct VideoRequest {
     /// a web login the request is refused (409).
     #[schema(example = "thunder and heavy rain")]
     pub sound_effect: Option<String>,
+    /// `POST /v1/videos/image` only: one of PixVerse's effect templates (the bot's /effects),
+    /// applied to the image. An id PixVerse does not list is a `422`. Platform API keys only.
+    #[schema(example = 315000000000000001_i64)]
+    pub template_id: Option<i64>,
 }
 
 /// The multipart form of `POST /v1/videos/image`: the same fields as the JSON of
@@ -108,6 +115,7 @@ pub struct ImageVideoForm {
     style: Option<String>,
     audio: Option<bool>,
     sound_effect: Option<String>,
+    template_id: Option<i64>,
 }
 
 /// The generation parameters a video was (or will be) made with.
@@ -130,6 +138,9 @@ pub struct VideoParams {
     audio: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     sound_effect: Option<String>,
+    /// The effect template applied (image videos only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template_id: Option<i64>,
 }
 
 /// Where a video is.
@@ -256,6 +267,7 @@ impl Video {
                 style: params.style.map(Style::as_str),
                 audio: params.audio,
                 sound_effect: params.sound_effect.clone(),
+                template_id: params.template_id,
             },
             video_url: (status == VideoStatus::Succeeded)
                 .then(|| task.video_url.clone())
@@ -431,7 +443,7 @@ pub(super) async fn read_form(
         }
         let text = field.text().await.map_err(read_error)?;
         let value = match name.as_str() {
-            "duration" | "seed" => match text.trim().parse::<u64>() {
+            "duration" | "seed" | "template_id" => match text.trim().parse::<u64>() {
                 Ok(n) => serde_json::Value::from(n),
                 Err(_) => {
                     return Err(Problem::invalid_field(
@@ -552,7 +564,17 @@ async fn accept(
     image: Option<Image>,
 ) -> Result<i64, Problem> {
     let defaults = state.storage.settings_of(caller.user_id).await?;
-    let (prompt, params) = params_of(request, defaults)?;
+    let template_id = request.template_id;
+    let (prompt, mut params) = params_of(request, defaults)?;
+    if let Some(template_id) = template_id {
+        if kind != TaskKind::I2v {
+            return Err(Problem::invalid_field(
+                "template_id",
+                "Only an image video takes an effect template (POST /v1/videos/image).",
+            ));
+        }
+        params.template_id = Some(known_effect(state, caller.user_id, template_id).await?);
+    }
     let order = WorkOrder {
         requester: caller.user_id,
         destination: Destination::Api,
@@ -566,6 +588,26 @@ async fn accept(
         effect: None,
     };
     submit(state, order).await
+}
+
+/// `template_id` if PixVerse lists it: else a `422` (or why it could not be checked).
+async fn known_effect(state: &ApiState, user_id: i64, template_id: i64) -> Result<i64, Problem> {
+    match find_effect(&state.storage, &state.pixverse, user_id, template_id).await {
+        Ok(Some(template)) => Ok(template.template_id),
+        Ok(None) => Err(Problem::invalid_field(
+            "template_id",
+            format!(
+                "PixVerse lists no effect template {template_id}; the bot's /effects shows the ones there are."
+            ),
+        )),
+        Err(EffectsError::NoApiKey) => Err(Problem::conflict(
+            "An effect template needs a PixVerse Platform API key; a web login cannot use one.",
+        )),
+        Err(EffectsError::Pixverse(e)) => Err(Problem::bad_gateway(format!(
+            "PixVerse's effect templates could not be read: {e}"
+        ))),
+        Err(EffectsError::Storage(e)) => Err(e.into()),
+    }
 }
 
 /// Hands `order` to the service: the task's id, or the refusal as a problem.

@@ -9,6 +9,7 @@ mod support;
 mod access;
 mod admin;
 mod api;
+mod api_effects;
 mod api_modes;
 mod api_videos;
 mod bad_input;

@@ -15,6 +15,8 @@ mod access;
 mod admin;
 #[path = "../e2e/api.rs"]
 mod api;
+#[path = "../e2e/api_effects.rs"]
+mod api_effects;
 #[path = "../e2e/api_modes.rs"]
 mod api_modes;
 #[path = "../e2e/api_videos.rs"]

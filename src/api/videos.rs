@@ -303,7 +303,7 @@ fn status_of(task: &TaskRow) -> VideoStatus {
 fn error_of(last_error: Option<&str>) -> VideoError {
     let note = last_error.unwrap_or("failed");
     let (code, message) = match note {
-        "moderated" => (
+        crate::worker::MODERATED => (
             "moderation",
             "PixVerse's moderation rejected the prompt or image.",
         ),

@@ -19,6 +19,8 @@ mod progress;
 mod schedule;
 mod submit;
 
+pub use failure::MODERATED;
+
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Weak},

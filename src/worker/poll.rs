@@ -132,7 +132,8 @@ impl Worker {
                         .await;
                 }
                 Some(VideoStatus::Moderated) => {
-                    self.fail(lease, FailureReason::Moderation, "moderated").await?;
+                    self.fail(lease, FailureReason::Moderation, super::failure::MODERATED)
+                        .await?;
                     self.slot_freed(&task).await?;
                 }
                 Some(VideoStatus::Failed | VideoStatus::Deleted) => {

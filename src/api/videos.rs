@@ -813,6 +813,7 @@ fn problem_of(refusal: &Refusal) -> Problem {
         | Refusal::SourceNotReady
         | Refusal::SourceOtherAccount
         | Refusal::NeedsApiKey { .. }
+        | Refusal::PoolNeedsApiKey { .. }
         | Refusal::AudioTooLarge { .. } => super::modes::problem_of_mode(refusal),
     }
 }

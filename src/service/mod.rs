@@ -210,6 +210,13 @@ impl Service {
             .into());
         }
         let mut decision = self.decide(&facts, is_admin, now, account)?;
+        // Refused now rather than failed later in the worker, which gives such work only a
+        // pool account with an API key.
+        if decision.credential_id.is_none() && account == Account::Any && !facts.pool_has_api_key {
+            if let Some(kind) = needs_api_key(kind, &params) {
+                return Err(Refusal::PoolNeedsApiKey { kind }.into());
+            }
+        }
         if decision.credential_id.is_some() && facts.credential_is_web == Some(true) {
             if kind.is_mode() {
                 return Err(Refusal::NeedsApiKey { kind }.into());
@@ -379,6 +386,18 @@ impl Service {
                 pool_quota,
             },
         })
+    }
+}
+
+/// The kind named when `kind` with `params` needs a Platform API key (a further mode, `--sfx`,
+/// an effect template); `None` when any account can make it.
+fn needs_api_key(kind: TaskKind, params: &GenerationParams) -> Option<TaskKind> {
+    if kind.is_mode() || params.template_id.is_some() {
+        Some(kind)
+    } else if params.sound_effect.is_some() {
+        Some(TaskKind::Sound)
+    } else {
+        None
     }
 }
 

@@ -35,3 +35,4 @@ mod service;
 mod storage;
 mod topics;
 mod ux;
+mod web_pool;

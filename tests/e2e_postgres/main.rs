@@ -67,3 +67,5 @@ mod storage;
 mod topics;
 #[path = "../e2e/ux.rs"]
 mod ux;
+#[path = "../e2e/web_pool.rs"]
+mod web_pool;

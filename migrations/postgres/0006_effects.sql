@@ -13,3 +13,6 @@ create table effect_pick (
     picked_at bigint not null,
     primary key (chat_id, user_id)
 );
+
+-- An album that made its request is kept for `/transition` or `/fusion` replying to it.
+alter table album_photo add column used boolean not null default false;

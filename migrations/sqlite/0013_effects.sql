@@ -15,3 +15,7 @@ create table effect_pick (
     picked_at integer not null,
     primary key (chat_id, user_id)
 ) strict;
+
+-- An album that made its request (or was refused) makes no other by itself, but is kept (for a
+-- day, as any album) so `/transition` or `/fusion` replying to it can use its photos.
+alter table album_photo add column used integer not null default false;

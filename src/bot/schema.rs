@@ -28,6 +28,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Extend(text)].endpoint(modes::extend))
         .branch(dptree::case![Command::Sound(text)].endpoint(modes::sound))
         .branch(dptree::case![Command::Say(text)].endpoint(modes::say))
+        .branch(dptree::case![Command::Transition(text)].endpoint(albums::transition))
+        .branch(dptree::case![Command::Fusion(text)].endpoint(albums::fusion))
         .branch(dptree::case![Command::Voices].endpoint(voices::voices))
         .branch(dptree::case![Command::Effects].endpoint(effects::effects))
         .branch(dptree::case![Command::Cancel].endpoint(effects::cancel))

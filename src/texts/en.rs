@@ -54,8 +54,10 @@ impl Texts for En {
              /say <text> — reply to one of your videos: the video speaks the text (up to 200 characters); \
              a voice message or audio file as a reply does the same with that audio; /voices picks the voice\n\
              /effects — PixVerse's effects as buttons: pick one, then send a photo; /cancel forgets the pick\n\
-             Two photos as an album with a caption — a transition from the first to the second\n\
-             Up to three photos as an album, the caption naming them (@cat naps on @beach, --bg beach) — a fusion\n\
+             Two photos as an album with a caption (or /transition <prompt> as a reply to the album) — \
+             a transition from the first to the second\n\
+             Up to three photos as an album, the caption naming them (@cat naps on @beach, --bg beach; \
+             or /fusion <that caption> as a reply to the album) — a fusion\n\
              /status — your videos in progress and the last finished ones\n\
              /balance — credits of the account you generate with\n\
              /settings — your defaults (model, duration, quality, aspect ratio, motion, audio), \
@@ -81,6 +83,8 @@ impl Texts for En {
             ("extend", "Continue a video: reply to it"),
             ("sound", "Give a video a sound: reply to it"),
             ("say", "Make a video speak: reply to it"),
+            ("transition", "Photo to photo: reply to an album"),
+            ("fusion", "Combine photos: reply to an album"),
             ("voices", "Pick the voice /say speaks with"),
             ("effects", "Effects for your next photo"),
             ("cancel", "Forget the picked effect"),

@@ -8,6 +8,7 @@ mod support;
 
 mod access;
 mod admin;
+mod album_replies;
 mod api;
 mod api_effects;
 mod api_modes;

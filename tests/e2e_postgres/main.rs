@@ -13,6 +13,8 @@ mod support;
 mod access;
 #[path = "../e2e/admin.rs"]
 mod admin;
+#[path = "../e2e/album_replies.rs"]
+mod album_replies;
 #[path = "../e2e/api.rs"]
 mod api;
 #[path = "../e2e/api_effects.rs"]

@@ -212,10 +212,12 @@ impl Service {
         let mut decision = self.decide(&facts, is_admin, now, account)?;
         // Refused now rather than failed later in the worker, which gives such work only a
         // pool account with an API key.
-        if decision.credential_id.is_none() && account == Account::Any && !facts.pool_has_api_key {
-            if let Some(kind) = needs_api_key(kind, &params) {
-                return Err(Refusal::PoolNeedsApiKey { kind }.into());
-            }
+        if decision.credential_id.is_none()
+            && account == Account::Any
+            && !facts.pool_has_api_key
+            && let Some(kind) = needs_api_key(kind, &params)
+        {
+            return Err(Refusal::PoolNeedsApiKey { kind }.into());
         }
         if decision.credential_id.is_some() && facts.credential_is_web == Some(true) {
             if kind.is_mode() {

@@ -369,12 +369,13 @@ async fn create_text(
         (status = 400, description = "The form cannot be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Banned, or not admitted in allowlist mode", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No PixVerse account to generate with, or the first request with this Idempotency-Key is still being accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No PixVerse account to generate with, a `sound_effect` or `template_id` without a Platform API key, or the first request with this Idempotency-Key is still being accepted", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The image is over 20 MB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or the image is not JPEG, PNG or WebP", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field or combination cannot be used, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field or combination cannot be used (a `template_id` PixVerse does not list, too), or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the token's rate limit, the tasks in flight, the hourly limit or the daily pool quota", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 502, description = "PixVerse's effect templates could not be read to check `template_id`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_image(
     State(state): State<ApiState>,

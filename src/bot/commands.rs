@@ -28,8 +28,8 @@ pub enum Command {
     Voices,
     /// Effects for your next photo.
     Effects,
-    /// Forget the picked effect.
-    Cancel,
+    /// Forget the picked effect. (`/cancel <task id>` is the admin's; for others it is unknown.)
+    Cancel(String),
     /// Your videos in progress and recently finished.
     Status,
     /// Credits of the account you generate with.

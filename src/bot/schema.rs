@@ -32,7 +32,11 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Fusion(text)].endpoint(albums::fusion))
         .branch(dptree::case![Command::Voices].endpoint(voices::voices))
         .branch(dptree::case![Command::Effects].endpoint(effects::effects))
-        .branch(dptree::case![Command::Cancel].endpoint(effects::cancel))
+        .branch(
+            dptree::case![Command::Cancel(arg)]
+                .filter(|arg: String| arg.trim().is_empty())
+                .endpoint(effects::cancel),
+        )
         .branch(dptree::case![Command::Status].endpoint(status::status))
         .branch(dptree::case![Command::Balance].endpoint(account::balance))
         .branch(dptree::case![Command::Login(args)].endpoint(account::login))

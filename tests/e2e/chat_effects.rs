@@ -177,3 +177,28 @@ async fn a_pixverse_refusal_of_an_effect_is_said_in_the_chat() {
     bot.wait_for_text(chat, "content filter").await;
     assert!(bot.px.videos().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pick_left_unused_expires() {
+    let bot = TestBot::start().await;
+    let (chat, user) = private_user(3106);
+    bot.tg.send_text(chat, &user, "/effects");
+    let list = message_with(&bot, chat, "Effects, page 1").await;
+    bot.tg
+        .press_button(chat, &user, list.message_id, &format!("fx:{FIRST_TEMPLATE}"));
+    button_answer(&bot, "within 10 minutes").await;
+    // Eleven minutes pass.
+    let storage = bot.storage().await;
+    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+        "update effect_pick set picked_at = picked_at - 660000"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    bot.tg.send_photo(chat, &user, None, jpeg(4_000));
+    bot.wait_for_text(chat, "Send it again with a caption").await;
+    bot.tg.send_text(chat, &user, "/cancel");
+    bot.wait_for_text(chat, "No effect was picked").await;
+    assert!(image_submits(&bot).is_empty());
+}

@@ -50,7 +50,7 @@ pub async fn run(args: &[String], lookup: impl Fn(&str) -> Option<String>) -> an
     let key_note = check_key(&from, &path, &lookup).await?;
     let copied = copy_sqlite_to_postgres(&from, &to)
         .await
-        .context("the copy failed; the PostgreSQL database is unchanged")?;
+        .context("the copy failed; no row was written to PostgreSQL")?;
     let mut report = format!("copied {} into PostgreSQL:\n", path.display());
     for (table, rows) in &copied {
         report.push_str(&format!("  {table:<18} {rows:>9} rows\n"));

@@ -32,7 +32,7 @@ pub type CopiedTables = Vec<(String, u64)>;
 
 /// Copies the SQLite database at `sqlite_url` into the PostgreSQL database at `postgres_url`.
 /// Both are migrated to this binary's schema first. Refuses a target that holds any row; on any
-/// error nothing is written to the target (one transaction). The caller holds the SQLite file's
+/// error no row is written to the target (one transaction). The caller holds the SQLite file's
 /// lock (see `lock.rs`), so no bot writes to the source meanwhile.
 pub async fn copy_sqlite_to_postgres(
     sqlite_url: &str,

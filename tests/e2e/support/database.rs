@@ -30,6 +30,7 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     /// A fresh database named `name` (SQLite: a file in `dir`) on this target's engine.
+    #[allow(dead_code)] // The benchmark includes this module and uses only `on` (through `TestBot`).
     pub async fn new(dir: &Path, name: &str) -> TestDatabase {
         Self::on(crate::POSTGRES, dir, name).await
     }

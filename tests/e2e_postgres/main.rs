@@ -31,6 +31,8 @@ mod broadcast;
 mod chat_effects;
 #[path = "../e2e/chat_modes.rs"]
 mod chat_modes;
+#[path = "../e2e/copy_database.rs"]
+mod copy_database;
 #[path = "../e2e/core_flows.rs"]
 mod core_flows;
 #[path = "../e2e/fake_telegram_conformance.rs"]
@@ -39,6 +41,8 @@ mod fake_telegram_conformance;
 mod flood;
 #[path = "../e2e/instances.rs"]
 mod instances;
+#[path = "../e2e/instances_shared.rs"]
+mod instances_shared;
 #[path = "../e2e/languages.rs"]
 mod languages;
 #[path = "../e2e/lifecycle.rs"]

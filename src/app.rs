@@ -86,6 +86,7 @@ impl App {
             task_deadline: config.task_deadline,
             queue_wait_limit: config.queue_wait_limit,
             progress_edit_interval: config.progress_edit_interval,
+            routine_edits_per_sec: config.routine_edits_per_sec,
             concurrency: config.worker_concurrency,
             lease: config.task_lease,
             account_concurrency: config.account_concurrency,

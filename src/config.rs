@@ -38,6 +38,8 @@ pub struct Config {
     pub task_lease: Duration,
     /// Minimum time between two edits of one progress message in a private chat.
     pub progress_edit_interval: Duration,
+    /// Routine progress edits per second for the whole bot, shared by its instances.
+    pub routine_edits_per_sec: u32,
     /// How many task steps (submit, poll, deliver) the worker runs at once.
     pub worker_concurrency: usize,
     /// Long-polling timeout of `getUpdates`.
@@ -170,6 +172,7 @@ impl Config {
             queue_wait_limit: millis(&get, "QUEUE_WAIT_LIMIT_MS", 60 * 60 * 1000)?,
             task_lease: millis(&get, "TASK_LEASE_MS", 60_000)?,
             progress_edit_interval: millis(&get, "PROGRESS_EDIT_INTERVAL_MS", 5_000)?,
+            routine_edits_per_sec: positive(&get, "TELEGRAM_ROUTINE_EDITS_PER_SEC", 20)?,
             worker_concurrency: number(&get, "WORKER_CONCURRENCY", 16)?.max(1) as usize,
             telegram_poll_timeout: millis(&get, "TELEGRAM_POLL_TIMEOUT_MS", 10_000)?,
             user_max_in_flight: positive(&get, "USER_MAX_IN_FLIGHT", 2)?,
@@ -185,10 +188,7 @@ impl Config {
 
     /// The SQLite file behind `database_url`, used to place the generated key file beside it.
     pub fn database_path(&self) -> Option<PathBuf> {
-        let rest = self.database_url.strip_prefix("sqlite:")?;
-        let rest = rest.trim_start_matches("//");
-        let path = rest.split('?').next()?;
-        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+        crate::storage::sqlite_file(&self.database_url)
     }
 }
 

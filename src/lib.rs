@@ -8,6 +8,8 @@ pub mod app;
 pub mod bot;
 /// Typed configuration from the environment.
 pub mod config;
+/// `pixverse-bot copy-database`: moves a SQLite database to PostgreSQL.
+pub mod copy_database;
 /// Pure domain types: prompts, generation parameters, task states.
 pub mod domain;
 /// The PixVerse HTTP client: both the Platform API and the web-app API.

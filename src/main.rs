@@ -1,8 +1,9 @@
-//! The pixverse-bot binary: load `.env`, read the configuration, run until SIGINT or SIGTERM.
+//! The pixverse-bot binary: load `.env`, read the configuration, run until SIGINT or SIGTERM;
+//! or, with `copy-database`, move a SQLite database to PostgreSQL (see `copy_database.rs`).
 
 use std::process::ExitCode;
 
-use pixverse_bot::{app::App, config::Config, telemetry};
+use pixverse_bot::{app::App, config::Config, copy_database, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -13,6 +14,19 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(copy_database::COMMAND) {
+        return match copy_database::run(&args[1..], |name| std::env::var(name).ok()).await {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pixverse-bot copy-database: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

@@ -15,7 +15,7 @@ use super::{
     videos::{VideoRequest, create, params_of, request_hash, submit},
 };
 use crate::{
-    domain::{ModeError, TaskId, sound_description},
+    domain::{ModeError, TaskId, TaskKind, sound_description},
     service::{Destination, ModeOrder, Refusal, Spec, WorkOrder},
 };
 
@@ -182,6 +182,20 @@ fn as_video_request(request: &ExtendRequest) -> VideoRequest {
         aspect_ratio: None,
         audio: None,
         sound_effect: None,
+        template_id: None,
+    }
+}
+
+/// What a refused work is, for the sentence that says it needs an API key.
+fn what_needs_a_key(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::Extend => "An extension",
+        TaskKind::Sound => "A sound effect",
+        TaskKind::LipSync => "Lip-sync",
+        TaskKind::Transition => "A transition",
+        TaskKind::Fusion => "A fusion",
+        TaskKind::I2v => "An effect template",
+        TaskKind::T2v => "This",
     }
 }
 
@@ -225,6 +239,12 @@ pub(super) fn problem_of_mode(refusal: &Refusal) -> Problem {
         Refusal::NeedsApiKey { .. } => Problem::conflict(
             "This mode needs a PixVerse Platform API key, and the account it would run on (the one that made the video, for a mode on a video) is a web login. Log in with an API key (POST /v1/auth) and use it.",
         ),
+        Refusal::PoolNeedsApiKey { kind } => Problem::conflict(format!(
+            "{} needs a PixVerse Platform API key. This account has no PixVerse account of its own and \
+             the shared pool holds only web logins, which cannot do it. Log in with an API key \
+             (POST /v1/auth with api_key) and use it.",
+            what_needs_a_key(*kind)
+        )),
         Refusal::AudioTooLarge { max_bytes } => Problem::payload_too_large(format!(
             "The audio may have at most {} MB.",
             max_bytes / 1024 / 1024

@@ -28,7 +28,10 @@ use crate::{
         AspectRatio, GenerationParams, MAX_PROMPT_CHARS, MAX_SEED, Model, MotionMode, ParamError,
         ParamProblem, PromptError, Quality, RequestError, Style, TaskId, TaskKind, TaskState, UserId,
     },
-    service::{AcceptError, Destination, ImageSource, MAX_IMAGE_BYTES, Refusal, Spec, WorkOrder},
+    service::{
+        AcceptError, Destination, EffectsError, ImageSource, MAX_IMAGE_BYTES, Refusal, Spec, WorkOrder,
+        find_effect,
+    },
     storage::{Reservation, TaskRow},
     texts::{Lang, texts},
 };
@@ -87,6 +90,10 @@ pub struct VideoRequest {
     /// a web login the request is refused (409).
     #[schema(example = "thunder and heavy rain")]
     pub sound_effect: Option<String>,
+    /// `POST /v1/videos/image` only: one of PixVerse's effect templates (the bot's /effects),
+    /// applied to the image. An id PixVerse does not list is a `422`. Platform API keys only.
+    #[schema(example = 315000000000000001_i64)]
+    pub template_id: Option<i64>,
 }
 
 /// The multipart form of `POST /v1/videos/image`: the same fields as the JSON of
@@ -108,6 +115,7 @@ pub struct ImageVideoForm {
     style: Option<String>,
     audio: Option<bool>,
     sound_effect: Option<String>,
+    template_id: Option<i64>,
 }
 
 /// The generation parameters a video was (or will be) made with.
@@ -130,6 +138,9 @@ pub struct VideoParams {
     audio: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     sound_effect: Option<String>,
+    /// The effect template applied (image videos only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template_id: Option<i64>,
 }
 
 /// Where a video is.
@@ -256,6 +267,7 @@ impl Video {
                 style: params.style.map(Style::as_str),
                 audio: params.audio,
                 sound_effect: params.sound_effect.clone(),
+                template_id: params.template_id,
             },
             video_url: (status == VideoStatus::Succeeded)
                 .then(|| task.video_url.clone())
@@ -291,7 +303,7 @@ fn status_of(task: &TaskRow) -> VideoStatus {
 fn error_of(last_error: Option<&str>) -> VideoError {
     let note = last_error.unwrap_or("failed");
     let (code, message) = match note {
-        "moderated" => (
+        crate::worker::MODERATED => (
             "moderation",
             "PixVerse's moderation rejected the prompt or image.",
         ),
@@ -357,12 +369,13 @@ async fn create_text(
         (status = 400, description = "The form cannot be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Banned, or not admitted in allowlist mode", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No PixVerse account to generate with, or the first request with this Idempotency-Key is still being accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No PixVerse account to generate with, a `sound_effect` or `template_id` without a Platform API key, or the first request with this Idempotency-Key is still being accepted", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The image is over 20 MB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or the image is not JPEG, PNG or WebP", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field or combination cannot be used, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field or combination cannot be used (a `template_id` PixVerse does not list, too), or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the token's rate limit, the tasks in flight, the hourly limit or the daily pool quota", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 502, description = "PixVerse's effect templates could not be read to check `template_id`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_image(
     State(state): State<ApiState>,
@@ -431,7 +444,7 @@ pub(super) async fn read_form(
         }
         let text = field.text().await.map_err(read_error)?;
         let value = match name.as_str() {
-            "duration" | "seed" => match text.trim().parse::<u64>() {
+            "duration" | "seed" | "template_id" => match text.trim().parse::<u64>() {
                 Ok(n) => serde_json::Value::from(n),
                 Err(_) => {
                     return Err(Problem::invalid_field(
@@ -552,7 +565,17 @@ async fn accept(
     image: Option<Image>,
 ) -> Result<i64, Problem> {
     let defaults = state.storage.settings_of(caller.user_id).await?;
-    let (prompt, params) = params_of(request, defaults)?;
+    let template_id = request.template_id;
+    let (prompt, mut params) = params_of(request, defaults)?;
+    if let Some(template_id) = template_id {
+        if kind != TaskKind::I2v {
+            return Err(Problem::invalid_field(
+                "template_id",
+                "Only an image video takes an effect template (POST /v1/videos/image).",
+            ));
+        }
+        params.template_id = Some(known_effect(state, caller.user_id, template_id).await?);
+    }
     let order = WorkOrder {
         requester: caller.user_id,
         destination: Destination::Api,
@@ -563,8 +586,29 @@ async fn accept(
             bytes: image.bytes,
         }),
         mode: None,
+        effect: None,
     };
     submit(state, order).await
+}
+
+/// `template_id` if PixVerse lists it: else a `422` (or why it could not be checked).
+async fn known_effect(state: &ApiState, user_id: i64, template_id: i64) -> Result<i64, Problem> {
+    match find_effect(&state.storage, &state.pixverse, user_id, template_id).await {
+        Ok(Some(template)) => Ok(template.template_id),
+        Ok(None) => Err(Problem::invalid_field(
+            "template_id",
+            format!(
+                "PixVerse lists no effect template {template_id}; the bot's /effects shows the ones there are."
+            ),
+        )),
+        Err(EffectsError::NoApiKey) => Err(Problem::conflict(
+            "An effect template needs a PixVerse Platform API key; a web login cannot use one.",
+        )),
+        Err(EffectsError::Pixverse(e)) => Err(Problem::bad_gateway(format!(
+            "PixVerse's effect templates could not be read: {e}"
+        ))),
+        Err(EffectsError::Storage(e)) => Err(e.into()),
+    }
 }
 
 /// Hands `order` to the service: the task's id, or the refusal as a problem.
@@ -770,6 +814,7 @@ fn problem_of(refusal: &Refusal) -> Problem {
         | Refusal::SourceNotReady
         | Refusal::SourceOtherAccount
         | Refusal::NeedsApiKey { .. }
+        | Refusal::PoolNeedsApiKey { .. }
         | Refusal::AudioTooLarge { .. } => super::modes::problem_of_mode(refusal),
     }
 }

@@ -20,8 +20,16 @@ pub enum Command {
     Sound(String),
     /// Make a video speak: reply to it with /say <text>.
     Say(String),
+    /// A video from one photo to the next: reply to an album of two with /transition <prompt>.
+    Transition(String),
+    /// Combine photos: reply to an album with /fusion <prompt naming them as @name>.
+    Fusion(String),
     /// Pick the voice /say speaks with.
     Voices,
+    /// Effects for your next photo.
+    Effects,
+    /// Forget the picked effect. (`/cancel <task id>` is the admin's; for others it is unknown.)
+    Cancel(String),
     /// Your videos in progress and recently finished.
     Status,
     /// Credits of the account you generate with.

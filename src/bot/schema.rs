@@ -12,8 +12,8 @@ use teloxide::{
 use super::{
     AdminCommand, BotContext, Command,
     handlers::{
-        access, account, admin, albums, buttons, generate, history, modes, pool, settings, start, status,
-        token, voices,
+        access, account, admin, albums, buttons, effects, generate, history, modes, pool, settings, start,
+        status, token, voices,
     },
     sender_id,
 };
@@ -28,7 +28,15 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(dptree::case![Command::Extend(text)].endpoint(modes::extend))
         .branch(dptree::case![Command::Sound(text)].endpoint(modes::sound))
         .branch(dptree::case![Command::Say(text)].endpoint(modes::say))
+        .branch(dptree::case![Command::Transition(text)].endpoint(albums::transition))
+        .branch(dptree::case![Command::Fusion(text)].endpoint(albums::fusion))
         .branch(dptree::case![Command::Voices].endpoint(voices::voices))
+        .branch(dptree::case![Command::Effects].endpoint(effects::effects))
+        .branch(
+            dptree::case![Command::Cancel(arg)]
+                .filter(|arg: String| arg.trim().is_empty())
+                .endpoint(effects::cancel),
+        )
         .branch(dptree::case![Command::Status].endpoint(status::status))
         .branch(dptree::case![Command::Balance].endpoint(account::balance))
         .branch(dptree::case![Command::Login(args)].endpoint(account::login))
@@ -53,7 +61,12 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
             .branch(dptree::case![AdminCommand::Quota(args)].endpoint(admin::quota))
             .branch(dptree::case![AdminCommand::Stats].endpoint(admin::stats))
             .branch(dptree::case![AdminCommand::Tasks(arg)].endpoint(admin::tasks))
-            .branch(dptree::case![AdminCommand::Cancel(arg)].endpoint(admin::cancel))
+            // A bare /cancel is everyone's (it forgets a picked effect); with a task id, the admin's.
+            .branch(
+                dptree::case![AdminCommand::Cancel(arg)]
+                    .filter(|arg: String| !arg.trim().is_empty())
+                    .endpoint(admin::cancel),
+            )
             .branch(dptree::case![AdminCommand::Broadcast(text)].endpoint(admin::broadcast));
 
     let messages = Update::filter_message()

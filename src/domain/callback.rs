@@ -22,6 +22,12 @@ pub enum Callback {
     Sound(i64),
     /// Pick a TTS voice for `/say` (`voice:<speaker_id>`).
     Voice(String),
+    /// One page (from 1) of the `/effects` list (`fxp:<page>`).
+    EffectsPage(u32),
+    /// Pick an effect template for the next photo (`fx:<template_id>`).
+    Effect(i64),
+    /// Forget the picked effect (`fxx`).
+    EffectCancel,
     /// The settings menu's main page (`set`).
     SettingsHome,
     /// The choices for one setting (`set:<field>`).
@@ -52,6 +58,9 @@ impl Callback {
             Callback::Extend(id) => format!("ext:{id}"),
             Callback::Sound(id) => format!("snd:{id}"),
             Callback::Voice(speaker_id) => format!("voice:{speaker_id}"),
+            Callback::EffectsPage(page) => format!("fxp:{page}"),
+            Callback::Effect(template_id) => format!("fx:{template_id}"),
+            Callback::EffectCancel => "fxx".to_owned(),
             Callback::SettingsHome => "set".to_owned(),
             Callback::SettingsOpen(field) => format!("set:{}", field.code()),
             Callback::SettingsChoose(field, value) => format!("set:{}:{value}", field.code()),
@@ -76,6 +85,9 @@ impl Callback {
             ("ext", None) => Callback::Extend(id()?),
             ("snd", None) => Callback::Sound(id()?),
             ("voice", None) => Callback::Voice(second.filter(|s| !s.is_empty())?.to_owned()),
+            ("fxp", None) => Callback::EffectsPage(second?.parse().ok().filter(|page| *page > 0)?),
+            ("fx", None) => Callback::Effect(id()?),
+            ("fxx", None) if second.is_none() => Callback::EffectCancel,
             ("set", None) => match second {
                 None => Callback::SettingsHome,
                 Some(field) => Callback::SettingsOpen(SettingField::from_code(field)?),
@@ -206,6 +218,9 @@ mod tests {
             Callback::Resend(7),
             Callback::SettingsHome,
             Callback::Language("ru".into()),
+            Callback::EffectsPage(3),
+            Callback::Effect(315_000_000_000_000_001),
+            Callback::EffectCancel,
         ];
         let params = GenerationParams {
             model: Model::V6,
@@ -227,7 +242,8 @@ mod tests {
     #[test]
     fn forged_callback_data_is_refused() {
         for data in [
-            "", "again", "again:", "again:x", "again:-1", "seed:1:2", "set:zoom", "wat:1",
+            "", "again", "again:", "again:x", "again:-1", "seed:1:2", "set:zoom", "wat:1", "fx:", "fx:abc",
+            "fx:0", "fxp:0", "fxp:-1", "fxx:1",
         ] {
             assert_eq!(Callback::parse(data), None, "{data}");
         }

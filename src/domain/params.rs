@@ -91,6 +91,10 @@ pub struct GenerationParams {
     /// Platform API only. Checked: trimmed, 1 to [`super::modes::MAX_SOUND_CHARS`] characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sound_effect: Option<String>,
+    /// One of PixVerse's effect templates applied to an image-to-video (`/effects`; PixVerse's
+    /// `template_id`), Platform API only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
 }
 
 impl Default for GenerationParams {
@@ -106,6 +110,7 @@ impl Default for GenerationParams {
             style: None,
             audio: false,
             sound_effect: None,
+            template_id: None,
         }
     }
 }

@@ -235,6 +235,7 @@ fn generation_call<'a>(
         sound_effect_switch: req.sound_effect.as_ref().map(|_| true),
         sound_effect_content: req.sound_effect.as_deref(),
         img_id: None,
+        template_id: None,
         lip_sync_tts_speaker_id: None,
         customer_img_path: None,
         customer_img_url: None,
@@ -242,6 +243,11 @@ fn generation_call<'a>(
     if web && req.sound_effect.is_some() {
         return Err(PixverseError::InvalidInput(
             "a sound effect needs a Platform API key; the web surface has no such field".into(),
+        ));
+    }
+    if web && req.template_id.is_some() {
+        return Err(PixverseError::InvalidInput(
+            "an effect template needs a Platform API key; the web surface has no such field".into(),
         ));
     }
     if web {
@@ -260,6 +266,7 @@ fn generation_call<'a>(
         }
         (Some(UploadedImage::Platform { img_id }), false) => {
             body.img_id = Some(*img_id);
+            body.template_id = req.template_id;
             "/openapi/v2/video/img/generate"
         }
         (Some(UploadedImage::Web { path, url }), true) => {
@@ -306,6 +313,7 @@ mod tests {
             style: None,
             generate_audio: None,
             sound_effect: None,
+            template_id: None,
             image,
         }
     }

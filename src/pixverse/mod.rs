@@ -19,7 +19,7 @@ pub use client::PixverseClient;
 pub use credential::Credential;
 pub use error::{ErrorKind, PixverseError, kind_of_code};
 pub use modes::{
-    EffectTemplate, ExtendRequest, FusionRequest, LipSyncRequest, SoundRequest, TransitionRequest, TtsVoice,
-    UploadedMedia,
+    EffectTemplate, ExtendRequest, FusionRequest, LipSyncRequest, SoundRequest, TEMPLATES_PER_PAGE,
+    TransitionRequest, TtsVoice, UploadedMedia,
 };
 pub use types::{Balance, DownloadedVideo, GenerationRequest, UploadedImage, VideoStatus, WebLogin};

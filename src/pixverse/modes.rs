@@ -116,7 +116,8 @@ const MEDIA_UPLOAD: &str = "/openapi/v2/media/upload";
 const NEW_VOICES: &str = "/openapi/v2/video/tts_speaker?page_num=1&page_size=20&speaker_type=all";
 const OLD_VOICES: &str = "/openapi/v2/video/lip_sync/tts_list?page_num=1&page_size=30";
 const TEMPLATES: &str = "/openapi/v2/video/effects/templates/list";
-const TEMPLATES_PER_PAGE: u32 = 20;
+/// Templates per page of the listing (a shorter page is the last).
+pub const TEMPLATES_PER_PAGE: u32 = 20;
 
 impl PixverseClient {
     #[tracing::instrument(skip_all, fields(model = %req.model))]

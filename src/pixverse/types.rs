@@ -38,6 +38,8 @@ pub struct GenerationRequest {
     pub generate_audio: Option<bool>,
     /// A described sound made with the video (Platform API only; a web token is refused).
     pub sound_effect: Option<String>,
+    /// An effect template applied to an image-to-video (Platform API only).
+    pub template_id: Option<i64>,
     /// Some: image-to-video from this image; None: text-to-video.
     pub image: Option<UploadedImage>,
 }

@@ -81,6 +81,9 @@ pub struct GenerateBody<'a> {
     /// Platform i2v only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub img_id: Option<i64>,
+    /// Platform i2v only: an effect template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
     /// Web only: PixVerse's web app always sends it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lip_sync_tts_speaker_id: Option<&'a str>,
@@ -227,6 +230,7 @@ mod tests {
             generate_audio_switch: None,
             sound_effect_switch: None,
             sound_effect_content: None,
+            template_id: None,
             img_id: Some(300_000_000_000_000_001),
             lip_sync_tts_speaker_id: None,
             customer_img_path: None,

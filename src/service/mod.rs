@@ -4,6 +4,7 @@
 //! beyond the ids a [`Destination`] records.
 
 mod admission;
+mod effects;
 mod modes;
 
 pub use modes::MAX_AUDIO_BYTES;
@@ -17,6 +18,7 @@ use tokio::sync::Notify;
 use modes::{Account, ModeParts, ResolvedMode, mode_parts};
 
 pub use admission::{Admission, admission};
+pub use effects::{EffectsError, EffectsPage, effects_page, find_effect, listing_key};
 pub use order::{
     AudioSource, Destination, FusionRef, ImageSource, ModeOrder, PLACEHOLDER_USERS, Spec, WorkOrder,
     is_placeholder,
@@ -149,6 +151,7 @@ impl Service {
             spec,
             image,
             mode: mode_order,
+            effect,
         } = order;
         let kind = mode_order.as_ref().map_or(kind, ModeOrder::kind);
         if kind.is_mode() && mode_order.is_none() {
@@ -179,6 +182,13 @@ impl Service {
             return Err(Refusal::ImageMismatch { kind }.into());
         }
         let (prompt, mut params) = self.validate(requester, kind, spec).await?;
+        if let Some(template_id) = effect {
+            params.template_id = Some(template_id);
+        }
+        if params.template_id.is_some() && kind != TaskKind::I2v {
+            // PixVerse applies a template to an image-to-video only.
+            return Err(Refusal::ImageMismatch { kind }.into());
+        }
         let (mode_input, mode_upload, images, account) = match mode_order {
             None => (None, None, Vec::new(), Account::Any),
             Some(order) => {
@@ -200,16 +210,28 @@ impl Service {
             .into());
         }
         let mut decision = self.decide(&facts, is_admin, now, account)?;
+        // Refused now rather than failed later in the worker, which gives such work only a
+        // pool account with an API key.
+        if decision.credential_id.is_none()
+            && account == Account::Any
+            && !facts.pool_has_api_key
+            && let Some(kind) = needs_api_key(kind, &params)
+        {
+            return Err(Refusal::PoolNeedsApiKey { kind }.into());
+        }
         if decision.credential_id.is_some() && facts.credential_is_web == Some(true) {
             if kind.is_mode() {
                 return Err(Refusal::NeedsApiKey { kind }.into());
             }
-            // `--sfx` is a Platform API field: the web surface has none.
+            // `--sfx` and effect templates are Platform API fields: the web surface has none.
             if params.sound_effect.is_some() {
                 return Err(Refusal::NeedsApiKey {
                     kind: TaskKind::Sound,
                 }
                 .into());
+            }
+            if params.template_id.is_some() {
+                return Err(Refusal::NeedsApiKey { kind }.into());
             }
         }
 
@@ -366,6 +388,18 @@ impl Service {
                 pool_quota,
             },
         })
+    }
+}
+
+/// The kind named when `kind` with `params` needs a Platform API key (a further mode, `--sfx`,
+/// an effect template); `None` when any account can make it.
+fn needs_api_key(kind: TaskKind, params: &GenerationParams) -> Option<TaskKind> {
+    if kind.is_mode() || params.template_id.is_some() {
+        Some(kind)
+    } else if params.sound_effect.is_some() {
+        Some(TaskKind::Sound)
+    } else {
+        None
     }
 }
 

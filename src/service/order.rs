@@ -20,6 +20,9 @@ pub struct WorkOrder {
     pub image: Option<ImageSource>,
     /// One of PixVerse's further modes (then `kind` is its kind): what it works on.
     pub mode: Option<ModeOrder>,
+    /// i2v only: one of PixVerse's effect templates (`template_id`), checked by the door
+    /// against the templates PixVerse listed.
+    pub effect: Option<i64>,
 }
 
 impl WorkOrder {
@@ -33,6 +36,7 @@ impl WorkOrder {
             spec,
             image: None,
             mode: Some(mode),
+            effect: None,
         }
     }
 }

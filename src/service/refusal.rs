@@ -61,6 +61,11 @@ pub enum Refusal {
     NeedsApiKey {
         kind: TaskKind,
     },
+    /// The work needs a Platform API key (a mode, `--sfx`, an effect), the requester has no
+    /// account of their own, and the shared pool holds only web logins.
+    PoolNeedsApiKey {
+        kind: TaskKind,
+    },
     /// A lip-sync audio over what Telegram serves and PixVerse takes.
     AudioTooLarge {
         max_bytes: u64,

@@ -30,6 +30,9 @@ pub struct AcceptFacts {
     /// The user's own credential is a web login (PixVerse's further modes need an API key).
     pub credential_is_web: Option<bool>,
     pub pool_is_empty: bool,
+    /// The shared pool holds a Platform API key (the further modes, `--sfx` and effects run
+    /// only on one).
+    pub pool_has_api_key: bool,
     /// The user's own daily pool quota (`None`: the default) and pool videos asked for today.
     pub daily_quota: Option<i64>,
     pub pool_used_today: i64,
@@ -143,6 +146,7 @@ impl Storage {
                  c.id as credential_id, c.status = 'invalid' as credential_invalid,
                  c.expires_at as credential_expires_at, c.kind = 'web' as credential_is_web,
                  not exists (select 1 from pool_account) as pool_is_empty,
+                 exists (select 1 from pool_account where kind = 'apikey') as pool_has_api_key,
                  a.daily_quota as daily_quota,
                  (select count(*) from task where user_id = $1 and credential_id is null
                       and created_at >= $3 and state != 'failed') as pool_used_today,

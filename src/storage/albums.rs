@@ -13,6 +13,8 @@ pub struct AlbumPhoto {
     pub file_id: String,
     pub size: i64,
     pub caption: Option<String>,
+    /// The album made its request already (see `close_album`).
+    pub used: bool,
 }
 
 impl Storage {
@@ -50,8 +52,17 @@ impl Storage {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
+        self.album_photos(chat_id, media_group_id).await
+    }
+
+    /// The photos of album `media_group_id` of `chat_id` kept so far, in message order.
+    pub async fn album_photos(
+        &self,
+        chat_id: i64,
+        media_group_id: &str,
+    ) -> Result<Vec<AlbumPhoto>, StorageError> {
         Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
-            "select message_id, user_id, file_id, size, caption from album_photo
+            "select message_id, user_id, file_id, size, caption, used from album_photo
              where chat_id = $1 and media_group_id = $2 order by message_id",
         )
         .bind(chat_id)
@@ -60,10 +71,11 @@ impl Storage {
         .await)?)
     }
 
-    /// The album made its request (or was refused): its photos are forgotten.
-    pub async fn forget_album(&self, chat_id: i64, media_group_id: &str) -> Result<(), StorageError> {
+    /// The album made its request (or was refused): it makes no other by itself, but its
+    /// photos stay (until a day old) for a `/transition` or `/fusion` replying to it.
+    pub async fn close_album(&self, chat_id: i64, media_group_id: &str) -> Result<(), StorageError> {
         on_pool!(&self.engine, |pool| sqlx::query(
-            "delete from album_photo where chat_id = $1 and media_group_id = $2"
+            "update album_photo set used = true where chat_id = $1 and media_group_id = $2"
         )
         .bind(chat_id)
         .bind(media_group_id)

@@ -83,6 +83,26 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// How many instances run on this database now, this one included once it joined (at least
+    /// one): SQLite has one; on PostgreSQL, the holders of the presence lock.
+    pub async fn live_instances(&self) -> Result<u32, StorageError> {
+        let Engine::Postgres(pool) = &self.engine else {
+            return Ok(1);
+        };
+        let holders: i64 = sqlx::query_scalar(
+            "select count(*) from pg_locks
+             where locktype = 'advisory' and granted
+               and database = (select oid from pg_database where datname = current_database())
+               and classid = $1::oid and objid = hashtext(current_schema())::oid and objsubid = 2",
+        )
+        .bind(PRESENCE_LOCK)
+        .fetch_one(pool)
+        .await?;
+        Ok(u32::try_from(holders).unwrap_or(u32::MAX).max(1))
+    }
+}
+
 /// Notices that another instance added work (see [`super::Dialect::work_notice`]); on the way,
 /// those that it changed a credential (the cache of decrypted credentials is dropped).
 pub struct WorkListener {

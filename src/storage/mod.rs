@@ -8,8 +8,10 @@ mod access;
 mod albums;
 mod api_tokens;
 mod api_videos;
+mod copy;
 mod credentials;
 mod crypto;
+mod effects;
 mod idempotency;
 mod inbox;
 mod instances;
@@ -29,8 +31,10 @@ pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, Upload};
 pub use access::{AccessMode, UserAccess};
 pub use albums::AlbumPhoto;
 pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web_identity};
+pub use copy::{CopiedTables, copy_sqlite_to_postgres};
 pub use credentials::{Credential, CredentialKind, CredentialStatus};
 pub use crypto::{Cipher, KeyError};
+pub use effects::{EFFECT_PICK_LIFETIME_MS, EffectTemplateRow};
 pub use engine::{Dialect, Engine, is_postgres_url};
 pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
 pub use instances::{Poller, Presence, WorkListener};
@@ -155,6 +159,14 @@ impl Storage {
     pub async fn close(&self) {
         self.engine.close().await;
     }
+}
+
+/// The file a `sqlite://` database URL names; `None` for another engine or an in-memory database.
+pub fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+    let rest = database_url.strip_prefix("sqlite:")?;
+    let rest = rest.trim_start_matches("//");
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// The key file that sits beside a database file when `SECRET_KEY` is not set.

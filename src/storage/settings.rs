@@ -29,6 +29,7 @@ impl Storage {
             seed: None,
             negative_prompt: None,
             style: None,
+            template_id: None,
             ..params.clone()
         };
         let json = serde_json::to_string(&params).map_err(|e| StorageError::Corrupt(e.to_string()))?;

@@ -37,10 +37,13 @@ pub async fn register_commands(bot: &Bot) {
 pub async fn register_admin_menu(bot: &Bot, admin_ids: &HashSet<i64>) {
     for &admin in admin_ids {
         for lang in Lang::ALL {
+            let admin_commands = admin_texts(lang).admin_command_descriptions();
+            // `/cancel` is both: the admin's description (a task id) says more.
             let commands: Vec<BotCommand> = texts(lang)
                 .command_descriptions()
                 .into_iter()
-                .chain(admin_texts(lang).admin_command_descriptions())
+                .filter(|(command, _)| !admin_commands.iter().any(|(admin, _)| admin == command))
+                .chain(admin_commands.iter().copied())
                 .map(|(command, description)| BotCommand::new(command, description))
                 .collect();
             let scope = BotCommandScope::Chat {

@@ -53,8 +53,11 @@ impl Texts for En {
              /sound <description> — reply to one of your videos: the same video with that sound\n\
              /say <text> — reply to one of your videos: the video speaks the text (up to 200 characters); \
              a voice message or audio file as a reply does the same with that audio; /voices picks the voice\n\
-             Two photos as an album with a caption — a transition from the first to the second\n\
-             Up to three photos as an album, the caption naming them (@cat naps on @beach, --bg beach) — a fusion\n\
+             /effects — PixVerse's effects as buttons: pick one, then send a photo; /cancel forgets the pick\n\
+             Two photos as an album with a caption (or /transition <prompt> as a reply to the album) — \
+             a transition from the first to the second\n\
+             Up to three photos as an album, the caption naming them (@cat naps on @beach, --bg beach; \
+             or /fusion <that caption> as a reply to the album) — a fusion\n\
              /status — your videos in progress and the last finished ones\n\
              /balance — credits of the account you generate with\n\
              /settings — your defaults (model, duration, quality, aspect ratio, motion, audio), \
@@ -66,7 +69,7 @@ impl Texts for En {
              /logout — disconnect your account\n\n{FLAGS}\n\n\
              Example: /t2v a lighthouse in a storm --ar 9:16 --q 720p --d 8 --seed 42 --no text\n\
              Under every video: 🔁 Again (same request), 🎲 New seed (a new variation), \
-             ➕ Extend (a continuation) and 🔊 Sound. Extend, sound and /say need a PixVerse API key (/apikey).\n\n\
+             ➕ Extend (a continuation) and 🔊 Sound. Extend, sound, /say and effects need a PixVerse API key (/apikey).\n\n\
              In groups: /t2v@botname <prompt>, or a photo captioned /i2v <prompt>."
         )
     }
@@ -80,7 +83,11 @@ impl Texts for En {
             ("extend", "Continue a video: reply to it"),
             ("sound", "Give a video a sound: reply to it"),
             ("say", "Make a video speak: reply to it"),
+            ("transition", "Photo to photo: reply to an album"),
+            ("fusion", "Combine photos: reply to an album"),
             ("voices", "Pick the voice /say speaks with"),
+            ("effects", "Effects for your next photo"),
+            ("cancel", "Forget the picked effect"),
             ("status", "Your videos in progress"),
             ("balance", "Credits left"),
             ("login", "Connect a PixVerse account (private)"),

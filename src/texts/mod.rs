@@ -7,6 +7,9 @@ mod admin_en;
 mod admin_ru;
 /// Texts of `/token` (API tokens).
 pub mod api;
+pub mod effects;
+mod effects_en;
+mod effects_ru;
 mod en;
 /// Texts of the further modes (extend, sound, lip-sync).
 pub mod modes;

@@ -21,10 +21,13 @@ impl ModeTexts for En {
                 "Reply to one of your videos with a voice message or an audio file, or with /say <text> \
                  (up to {MAX_SPEECH_CHARS} characters): the video speaks it."
             ),
-            TaskKind::Transition => "Send two photos together (an album) with a caption: a video from the \
-                                     first to the second, e.g. day turns to night."
-                .into(),
-            TaskKind::Fusion => FUSION_FORM.into(),
+            TaskKind::Transition => {
+                "Send two photos together (an album) with a caption, or reply to such an \
+                                     album with /transition <prompt>: a video from the first to the second, \
+                                     e.g. day turns to night."
+                    .into()
+            }
+            TaskKind::Fusion => format!("{FUSION_FORM} Or reply to the album with /fusion <that caption>."),
             TaskKind::T2v | TaskKind::I2v => "Send a prompt, or a photo with a caption.".into(),
         }
     }
@@ -70,7 +73,9 @@ impl ModeTexts for En {
             TaskKind::LipSync => "Lip-sync",
             TaskKind::Transition => "A transition",
             TaskKind::Fusion => "A fusion",
-            TaskKind::T2v | TaskKind::I2v => "This",
+            // i2v needs a key only with an effect template.
+            TaskKind::I2v => "An effect",
+            TaskKind::T2v => "This",
         };
         format!(
             "{what} needs a PixVerse Platform API key; a web login (/login) cannot do it. \

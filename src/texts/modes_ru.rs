@@ -21,10 +21,13 @@ impl ModeTexts for Ru {
                 "Ответьте на своё видео голосовым сообщением, аудиофайлом или командой /say <текст> \
                  (до {MAX_SPEECH_CHARS} символов): видео это произнесёт."
             ),
-            TaskKind::Transition => "Пришлите два фото вместе (альбомом) с подписью: видео от первого ко \
-                                     второму, например день сменяется ночью."
+            TaskKind::Transition => "Пришлите два фото вместе (альбомом) с подписью или ответьте на такой \
+                                     альбом командой /transition <промпт>: видео от первого ко второму, \
+                                     например день сменяется ночью."
                 .into(),
-            TaskKind::Fusion => FUSION_FORM.into(),
+            TaskKind::Fusion => {
+                format!("{FUSION_FORM} Или ответьте на альбом командой /fusion <такая подпись>.")
+            }
             TaskKind::T2v | TaskKind::I2v => "Пришлите описание или фото с подписью.".into(),
         }
     }
@@ -70,7 +73,9 @@ impl ModeTexts for Ru {
             TaskKind::LipSync => "Для озвучки губами",
             TaskKind::Transition => "Для перехода",
             TaskKind::Fusion => "Для слияния",
-            TaskKind::T2v | TaskKind::I2v => "Для этого",
+            // i2v требует ключ только с шаблоном эффекта.
+            TaskKind::I2v => "Для эффекта",
+            TaskKind::T2v => "Для этого",
         };
         format!(
             "{what} нужен ключ PixVerse Platform API; вход через /login этого не умеет. \

@@ -13,6 +13,11 @@ use crate::{
 use super::Worker;
 use super::progress::Edit;
 
+/// The failure note of a task PixVerse's moderation refused, at submit (`ErrCode` 500054,
+/// 500063) or while generating (status 7), whatever the mode: the API reports it as the
+/// `moderation` error code (`api/videos.rs`).
+pub const MODERATED: &str = "moderated";
+
 /// Consecutive failed attempts after which a task gives up (with the backoff this is minutes).
 pub const MAX_ATTEMPTS: i64 = 8;
 
@@ -88,7 +93,7 @@ impl Worker {
                 )
                 .await
             }
-            ErrorKind::Moderation => self.fail(lease, FailureReason::Moderation, &message).await,
+            ErrorKind::Moderation => self.fail(lease, FailureReason::Moderation, MODERATED).await,
             ErrorKind::BadImage => self.fail(lease, FailureReason::BadImage, &message).await,
             ErrorKind::BadRequest => self.fail(lease, FailureReason::Rejected, &message).await,
         }

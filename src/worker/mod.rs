@@ -10,6 +10,7 @@
 mod chat_gate;
 mod credential;
 mod deliver;
+mod edit_share;
 mod failure;
 mod modes;
 mod plan;
@@ -18,6 +19,8 @@ mod pool;
 mod progress;
 mod schedule;
 mod submit;
+
+pub use failure::MODERATED;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -51,6 +54,9 @@ pub struct WorkerSettings {
     /// How long a task may wait before PixVerse accepts it (queue, slots, retries of the submit).
     pub queue_wait_limit: Duration,
     pub progress_edit_interval: Duration,
+    /// Routine progress edits per second for the whole bot; this instance takes its share
+    /// (see `edit_share.rs`).
+    pub routine_edits_per_sec: u32,
     pub concurrency: usize,
     /// How long a claimed task stays held without a renewal; renewed every third of it.
     pub lease: Duration,
@@ -78,6 +84,8 @@ pub struct Worker {
     uploading_shown: std::sync::Mutex<HashMap<TaskId, i64>>,
     /// The routine progress edits' pace across all chats (see `progress.rs`).
     edit_budget: std::sync::Mutex<progress::EditBudget>,
+    /// This instance's share of the bot's routine edits per second (see `edit_share.rs`).
+    edit_share: edit_share::EditShare,
     /// The generating tasks' polls, kept in memory between polls (see `schedule.rs`).
     schedule: std::sync::Mutex<schedule::Schedule>,
     /// The claims whose leases some step or queue still holds; renewed by `renew_leases`.
@@ -109,6 +117,7 @@ impl Worker {
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Worker {
+        let edit_share = edit_share::EditShare::new(settings.routine_edits_per_sec);
         Worker {
             storage,
             pixverse,
@@ -120,6 +129,7 @@ impl Worker {
             chat_gate: Default::default(),
             uploading_shown: Default::default(),
             edit_budget: Default::default(),
+            edit_share,
             schedule: Default::default(),
             claims: Default::default(),
             typical: Default::default(),
@@ -162,6 +172,7 @@ impl Worker {
             tracing::info!(released, "resuming tasks left over by the previous run");
         }
         self.relay_work_notices(shutdown.clone());
+        self.keep_edit_share(shutdown.clone());
         self.load_parked().await;
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);

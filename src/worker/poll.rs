@@ -135,7 +135,8 @@ impl Worker {
                         .await;
                 }
                 Some(VideoStatus::Moderated) => {
-                    self.fail(lease, FailureReason::Moderation, "moderated").await?;
+                    self.fail(lease, FailureReason::Moderation, super::failure::MODERATED)
+                        .await?;
                 }
                 Some(VideoStatus::Failed | VideoStatus::Deleted) => {
                     self.fail(lease, FailureReason::GenerationFailed, "generation failed")

@@ -33,18 +33,17 @@ pub(super) enum Edit {
 /// The longest a final progress edit waits out a Telegram 429 before giving up on it.
 const MAX_EDIT_WAIT: Duration = Duration::from_secs(10);
 
-/// Routine edits per second across all chats. Telegram takes about 30 messages a second from one
-/// bot; replies, stage and final edits and the videos need the rest. With 10,000 tasks in
-/// flight a 5 s ticker alone would want 2,000 edits a second: the tickers then share this budget
-/// and each message advances less often (see [`EditBudget`]).
-const ROUTINE_EDITS_PER_SEC: f64 = 20.0;
 /// Telegram's pace within one chat: about a message a second in a private chat, 20 a minute in a
 /// group. A chat with several tasks gets routine edits no closer than this (or than the edit
 /// interval itself, when that is shorter).
 const PRIVATE_CHAT_GAP: Duration = Duration::from_secs(1);
 const GROUP_CHAT_GAP: Duration = Duration::from_secs(3);
 
-/// The shared pace of routine edits: a token bucket over all chats, the last routine edit per
+/// The shared pace of routine edits: a token bucket over all chats (filled at this instance's
+/// share of `TELEGRAM_ROUTINE_EDITS_PER_SEC`, see `edit_share.rs`: Telegram takes about 30
+/// messages a second from one bot, and replies, stage and final edits and the videos need the
+/// rest; with 10,000 tasks in flight a 5 s ticker alone would want 2,000 edits a second, so the
+/// tickers share the budget and each message advances less often), the last routine edit per
 /// chat, and how many tasks are generating (counted as the polls see them), which stretches
 /// every task's interval so that all of them fit the budget, each in turn: a task is due once
 /// its own message has gone unedited that long, so the oldest ones go first.
@@ -129,7 +128,7 @@ impl Worker {
     }
 
     /// The task's routine edit interval: the configured one (doubled in groups), stretched while
-    /// so many tasks generate that they would not fit [`ROUTINE_EDITS_PER_SEC`].
+    /// so many tasks generate that they would not fit this instance's routine edits per second.
     fn routine_interval(&self, task: &TaskRow) -> Duration {
         let mut interval = self.settings.progress_edit_interval;
         if task.chat_id.0 < 0 {
@@ -139,7 +138,9 @@ impl Worker {
             let budget = self.edit_budget.lock().unwrap_or_else(|e| e.into_inner());
             budget.generating.max(budget.counting)
         };
-        interval.max(Duration::from_secs_f64(generating as f64 / ROUTINE_EDITS_PER_SEC))
+        interval.max(Duration::from_secs_f64(
+            generating as f64 / self.edit_share.per_sec(),
+        ))
     }
 
     pub(super) fn progress_edit_due(&self, task: &TaskRow) -> bool {
@@ -185,6 +186,7 @@ impl Worker {
             interval *= 2;
         }
         let chat_gap = chat_gap.min(interval).as_millis() as i64;
+        let per_sec = self.edit_share.per_sec();
         let mut budget = self.edit_budget.lock().unwrap_or_else(|e| e.into_inner());
         if budget
             .chat_next
@@ -194,7 +196,9 @@ impl Worker {
             return false;
         }
         let elapsed = (now - budget.refilled_at).max(0) as f64 / 1000.0;
-        budget.tokens = (budget.tokens + elapsed * ROUTINE_EDITS_PER_SEC).min(ROUTINE_EDITS_PER_SEC);
+        // At most a second's worth saved up (and at least one edit, for a share below one a
+        // second).
+        budget.tokens = (budget.tokens + elapsed * per_sec).min(per_sec.max(1.0));
         budget.refilled_at = now;
         if budget.tokens < 1.0 {
             return false;

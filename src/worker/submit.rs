@@ -4,7 +4,7 @@ use anyhow::Context;
 use teloxide::{net::Download, prelude::*};
 
 use crate::{
-    domain::{GenerationParams, TaskKind, WaitReason},
+    domain::{GenerationParams, TaskKind, TaskState, WaitReason},
     pixverse::{self, GenerationRequest, UploadedImage},
     storage::{PoolPick, Resubmit, TaskLease, now_ms},
     texts::FailureReason,
@@ -52,6 +52,21 @@ impl Worker {
             Lookup::Hold => return self.hold(lease).await,
             Lookup::Fail(reason) => return self.fail(lease, reason, "no usable credential").await,
         };
+        if let Some(key) = own
+            && lease.task().state == TaskState::Queued
+            && !self
+                .storage
+                .take_own_slot(
+                    lease.held(),
+                    lease.task().user_id,
+                    key,
+                    self.settings.account_concurrency,
+                )
+                .await?
+        {
+            // Another step (here or on another instance) took the key's last slot since the plan.
+            return self.wait_for_slot(lease).await;
+        }
         // Crash story: `submitting` and the trace id are stored before PixVerse is asked. If we
         // die after PixVerse accepted but before the `video_id` is stored, the restart submits
         // again with the same trace id and the same body, and PixVerse answers with the video it
@@ -222,6 +237,7 @@ fn generation_request(
         style: params.style.map(|s| s.as_str().to_owned()),
         generate_audio: params.model.supports_audio().then_some(params.audio),
         sound_effect: params.sound_effect.clone(),
+        template_id: params.template_id,
         image,
     }
 }

@@ -636,8 +636,13 @@ async fn a_pixverse_refusal_of_a_transition_fails_it_with_a_reason() {
     let video =
         accepted(post_form(&bot, &token, "transition", transition_form("day turns to night")).await).await;
     let failed = wait_for_status(&bot, &token, video["id"].as_i64().unwrap(), "failed").await;
+    // Reported as a text or image video's moderation is, not as PixVerse's raw answer.
+    assert_eq!(failed["error"]["code"], "moderation", "{failed}");
     assert!(
-        failed["error"]["message"].as_str().unwrap().contains("500054"),
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("moderation rejected"),
         "{failed}"
     );
     assert!(bot.px.videos().is_empty());

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// A PNG's signature and enough bytes to pass for one.
-fn png(len: usize) -> Vec<u8> {
+pub(crate) fn png(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.resize(len, 7);
     bytes

@@ -48,6 +48,7 @@ fn t2v(prompt: &str) -> GenerationRequest {
         style: None,
         generate_audio: None,
         sound_effect: None,
+        template_id: None,
         image: None,
     }
 }

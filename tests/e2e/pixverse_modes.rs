@@ -57,6 +57,7 @@ async fn finished_video(client: &PixverseClient) -> i64 {
         style: None,
         generate_audio: None,
         sound_effect: None,
+        template_id: None,
         image: None,
     };
     let id = client.generate(&key(), &req).await.unwrap();

@@ -55,6 +55,7 @@ fn api_order(kind: TaskKind, image: Option<ImageSource>) -> WorkOrder {
         },
         image,
         mode: None,
+        effect: None,
     }
 }
 

@@ -13,8 +13,12 @@ mod support;
 mod access;
 #[path = "../e2e/admin.rs"]
 mod admin;
+#[path = "../e2e/album_replies.rs"]
+mod album_replies;
 #[path = "../e2e/api.rs"]
 mod api;
+#[path = "../e2e/api_effects.rs"]
+mod api_effects;
 #[path = "../e2e/api_modes.rs"]
 mod api_modes;
 #[path = "../e2e/api_videos.rs"]
@@ -23,8 +27,12 @@ mod api_videos;
 mod bad_input;
 #[path = "../e2e/broadcast.rs"]
 mod broadcast;
+#[path = "../e2e/chat_effects.rs"]
+mod chat_effects;
 #[path = "../e2e/chat_modes.rs"]
 mod chat_modes;
+#[path = "../e2e/copy_database.rs"]
+mod copy_database;
 #[path = "../e2e/core_flows.rs"]
 mod core_flows;
 #[path = "../e2e/fake_telegram_conformance.rs"]
@@ -33,6 +41,8 @@ mod fake_telegram_conformance;
 mod flood;
 #[path = "../e2e/instances.rs"]
 mod instances;
+#[path = "../e2e/instances_shared.rs"]
+mod instances_shared;
 #[path = "../e2e/languages.rs"]
 mod languages;
 #[path = "../e2e/lifecycle.rs"]
@@ -63,3 +73,5 @@ mod storage;
 mod topics;
 #[path = "../e2e/ux.rs"]
 mod ux;
+#[path = "../e2e/web_pool.rs"]
+mod web_pool;

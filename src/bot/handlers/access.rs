@@ -201,7 +201,9 @@ pub(crate) fn word_refusal(texts: &'static dyn Texts, refusal: &ServiceRefusal, 
         ServiceRefusal::SourceNotFound { kind } => modes.source_not_found(*kind),
         ServiceRefusal::SourceNotReady => modes.source_not_ready(),
         ServiceRefusal::SourceOtherAccount => modes.source_other_account(),
-        ServiceRefusal::NeedsApiKey { kind } => modes.needs_api_key(*kind),
+        ServiceRefusal::NeedsApiKey { kind } | ServiceRefusal::PoolNeedsApiKey { kind } => {
+            modes.needs_api_key(*kind)
+        }
         ServiceRefusal::AudioTooLarge { max_bytes } => modes.audio_too_large(max_bytes / 1024 / 1024),
     }
 }

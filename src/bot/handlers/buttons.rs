@@ -7,6 +7,7 @@ use std::sync::Arc;
 use teloxide::{prelude::*, types::MessageId};
 
 use super::{
+    effects,
     generate::{Submitted, submit},
     history, modes, settings, voices,
 };
@@ -54,7 +55,7 @@ pub async fn callback(bot: Bot, query: CallbackQuery, ctx: Arc<BotContext>) -> H
 
 async fn route(
     bot: &Bot,
-    ctx: &BotContext,
+    ctx: &Arc<BotContext>,
     texts: &'static dyn Texts,
     query: &CallbackQuery,
 ) -> anyhow::Result<Answer> {
@@ -91,6 +92,9 @@ async fn route(
         Callback::Extend(id) => modes::extend_button(bot, ctx, texts, user_id, place, id).await,
         Callback::Sound(_) => Ok(Answer::Alert(mode_texts(texts.lang()).describe_sound())),
         Callback::Voice(speaker_id) => voices::on_voice(ctx, texts, user_id, &speaker_id).await,
+        Callback::EffectsPage(page) => Ok(effects::on_page(bot, ctx.clone(), texts, user_id, place, page)),
+        Callback::Effect(template_id) => effects::on_pick(ctx, texts, user_id, place.0, template_id).await,
+        Callback::EffectCancel => effects::on_cancel(ctx, texts, user_id, place.0).await,
         Callback::Language(code) => settings::on_language(bot, ctx, user_id, place, &code).await,
         settings_tap => settings::on_settings(bot, ctx, texts, user_id, place, settings_tap).await,
     }
@@ -158,6 +162,8 @@ async fn again(
             .map(|file_id| ImageSource::Telegram { file_id, size: 0 }),
         // A mode works on the same earlier video again.
         mode: task.mode_input().and_then(ModeOrder::again),
+        // An effect travels in the parameters.
+        effect: None,
     };
     match submit(bot, ctx, texts, order).await? {
         Submitted::Queued(new_id) => {

@@ -10,6 +10,7 @@ use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{TaskId, TaskKind},
     service::{AcceptError, Destination, ImageSource, Spec, WorkOrder},
+    storage::EffectTemplateRow,
     telegram::{Late, Place, Sent, replied_message, send_text},
     texts::Texts,
 };
@@ -42,29 +43,72 @@ pub async fn i2v(bot: Bot, msg: Message, ctx: Arc<BotContext>, text: String) -> 
             return Ok(());
         }
     };
-    if text.trim().is_empty() {
+    let effect = pending_effect(&ctx, &msg).await?;
+    if text.trim().is_empty() && effect.is_none() {
         reply(&bot, &ctx, &msg, texts.photo_needs_caption()).await?;
         return Ok(());
     }
-    accept(&bot, &msg, &ctx, texts, TaskKind::I2v, &text, Some(image)).await
+    accept_image(&bot, &msg, &ctx, texts, &text, image, effect).await
+}
+
+/// The effect the sender picked in this chat with /effects, if it is still pending.
+async fn pending_effect(ctx: &BotContext, msg: &Message) -> anyhow::Result<Option<EffectTemplateRow>> {
+    Ok(ctx.storage.pending_effect(msg.chat.id.0, sender_id(msg)).await?)
+}
+
+/// An i2v, with the sender's picked effect if any: then the text may be empty (the effect's
+/// name is the prompt PixVerse requires), and the pick is used up once the task is queued.
+async fn accept_image(
+    bot: &Bot,
+    msg: &Message,
+    ctx: &BotContext,
+    texts: &'static dyn Texts,
+    text: &str,
+    image: Image,
+    effect: Option<EffectTemplateRow>,
+) -> HandlerResult {
+    let Some(effect) = effect else {
+        return accept(bot, msg, ctx, texts, TaskKind::I2v, text, Some(image)).await;
+    };
+    let text = if text.trim().is_empty() {
+        &effect.name
+    } else {
+        text
+    };
+    let mut order = work_order(msg, TaskKind::I2v, text, Some(image));
+    order.effect = Some(effect.template_id);
+    match submit(bot, ctx, texts, order).await? {
+        Submitted::Queued(_) => {
+            ctx.storage
+                .clear_effect_pick(msg.chat.id.0, sender_id(msg))
+                .await?;
+        }
+        Submitted::Refused(answer) => {
+            reply(bot, ctx, msg, answer).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A photo or document that is not a command. In private chats its caption is the prompt; in
-/// groups only `/i2v` counts, so the bot does not animate every photo people share.
+/// groups only `/i2v` counts, so the bot does not animate every photo people share, unless
+/// the sender picked an effect there (/effects) for their next photo.
 pub async fn media(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
-    if !msg.chat.is_private() {
+    let effect = pending_effect(&ctx, &msg).await?;
+    if !msg.chat.is_private() && effect.is_none() {
         return Ok(());
     }
     let texts = ctx.remember_sender(&msg).await;
-    match (image_of(&msg), msg.caption()) {
-        (Some(Err(ImageProblem::NotAnImage)) | None, _) => {
+    match (image_of(&msg), msg.caption(), effect) {
+        (Some(Err(ImageProblem::NotAnImage)) | None, _, _) => {
             reply(&bot, &ctx, &msg, texts.not_an_image()).await?;
         }
-        (Some(Ok(_)), None) => {
+        (Some(Ok(_)), None, None) => {
             reply(&bot, &ctx, &msg, texts.photo_needs_caption()).await?;
         }
-        (Some(Ok(image)), Some(caption)) => {
-            accept(&bot, &msg, &ctx, texts, TaskKind::I2v, caption, Some(image)).await?;
+        (Some(Ok(image)), caption, effect) => {
+            let caption = caption.unwrap_or_default();
+            accept_image(&bot, &msg, &ctx, texts, caption, image, effect).await?;
         }
     }
     Ok(())
@@ -108,7 +152,16 @@ async fn accept(
     text: &str,
     image: Option<Image>,
 ) -> HandlerResult {
-    let order = WorkOrder {
+    let order = work_order(msg, kind, text, image);
+    if let Submitted::Refused(answer) = submit(bot, ctx, texts, order).await? {
+        reply(bot, ctx, msg, answer).await?;
+    }
+    Ok(())
+}
+
+/// The order for a request made by `msg`, answered as a reply to it.
+fn work_order(msg: &Message, kind: TaskKind, text: &str, image: Option<Image>) -> WorkOrder {
+    WorkOrder {
         requester: sender_id(msg),
         destination: Destination::Telegram {
             chat_id: msg.chat.id.0,
@@ -122,11 +175,8 @@ async fn accept(
             size: i.size,
         }),
         mode: None,
-    };
-    if let Submitted::Refused(answer) = submit(bot, ctx, texts, order).await? {
-        reply(bot, ctx, msg, answer).await?;
+        effect: None,
     }
-    Ok(())
 }
 
 pub(crate) enum Submitted {

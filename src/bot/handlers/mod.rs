@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod albums;
 pub mod buttons;
+pub mod effects;
 pub mod generate;
 pub mod history;
 pub mod modes;

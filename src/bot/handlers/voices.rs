@@ -12,8 +12,8 @@ use super::{answer_with, buttons::Answer, reply};
 use crate::{
     bot::{BotContext, HandlerResult, in_background, sender_id},
     domain::{Callback, MAX_CALLBACK_DATA, TaskKind},
-    pixverse::{Credential, ErrorKind},
-    storage::CredentialKind,
+    pixverse::ErrorKind,
+    service::listing_key,
     texts::{Texts, modes::mode_texts},
 };
 
@@ -29,7 +29,7 @@ pub async fn voices(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResu
 async fn list_voices(bot: Bot, msg: Message, ctx: Arc<BotContext>) -> HandlerResult {
     let texts = ctx.remember_sender(&msg).await;
     let modes = mode_texts(texts.lang());
-    let Some(credential) = api_key_for(&ctx, sender_id(&msg)).await? else {
+    let Some(credential) = listing_key(&ctx.storage, sender_id(&msg)).await? else {
         reply(&bot, &ctx, &msg, modes.needs_api_key(TaskKind::LipSync)).await?;
         return Ok(());
     };
@@ -79,19 +79,4 @@ pub(super) async fn on_voice(
 ) -> anyhow::Result<Answer> {
     ctx.storage.save_voice(user_id, speaker_id).await?;
     Ok(Answer::Toast(mode_texts(texts.lang()).voice_chosen(speaker_id)))
-}
-
-/// A Platform API key to list the voices with: the user's own, or a usable pool account's.
-async fn api_key_for(ctx: &BotContext, user_id: i64) -> anyhow::Result<Option<Credential>> {
-    if let Some(own) = ctx.storage.credential_of_user(user_id).await? {
-        return Ok((own.kind == CredentialKind::ApiKey).then(|| own.to_pixverse()));
-    }
-    let now = crate::storage::now_ms();
-    Ok(ctx
-        .storage
-        .pool_accounts()
-        .await?
-        .into_iter()
-        .find(|a| a.kind == CredentialKind::ApiKey && a.is_usable(now))
-        .map(|a| a.to_pixverse()))
 }

@@ -67,8 +67,8 @@ impl From<sqlx::Error> for LeaseError {
 /// unexpected error of the step can still be counted against the task ([`Storage::step_failed`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Held {
-    id: TaskId,
-    token: i64,
+    pub(super) id: TaskId,
+    pub(super) token: i64,
 }
 
 /// How a retried submit goes to PixVerse again.

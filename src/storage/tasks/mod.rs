@@ -99,9 +99,12 @@ impl TaskRow {
         self.mode_input.as_ref().map(|input| &input.0)
     }
 
-    /// Whether only a Platform API key can submit it: the further modes, and a sound effect.
+    /// Whether only a Platform API key can submit it: the further modes, a sound effect and an
+    /// effect template.
     pub fn needs_api_key(&self) -> bool {
-        self.mode_input.is_some() || self.params().sound_effect.is_some()
+        self.mode_input.is_some()
+            || self.params().sound_effect.is_some()
+            || self.params().template_id.is_some()
     }
 }
 

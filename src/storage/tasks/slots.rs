@@ -1,9 +1,11 @@
-//! What the worker reads to hand out generation slots fairly. Reads only: no transitions.
+//! What the worker reads to hand out generation slots fairly, and the one write that takes a
+//! slot of a user's own key.
 
 use crate::domain::{CredentialId, UserId};
 
 use super::super::engine::json_ids;
 use super::super::{Storage, StorageError, now_ms};
+use super::Held;
 
 impl Storage {
     /// Generations started or running on each credential of `users` (`None`: a pool task), for
@@ -73,5 +75,47 @@ impl Storage {
             self.notify_work().await?;
         }
         Ok(done)
+    }
+
+    /// Takes a generation slot of the user's own key `credential` for the queued task `held`:
+    /// moves it to `submitting` (which counts as a slot from here) only while the key has fewer
+    /// than `limit` generations submitting or running. `false`: every slot is taken (or the lease
+    /// was lost), the task stays queued.
+    ///
+    /// The round's plan counts slots too, but from a read taken before its submits run: two
+    /// instances planning at once would both see the last slot free. This write counts and takes
+    /// in one statement, and on PostgreSQL under the owner's transaction lock (a key is one
+    /// user's), so instances take a key's slots in turns and the limit holds across them.
+    pub async fn take_own_slot(
+        &self,
+        held: Held,
+        owner: UserId,
+        credential: CredentialId,
+        limit: u32,
+    ) -> Result<bool, StorageError> {
+        let take = "update task set state = 'submitting', wait_reason = null, updated_at = $4
+             where id = $1 and lease_token = $2 and state = 'queued'
+               and (select count(*) from task t where t.credential_id = $3 and t.id != $1
+                      and t.state in ('submitting', 'generating')) < $5";
+        let user_lock = self.engine.dialect().user_lock();
+        let taken = on_pool!(&self.engine, |pool| {
+            let take = sqlx::query(take)
+                .bind(held.id)
+                .bind(held.token)
+                .bind(credential)
+                .bind(now_ms())
+                .bind(i64::from(limit));
+            match user_lock {
+                None => take.execute(pool).await?.rows_affected(),
+                Some(lock) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(lock).bind(owner.0).execute(&mut *tx).await?;
+                    let taken = take.execute(&mut *tx).await?.rows_affected();
+                    tx.commit().await?;
+                    taken
+                }
+            }
+        });
+        Ok(taken == 1)
     }
 }

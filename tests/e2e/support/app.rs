@@ -56,12 +56,24 @@ impl TestBot {
     /// Both fakes and the environment, without starting the App (for tests that run the real
     /// binary as a child process).
     pub async fn fakes_only(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestBot {
+        Self::fakes_only_on(crate::POSTGRES, configure).await
+    }
+
+    /// Like [`TestBot::start_with`], on the engine `postgres` says whatever this target's is.
+    pub async fn start_on(postgres: bool, configure: impl FnOnce(&mut HashMap<String, String>)) -> TestBot {
+        let mut bot = Self::fakes_only_on(postgres, configure).await;
+        bot.launch().await;
+        bot
+    }
+
+    /// [`TestBot::fakes_only`] on the engine `postgres` says.
+    async fn fakes_only_on(postgres: bool, configure: impl FnOnce(&mut HashMap<String, String>)) -> TestBot {
         pixverse_bot::telemetry::init_for_tests();
         let tg = FakeTelegram::start().await;
         let px = FakePixverse::start().await;
         px.add_api_key(OPERATOR_KEY);
         let dir = tempfile::tempdir().expect("temp dir");
-        let database = TestDatabase::new(dir.path(), "bot.db").await;
+        let database = TestDatabase::on(postgres, dir.path(), "bot.db").await;
         let mut env: HashMap<String, String> = [
             ("TELOXIDE_TOKEN", BOT_TOKEN.to_owned()),
             ("TELOXIDE_API_URL", tg.api_url()),

@@ -443,6 +443,7 @@ async fn handle(
     let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
     let headers = parts.headers;
     let is_api = path.starts_with("/openapi/") || path.starts_with("/creative_platform/");
     let trace_id = header_str(&headers, "ai-trace-id").map(str::to_owned);
@@ -477,6 +478,7 @@ async fn handle(
         let request = Incoming {
             method: &method,
             path: &path,
+            query: &query,
             headers: &headers,
             body: &bytes,
         };
@@ -521,6 +523,8 @@ async fn read_file_field(headers: &HeaderMap, body: Bytes, field_name: &str) -> 
 struct Incoming<'a> {
     method: &'a Method,
     path: &'a str,
+    /// The query string, without `?` (empty when there is none).
+    query: &'a str,
     headers: &'a HeaderMap,
     body: &'a Bytes,
 }
@@ -528,6 +532,14 @@ struct Incoming<'a> {
 impl Incoming<'_> {
     fn header(&self, name: &str) -> Option<&str> {
         header_str(self.headers, name)
+    }
+
+    /// A query parameter's value.
+    fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find_map(|(key, value)| (key == name).then_some(value))
     }
 
     /// The body as a JSON object; a non-object is a violation (and a 400011 answer).

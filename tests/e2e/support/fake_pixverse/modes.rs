@@ -59,7 +59,7 @@ pub fn route(
             "total": VOICES.len(),
             "list": VOICES.iter().map(|(id, name)| json!({ "speaker_id": id, "speaker_name": name, "source": "third_party" })).collect::<Vec<_>>(),
         })),
-        ("GET", "video/effects/templates/list") => templates(),
+        ("GET", "video/effects/templates/list") => templates(request),
         ("POST", _) if is_submit(&format!("/openapi/v2/{rest}")) => {
             let body = match request.json_object(s) {
                 Ok(body) => body,
@@ -74,10 +74,25 @@ pub fn route(
     }
 }
 
-/// Templates carry their ids in both forms PixVerse is reported to use (number and string).
-fn templates() -> Answer {
+/// Whether PixVerse lists this template (i2v's `template_id` must be one).
+pub fn is_template(template_id: i64) -> bool {
+    (FIRST_TEMPLATE_ID..FIRST_TEMPLATE_ID + TEMPLATE_COUNT).contains(&template_id)
+}
+
+/// One page (`page` from 1, `pageSize` of them) of the templates. They carry their ids in both
+/// forms PixVerse is reported to use (number and string).
+fn templates(request: &Incoming<'_>) -> Answer {
+    let number = |name: &str, default: i64| {
+        request
+            .query_param(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(default)
+    };
+    let (page, size) = (number("page", 1), number("pageSize", 20));
     let list: Vec<Value> = (0..TEMPLATE_COUNT)
-        .take(20)
+        .skip(((page - 1) * size) as usize)
+        .take(size as usize)
         .map(|i| {
             let id = FIRST_TEMPLATE_ID + i;
             if i % 2 == 0 {

@@ -84,6 +84,13 @@ fn generate(s: &mut State, request: &Incoming<'_>, key: &str, i2v: bool) -> Answ
         if s.platform_images.get(&img_id).map(String::as_str) != Some(key) {
             return Answer::err(400032, "invalid image id");
         }
+        match checks::opt_int(&body, "template_id") {
+            Ok(Some(template_id)) if !super::modes::is_template(template_id) => {
+                return Answer::err(400017, "invalid template_id");
+            }
+            Ok(_) => {}
+            Err(reject) => return s.reject(request, reject),
+        }
         Some(img_id.to_string())
     } else {
         None

@@ -207,7 +207,8 @@ impl FakeTelegram {
                 self.user_message(chat, from, |st, msg| {
                     let (sizes, largest) = st.register_photo(size, Some(Bytes::from(bytes)));
                     msg.media = Some(("photo", sizes, largest));
-                    if i == 0 {
+                    // Telegram sends no caption rather than an empty one.
+                    if i == 0 && !caption.is_empty() {
                         msg.caption = Some(caption.to_owned());
                         msg.caption_entities = command_entities(caption);
                     }

@@ -36,13 +36,13 @@ impl Worker {
     // generating account every interval (thousands a minute).
     #[tracing::instrument(level = "debug", skip_all, fields(tasks = watched.len()))]
     pub(super) async fn poll(&self, watched: Vec<Watched>) -> anyhow::Result<bool> {
-        let Some(first) = watched.first().map(|w| w.task.clone()) else {
+        let Some(first) = watched.first() else {
             return Ok(false);
         };
         // The next poll is an interval after this one began, so the time a poll takes does not
         // push every later one back.
         let started = now_ms();
-        let (credential, own) = match self.credential_for(&first).await? {
+        let (credential, own) = match self.credential_for(&first.task).await? {
             Lookup::Ready { credential, own } => (credential, own),
             Lookup::Hold => {
                 for lease in self.take(&watched).await? {

@@ -14,7 +14,7 @@
 //! One process owns the database (the lock file in `app.rs`), so no other worker polls these
 //! tasks; several processes sharing one database will each need their share of them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::{
     domain::{CredentialId, PoolAccountId, TaskId},
@@ -87,10 +87,13 @@ impl Schedule {
     /// of them, and from then on they stay in step; a first poll keeps its learned time). The
     /// poll that runs a group puts back what is still generating.
     pub(super) fn take_due(&mut self, now: i64, early: i64) -> Vec<Vec<Watched>> {
+        // Each account once, in due order (a set beside the list: thousands of accounts may
+        // fall due in one round).
         let mut accounts: Vec<Account> = Vec::new();
+        let mut seen: HashSet<Account> = HashSet::new();
         for (_, id) in self.due.range(..=(now, TaskId(i64::MAX))) {
             let account = account_of(&self.tasks[id].0.task);
-            if !accounts.contains(&account) {
+            if seen.insert(account) {
                 accounts.push(account);
             }
         }

@@ -105,6 +105,12 @@ const PHOTO_TRANSFERS: usize = 4;
 /// The longest the run loop sleeps with nothing due.
 const IDLE: Duration = Duration::from_secs(60);
 
+/// From `now` until `at` (ms), at most [`IDLE`].
+fn wait_until(at: i64, now: i64) -> Duration {
+    let wait = at.saturating_sub(now).clamp(0, IDLE.as_millis() as i64);
+    Duration::from_millis(wait as u64)
+}
+
 /// The longest the run loop waits, while steps keep ending, before it claims again.
 const REPLAN_GAP: Duration = Duration::from_millis(100);
 
@@ -388,18 +394,13 @@ impl Worker {
             }
         };
         let polls = self.next_poll_at(now, gap);
-        let wait = stored.min(polls).saturating_sub(now);
-        (
-            Duration::from_millis(wait.clamp(0, IDLE.as_millis() as i64) as u64),
-            stored,
-        )
+        (wait_until(stored.min(polls), now), stored)
     }
 
     /// Until the schedule's next poll round (see `time_to_next_due`).
     fn time_to_next_poll(&self, gap: Duration) -> Duration {
         let now = now_ms();
-        let wait = self.next_poll_at(now, gap).saturating_sub(now);
-        Duration::from_millis(wait.clamp(0, IDLE.as_millis() as i64) as u64)
+        wait_until(self.next_poll_at(now, gap), now)
     }
 
     /// When the schedule's next poll round is (ms), no sooner than `gap` from `now`.

@@ -2,104 +2,16 @@
 //! its log and its database. The fakes run in the test process.
 
 use std::{
-    fs::File,
-    path::PathBuf,
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use crate::support::{
-    app::{DEADLINE, OPERATOR_KEY, TestBot, private_user},
+    app::{OPERATOR_KEY, TestBot, private_user},
     fake_pixverse::FakeFault,
     fake_telegram::{BOT_TOKEN, FakeTelegram, TgChat, TgFault},
+    process::BotProcess,
 };
-
-/// One run of `pixverse-bot`, configured like a deployment: environment only, no `.env`.
-struct BotProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl BotProcess {
-    /// Starts the binary and waits until it polls Telegram.
-    async fn start(bot: &TestBot, rust_log: &str) -> BotProcess {
-        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let log = bot.dir().join(format!("bot-{run}.log"));
-        let out = File::create(&log).expect("log file");
-        let polls_before = bot.tg.calls_to("getupdates").len();
-        let child = Command::new(env!("CARGO_BIN_EXE_pixverse-bot"))
-            .env_clear()
-            .envs(&bot.env)
-            .env("RUST_LOG", rust_log)
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .current_dir(bot.dir())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log file"))
-            .stderr(out)
-            .spawn()
-            .expect("start pixverse-bot");
-        let process = BotProcess { child, log };
-        bot.tg
-            .wait_for("the binary to poll for updates", DEADLINE, |tg| {
-                tg.calls_to("getupdates").len() > polls_before
-            })
-            .await;
-        process
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{signal} failed");
-    }
-
-    /// Waits for the process to exit; `None` if it is still running after `limit`.
-    async fn exited_within(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().expect("wait for the child") {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        None
-    }
-
-    /// The most resident memory the process ever had, in MiB (the kernel's high-water mark).
-    fn peak_rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
-        let kib: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM");
-        kib / 1024.0
-    }
-
-    /// SIGKILL: no chance to clean up, as in a power cut of the process.
-    async fn kill(mut self) {
-        self.signal("KILL");
-        self.exited_within(Duration::from_secs(5))
-            .await
-            .expect("SIGKILL ends the process");
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for BotProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn videos_replying_to(bot: &TestBot, chat: TgChat, request: i32) -> usize {
     bot.tg

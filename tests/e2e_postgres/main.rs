@@ -69,6 +69,7 @@ mod reply_limits;
 mod service;
 #[path = "../e2e/storage.rs"]
 mod storage;
+mod three_instances;
 #[path = "../e2e/topics.rs"]
 mod topics;
 #[path = "../e2e/ux.rs"]

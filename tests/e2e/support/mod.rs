@@ -4,3 +4,4 @@ pub mod app;
 pub mod database;
 pub mod fake_pixverse;
 pub mod fake_telegram;
+pub mod process;

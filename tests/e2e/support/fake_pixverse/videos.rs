@@ -3,6 +3,7 @@
 //! looks; a status answer only reports where it stands. Generation times are drawn from a spread
 //! around PixVerse's typical 30–60 s, scaled down for tests (30–60 ms unless set).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rand::Rng as _;
@@ -55,6 +56,8 @@ pub(super) struct Video {
     pub(super) status: i64,
     final_status: i64,
     created_at: i64,
+    /// When the generate call started it.
+    started_at: Instant,
     /// When it is (or was) done at PixVerse; None while held.
     done_at: Option<Instant>,
     /// Status answers given while in progress (the web listing cycles through 5, 9, 10).
@@ -68,6 +71,7 @@ impl Video {
             status: GENERATING,
             final_status: s.final_status,
             created_at: now(),
+            started_at: Instant::now(),
             done_at: s.generation_time.done_at(Instant::now()),
             observations: 0,
         }
@@ -238,6 +242,33 @@ impl FakePixverse {
         let video = Video::new(public, &s);
         s.videos.push(video);
         id
+    }
+
+    /// The most videos that were generating at one moment, per group (`group` names a video's
+    /// group: its account, or the user its prompt names), over every video so far. A video
+    /// generates from its generate call until it is done (a held one: until now).
+    pub fn peak_generating(&self, group: impl Fn(&FakeVideo) -> String) -> HashMap<String, usize> {
+        let now = Instant::now();
+        let mut edges: HashMap<String, Vec<(Instant, i32)>> = HashMap::new();
+        for video in &self.lock().videos {
+            let done = video.done_at.map_or(now, |done| done.min(now));
+            let group_edges = edges.entry(group(&video.public)).or_default();
+            group_edges.push((video.started_at, 1));
+            // Ends sort before starts at the same instant: a slot freed and taken at once.
+            group_edges.push((done.max(video.started_at), -1));
+        }
+        edges
+            .into_iter()
+            .map(|(group, mut group_edges)| {
+                group_edges.sort();
+                let (mut running, mut peak) = (0i32, 0i32);
+                for (_, step) in group_edges {
+                    running += step;
+                    peak = peak.max(running);
+                }
+                (group, peak as usize)
+            })
+            .collect()
     }
 
     /// When video `id` was done at PixVerse, if it is (the benchmark times delivery from it).

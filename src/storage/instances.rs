@@ -18,6 +18,7 @@ use super::{
     Engine, Storage, StorageError,
     credentials::CredentialCache,
     engine::{CREDENTIALS_CHANNEL, WORK_CHANNEL},
+    tasks::OWNER_LOCK,
 };
 
 /// The advisory lock every running instance of the bot in this schema holds shared (two int
@@ -74,6 +75,13 @@ impl Storage {
                 .execute(&mut connection)
                 .await?;
         }
+        // This instance's own key, on the same connection: the tasks it parks are its to poll
+        // for as long as it holds it (see `tasks/takeover.rs`).
+        sqlx::query("select pg_advisory_lock($1, hashtext(current_schema() || ' ' || $2))")
+            .bind(OWNER_LOCK)
+            .bind(self.instance_key())
+            .execute(&mut connection)
+            .await?;
         Ok((
             Presence {
                 _connection: Some(connection),

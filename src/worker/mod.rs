@@ -102,6 +102,10 @@ pub struct Worker {
 /// Photos in memory at once (see `Worker::photo_transfers`).
 const PHOTO_TRANSFERS: usize = 4;
 
+/// How often an instance looks for parked tasks whose instance is gone (PostgreSQL): a dead
+/// instance's generating videos are polled again within this.
+const TAKEOVER_INTERVAL: Duration = Duration::from_secs(2);
+
 /// The longest the run loop sleeps with nothing due.
 const IDLE: Duration = Duration::from_secs(60);
 
@@ -179,7 +183,10 @@ impl Worker {
         }
         self.relay_work_notices(shutdown.clone());
         self.keep_edit_share(shutdown.clone());
-        self.load_parked().await;
+        self.take_over_parked().await;
+        let mut takeover = tokio::time::interval(TAKEOVER_INTERVAL);
+        takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let orphans_appear = self.storage.orphans_appear_while_running();
         let concurrency = self.settings.concurrency;
         let replan_gap = (self.settings.poll_interval / 4).min(REPLAN_GAP);
         // Polls falling due within this of each other go out in one round (see
@@ -255,6 +262,11 @@ impl Worker {
                 }
                 _ = tokio::time::sleep_until(wake_at), if waiting.is_empty() => plan_now = true,
                 _ = renew.tick() => self.renew_leases().await,
+                _ = takeover.tick(), if orphans_appear => {
+                    if self.take_over_parked().await {
+                        wake_at = wake_at.min(Instant::now());
+                    }
+                }
                 _ = shutdown.changed() => break,
                 // Only to beat the heart while idle.
                 _ = tokio::time::sleep(self.settings.poll_interval) => {}
@@ -315,12 +327,16 @@ impl Worker {
         }
     }
 
-    /// The parked generating tasks (see `schedule.rs`), each polled once now: the crash story
-    /// of the in-memory schedule.
-    async fn load_parked(&self) {
-        match self.storage.parked_tasks().await {
+    /// Takes over the parked generating tasks no running instance polls (at start: those of the
+    /// previous run; later: those of an instance that died or stopped; see
+    /// `storage/tasks/takeover.rs`), each polled once now: the crash story of the in-memory
+    /// schedule. Says whether it took any.
+    async fn take_over_parked(&self) -> bool {
+        match self.storage.take_over_parked().await {
+            Ok(rows) if rows.is_empty() => false,
             Ok(rows) => {
                 let now = now_ms();
+                let taken = rows.len();
                 let mut schedule = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
                 for task in rows {
                     let watched = schedule::Watched {
@@ -329,12 +345,12 @@ impl Worker {
                     };
                     schedule.insert(watched, now);
                 }
-                if schedule.len() > 0 {
-                    tracing::info!(generating = schedule.len(), "polling the generating tasks once");
-                }
+                tracing::info!(taken, "polling the generating tasks no running instance polls");
+                true
             }
             Err(e) => {
-                tracing::error!(error = %e, "could not read the generating tasks (polled after a restart)")
+                tracing::error!(error = %e, "could not take over the generating tasks no instance polls");
+                false
             }
         }
     }

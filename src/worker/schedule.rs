@@ -78,6 +78,7 @@ impl Schedule {
         self.due.first().map(|(at, _)| *at)
     }
 
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.tasks.len()
     }

@@ -125,3 +125,79 @@ async fn a_logout_on_another_instance_reaches_a_task_in_flight_at_once() {
     other.close().await;
     bot.wait_for_states(&[("failed", 1)]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_instances_generating_videos_are_taken_over_by_a_live_one_within_seconds() {
+    if !crate::POSTGRES {
+        return;
+    }
+    const VIDEOS: usize = 4;
+    let mut bot = TestBot::start().await;
+    bot.px.hold_videos();
+    let chats: Vec<_> = (0..VIDEOS as i64).map(|n| private_user(9501 + n)).collect();
+    for (chat, user) in &chats {
+        bot.tg.send_text(*chat, user, "/t2v a lantern left behind");
+    }
+    bot.wait_until("every video to start", || bot.px.videos().len() == VIDEOS)
+        .await;
+    let owners_before = wait_until_parked(&bot, VIDEOS).await;
+    assert_eq!(owners_before.len(), 1, "one instance ran: {owners_before:?}");
+
+    // Another instance starts: it leaves the running instance's tasks alone.
+    let other = bot.launch_another().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        parked_by(&bot).await,
+        (owners_before, VIDEOS),
+        "a live instance's tasks were taken"
+    );
+
+    // The first dies and never comes back: the other polls its videos and delivers them.
+    bot.crash();
+    let died = Instant::now();
+    bot.px.finish_videos();
+    for (chat, _) in &chats {
+        bot.wait_for_videos(*chat, 1).await;
+    }
+    eprintln!(
+        "a dead instance's {VIDEOS} generating videos delivered {:?} after it died",
+        died.elapsed()
+    );
+    assert!(
+        died.elapsed() < Duration::from_secs(10),
+        "delivered {:?} after the instance died",
+        died.elapsed()
+    );
+    assert_eq!(bot.px.videos().len(), VIDEOS, "none submitted again");
+    other.stop().await.expect("a clean stop");
+}
+
+/// The instance keys the parked generating tasks record (each once), and how many tasks.
+async fn parked_by(bot: &TestBot) -> (Vec<Option<String>>, usize) {
+    let storage = bot.storage().await;
+    let mut owners: Vec<Option<String>> =
+        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+            "select parked_by from task where state = 'generating' and next_run_at = $1 order by parked_by"
+        )
+        .bind(pixverse_bot::storage::PARKED)
+        .fetch_all(pool)
+        .await)
+        .expect("read the parked tasks");
+    storage.close().await;
+    let tasks = owners.len();
+    owners.dedup();
+    (owners, tasks)
+}
+
+/// Waits until `n` tasks are parked; returns their owners.
+async fn wait_until_parked(bot: &TestBot, n: usize) -> Vec<Option<String>> {
+    let started = Instant::now();
+    loop {
+        let (owners, tasks) = parked_by(bot).await;
+        if tasks == n {
+            return owners;
+        }
+        assert!(started.elapsed() < DEADLINE, "{n} tasks not parked in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

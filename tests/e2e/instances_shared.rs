@@ -21,18 +21,22 @@ async fn two_instances_together_keep_to_the_bots_routine_edit_budget() {
     .await;
     bot.px.set_concurrency_limit(20);
     bot.px.hold_videos();
-    const CHATS: i64 = 12;
-    for n in 0..CHATS {
-        let (chat, user) = private_user(9701 + n);
-        bot.tg
-            .send_text(chat, &user, &format!("/t2v a ticking lantern {n}"));
-    }
-    bot.wait_until("every video to start", || bot.px.videos().len() == CHATS as usize)
-        .await;
-    bot.wait_for_states(&[("generating", CHATS)]).await;
-    // A second instance: at its start it takes up every generating task to poll (as after a
-    // restart), so both instances tick every progress message, each as fast as its share allows.
+    // A second instance before the requests: tasks go to whichever claims first, and each
+    // instance polls (and ticks the progress of) the tasks it parked. Requests are sent until
+    // both own some (a starting instance takes over no live instance's tasks).
     let other = bot.launch_another().await;
+    const CHATS: i64 = 12;
+    let mut chats = 0;
+    while chats < CHATS || parked_owners(&bot).await < 2 {
+        assert!(chats < 3 * CHATS, "one instance claimed every task");
+        let (chat, user) = private_user(9701 + chats);
+        bot.tg
+            .send_text(chat, &user, &format!("/t2v a ticking lantern {chats}"));
+        chats += 1;
+        bot.wait_until("the video to start", || bot.px.videos().len() == chats as usize)
+            .await;
+        wait_for_parked(&bot, chats).await;
+    }
     // Both count each other within a recount (2 s).
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
@@ -58,10 +62,40 @@ async fn two_instances_together_keep_to_the_bots_routine_edit_budget() {
         "{edits} routine edits in {window:?}: the budget of {EDITS_PER_SEC}/s should be used"
     );
     bot.px.finish_videos();
-    for n in 0..CHATS {
+    for n in 0..chats {
         bot.wait_for_videos(private_user(9701 + n).0, 1).await;
     }
     other.stop().await.expect("a clean stop");
+}
+
+/// How many instances poll parked generating tasks now (`task.parked_by`).
+async fn parked_owners(bot: &TestBot) -> i64 {
+    parked(bot).await.1
+}
+
+/// Waits until `n` tasks are parked (polled from an instance's schedule).
+async fn wait_for_parked(bot: &TestBot, n: i64) {
+    let started = Instant::now();
+    while parked(bot).await.0 < n {
+        assert!(started.elapsed() < DEADLINE, "{n} tasks not parked in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// (parked tasks, distinct instances that parked them).
+async fn parked(bot: &TestBot) -> (i64, i64) {
+    let storage = bot.storage().await;
+    let counts = pixverse_bot::on_pool!(storage.engine(), |pool| {
+        sqlx::query_as(
+        "select count(*), count(distinct parked_by) from task where state = 'generating' and next_run_at = $1"
+    )
+    .bind(pixverse_bot::storage::PARKED)
+    .fetch_one(pool)
+    .await
+    })
+    .expect("count the parked tasks");
+    storage.close().await;
+    counts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,11 +168,19 @@ impl Storage {
     /// schedule: stored as [`PARKED`] (never due to a claim), in one write for many tasks. From
     /// here their polls write nothing until something changes; [`Storage::claim_parked`] takes
     /// one back when it does. A lease lost meanwhile is left alone.
+    /// They are recorded as this instance's (`parked_by`): no other instance polls them while it
+    /// runs (see `takeover.rs`).
     /// Crash story: before this write the tasks stay held and are polled again after a restart;
-    /// after it, the restart loads every parked task ([`Storage::parked_tasks`]) and polls it once.
+    /// after it, another instance (or the restart) takes them over
+    /// ([`Storage::take_over_parked`]) and polls each once.
     pub async fn park_generating(&self, leases: Vec<TaskLease>) -> Result<(), StorageError> {
-        self.give_back(leases, "next_run_at = $2, wait_reason = null", PARKED, None)
-            .await
+        self.give_back(
+            leases,
+            "next_run_at = $2, wait_reason = null, parked_by = $5",
+            PARKED,
+            None,
+        )
+        .await
     }
 
     /// Takes the lease of those of these parked tasks that are still parked and generating (a
@@ -314,6 +322,8 @@ impl Storage {
             .bind(next_run_at)
             .bind(now_ms())
             .bind(reason)
+            // `$5`: this instance's key, for a give-back that parks (see `takeover.rs`).
+            .bind(self.instance_key())
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;

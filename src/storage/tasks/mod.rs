@@ -6,7 +6,10 @@
 
 mod lease;
 mod slots;
+mod takeover;
 mod timing;
+
+pub(super) use takeover::OWNER_LOCK;
 
 use sqlx::types::Json;
 

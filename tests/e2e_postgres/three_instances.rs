@@ -21,6 +21,9 @@ const REQUESTS_PER_USER: usize = 10;
 const TASKS: usize = USERS as usize * REQUESTS_PER_USER;
 const USER_MAX_IN_FLIGHT: usize = 3;
 const ACCOUNT_CONCURRENCY: usize = 12;
+/// How long PixVerse takes for one video here.
+const GENERATION_MIN: Duration = Duration::from_millis(400);
+const GENERATION_MAX: Duration = Duration::from_millis(1200);
 /// The whole run's bound; the figures printed say how long it took.
 const RUN_DEADLINE: Duration = Duration::from_secs(150);
 
@@ -45,8 +48,7 @@ async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_vide
     );
     // PixVerse itself would take many more at once: the bot's own limit is what is measured.
     bot.px.set_concurrency_limit(TASKS);
-    bot.px
-        .set_generation_time(Duration::from_millis(400), Duration::from_millis(1200));
+    bot.px.set_generation_time(GENERATION_MIN, GENERATION_MAX);
 
     let mut instances = vec![BotProcess::start(&bot, "info").await];
     for _ in 0..2 {
@@ -55,16 +57,24 @@ async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_vide
     let load = tokio::spawn(drive_users(bot.clone()));
 
     // 1. SIGKILL an instance with work in flight, then start it again. Not the first one: it
-    // polls Telegram, and the updates it has taken but not yet handled would die with it (long
-    // polling keeps no inbox; see the lead's report).
+    // polls Telegram, and the updates it has taken but not yet handled would die with it: long
+    // polling confirms updates to Telegram before they are handled, and keeps no inbox.
     wait_for_generations(&bot, TASKS / 5).await;
+    // PixVerse holds the videos for a moment, so instances may have generating videos parked
+    // (polled from their schedule) when one dies: another must take them over (the figures
+    // say how many were parked).
+    bot.px.hold_videos();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let unfinished_at_kill = TASKS - delivered_count(&bot);
     // A video sent just before the kill and not yet recorded as sent is sent again after it:
     // the documented cost of send-then-record (recording first could lose the video instead).
     let mut delivering_at_kill = delivering(&bot).await;
+    let parked_at_kill = parked_count(&bot).await;
     instances.remove(1).kill().await;
     delivering_at_kill.extend(delivering(&bot).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
+    bot.px.finish_videos();
+    bot.px.set_generation_time(GENERATION_MIN, GENERATION_MAX);
     instances.insert(1, BotProcess::start_beside(&bot, "info").await);
 
     // 2. A rolling restart under load: each in turn gets SIGTERM and is started again; the
@@ -136,8 +146,8 @@ async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_vide
 
     let poll_conflicts = bot.tg.poll_conflicts();
     eprintln!(
-        "three instances: {TASKS} tasks from {USERS} users; 1 SIGKILL ({unfinished_at_kill} unfinished at \
-         the kill) + 3 SIGTERM restarts; {deliveries} videos delivered ({resent_after_kill} sent again after the kill, \
+        "three instances: {TASKS} tasks from {USERS} users; 1 SIGKILL ({unfinished_at_kill} unfinished, \
+         {parked_at_kill} parked at the kill) + 3 SIGTERM restarts; {deliveries} videos delivered ({resent_after_kill} sent again after the kill, \
          {} delivering at the kill), {duplicates} duplicate answers, \
          {} refusals for the in-flight limit (sent again); {} generations charged, {generate_calls} \
          generate calls under {} trace ids; peak generating: {account_max} on the account (limit \
@@ -304,6 +314,20 @@ fn videos_replying_to(bot: &TestBot, chat: TgChat, request: i32) -> usize {
         .iter()
         .filter(|m| m.video_file_id.is_some() && m.reply_to == Some(request))
         .count()
+}
+
+/// How many generating tasks are parked now (polled from some instance's schedule).
+async fn parked_count(bot: &TestBot) -> i64 {
+    let storage = bot.storage().await;
+    let parked = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
+        "select count(*) from task where state = 'generating' and next_run_at = $1"
+    )
+    .bind(pixverse_bot::storage::PARKED)
+    .fetch_one(pool)
+    .await)
+    .expect("count the parked tasks");
+    storage.close().await;
+    parked
 }
 
 /// The (chat, request message) of every task being delivered now.

@@ -53,7 +53,12 @@ impl BotProcess {
         let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = bot.dir().join(format!("bot-{run}.log"));
         let out = File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_pixverse-bot"))
+        // Cargo names the binary to integration tests and benchmarks; the examples that share
+        // these helpers never start it.
+        let Some(binary) = option_env!("CARGO_BIN_EXE_pixverse-bot") else {
+            panic!("cargo names the binary to tests and benchmarks only");
+        };
+        let child = Command::new(binary)
             .env_clear()
             .envs(&bot.env)
             .env("RUST_LOG", rust_log)

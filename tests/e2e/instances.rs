@@ -147,8 +147,8 @@ async fn a_dead_instances_generating_videos_are_taken_over_by_a_live_one_within_
     let other = bot.launch_another().await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
-        parked_by(&bot).await,
-        (owners_before, VIDEOS),
+        bot.parked_tasks().await,
+        (VIDEOS, owners_before),
         "a live instance's tasks were taken"
     );
 
@@ -172,28 +172,11 @@ async fn a_dead_instances_generating_videos_are_taken_over_by_a_live_one_within_
     other.stop().await.expect("a clean stop");
 }
 
-/// The instance keys the parked generating tasks record (each once), and how many tasks.
-async fn parked_by(bot: &TestBot) -> (Vec<Option<String>>, usize) {
-    let storage = bot.storage().await;
-    let mut owners: Vec<Option<String>> =
-        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
-            "select parked_by from task where state = 'generating' and next_run_at = $1 order by parked_by"
-        )
-        .bind(pixverse_bot::storage::PARKED)
-        .fetch_all(pool)
-        .await)
-        .expect("read the parked tasks");
-    storage.close().await;
-    let tasks = owners.len();
-    owners.dedup();
-    (owners, tasks)
-}
-
 /// Waits until `n` tasks are parked; returns their owners.
 async fn wait_until_parked(bot: &TestBot, n: usize) -> Vec<Option<String>> {
     let started = Instant::now();
     loop {
-        let (owners, tasks) = parked_by(bot).await;
+        let (tasks, owners) = bot.parked_tasks().await;
         if tasks == n {
             return owners;
         }

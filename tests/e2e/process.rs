@@ -9,17 +9,9 @@ use std::{
 use crate::support::{
     app::{OPERATOR_KEY, TestBot, private_user},
     fake_pixverse::FakeFault,
-    fake_telegram::{BOT_TOKEN, FakeTelegram, TgChat, TgFault},
+    fake_telegram::{BOT_TOKEN, FakeTelegram, TgFault},
     process::BotProcess,
 };
-
-fn videos_replying_to(bot: &TestBot, chat: TgChat, request: i32) -> usize {
-    bot.tg
-        .bot_messages(chat)
-        .iter()
-        .filter(|m| m.video_file_id.is_some() && m.reply_to == Some(request))
-        .count()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_binary_within_ten_seconds_and_the_task_resumes_after_a_restart() {
@@ -58,7 +50,7 @@ async fn sigterm_stops_the_binary_within_ten_seconds_and_the_task_resumes_after_
     bot.wait_for_videos(chat, 1).await;
     assert_eq!(bot.px.count("/video/text/generate"), 1, "not submitted again");
     assert_eq!(bot.px.videos().len(), 1, "one charged generation");
-    assert_eq!(videos_replying_to(&bot, chat, request), 1);
+    assert_eq!(bot.videos_replying_to(chat, request), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,7 +147,7 @@ async fn sigkill_while_submitting_polling_downloading_or_after_a_lost_answer_cha
     let _process = BotProcess::start(&bot, "info").await;
     bot.wait_for_states(&[("delivered", 5)]).await;
     assert_eq!(
-        videos_replying_to(&bot, chat5, request5),
+        bot.videos_replying_to(chat5, request5),
         2,
         "the copy Telegram kept and the one re-sent after the restart, no more"
     );
@@ -167,7 +159,7 @@ async fn sigkill_while_submitting_polling_downloading_or_after_a_lost_answer_cha
         (chat4, request4),
     ] {
         assert_eq!(
-            videos_replying_to(&bot, chat, request),
+            bot.videos_replying_to(chat, request),
             1,
             "exactly one video for {chat:?}"
         );

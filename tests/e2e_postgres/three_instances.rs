@@ -27,6 +27,9 @@ const GENERATION_MAX: Duration = Duration::from_millis(1200);
 /// The whole run's bound; the figures printed say how long it took.
 const RUN_DEADLINE: Duration = Duration::from_secs(150);
 
+// Three binaries and 300 tasks take the machine's two cores: beside the other tests they starve
+// each other's deadlines, so `.ci/run` runs this one on its own, after the suite.
+#[ignore = "run alone: `cargo test --test e2e_postgres three_instances -- --ignored`"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_video_once_within_the_limits() {
     let started = Instant::now();
@@ -69,7 +72,7 @@ async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_vide
     // A video sent just before the kill and not yet recorded as sent is sent again after it:
     // the documented cost of send-then-record (recording first could lose the video instead).
     let mut delivering_at_kill = delivering(&bot).await;
-    let parked_at_kill = parked_count(&bot).await;
+    let parked_at_kill = bot.parked_tasks().await.0;
     instances.remove(1).kill().await;
     delivering_at_kill.extend(delivering(&bot).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -107,7 +110,7 @@ async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_vide
         let key = (request.chat.id(), request.message_id);
         let q = queued.get(&key).copied().unwrap_or(0);
         let r = refused.get(&key).copied().unwrap_or(0);
-        let videos = videos_replying_to(&bot, request.chat, request.message_id);
+        let videos = bot.videos_replying_to(request.chat, request.message_id);
         let resent = usize::from(videos == 2 && delivering_at_kill.contains(&key));
         resent_after_kill += resent;
         duplicates += q.saturating_sub(1) + r.saturating_sub(1) + videos.saturating_sub(1 + resent);
@@ -306,28 +309,6 @@ fn reply_of(call: &TgCall) -> Option<(i64, i32, String)> {
     let reply_to = p["reply_parameters"]["message_id"].as_i64()? as i32;
     let text = p["text"].as_str()?.to_owned();
     Some((chat, reply_to, text))
-}
-
-fn videos_replying_to(bot: &TestBot, chat: TgChat, request: i32) -> usize {
-    bot.tg
-        .bot_messages(chat)
-        .iter()
-        .filter(|m| m.video_file_id.is_some() && m.reply_to == Some(request))
-        .count()
-}
-
-/// How many generating tasks are parked now (polled from some instance's schedule).
-async fn parked_count(bot: &TestBot) -> i64 {
-    let storage = bot.storage().await;
-    let parked = pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_scalar(
-        "select count(*) from task where state = 'generating' and next_run_at = $1"
-    )
-    .bind(pixverse_bot::storage::PARKED)
-    .fetch_one(pool)
-    .await)
-    .expect("count the parked tasks");
-    storage.close().await;
-    parked
 }
 
 /// The (chat, request message) of every task being delivered now.

@@ -299,6 +299,34 @@ impl TestBot {
             .await;
     }
 
+    /// How many of the bot's videos in `chat` reply to the request message `request`.
+    pub fn videos_replying_to(&self, chat: TgChat, request: i32) -> usize {
+        self.tg
+            .bot_messages(chat)
+            .iter()
+            .filter(|m| m.video_file_id.is_some() && m.reply_to == Some(request))
+            .count()
+    }
+
+    /// The parked generating tasks now (polled from an instance's schedule): how many, and the
+    /// instance keys that parked them (`task.parked_by`, each once).
+    pub async fn parked_tasks(&self) -> (usize, Vec<Option<String>>) {
+        let storage = self.storage().await;
+        let mut owners: Vec<Option<String>> = pixverse_bot::on_pool!(storage.engine(), |pool| {
+            sqlx::query_scalar(
+            "select parked_by from task where state = 'generating' and next_run_at = $1 order by parked_by"
+        )
+        .bind(pixverse_bot::storage::PARKED)
+        .fetch_all(pool)
+        .await
+        })
+        .expect("read the parked tasks");
+        storage.close().await;
+        let tasks = owners.len();
+        owners.dedup();
+        (tasks, owners)
+    }
+
     /// Waits for a bot message in `chat` whose text contains `needle` and returns it.
     pub async fn wait_for_text(&self, chat: TgChat, needle: &str) -> String {
         self.tg

@@ -81,3 +81,55 @@ async fn wait_for_parked(bot: &TestBot, n: usize) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_own_key_runs_no_more_generations_at_once_than_its_limit_across_instances() {
+    if !crate::POSTGRES {
+        return;
+    }
+    const USER_KEY: &str = "uk-shared-8812";
+    const VIDEOS: usize = 10;
+    let bot = TestBot::start_with(|env| {
+        env.insert("PIXVERSE_ACCOUNT_CONCURRENCY".into(), "1".into());
+        env.insert("USER_MAX_IN_FLIGHT".into(), VIDEOS.to_string());
+        env.insert("USER_MAX_PER_HOUR".into(), "100".into());
+        // Tasks waiting for the slot come due again every poll interval: a short one has both
+        // instances look for a free slot again and again.
+        env.insert("POLL_INTERVAL_MS".into(), "5".into());
+    })
+    .await;
+    let other = bot.launch_another().await;
+    bot.px.add_api_key(USER_KEY);
+    // PixVerse refuses a second generation at once on the key (500044): every refusal is one
+    // generate call more than the videos made.
+    bot.px.set_concurrency_limit(1);
+    bot.px
+        .set_generation_time(Duration::from_millis(100), Duration::from_millis(200));
+    let (chat, user) = private_user(9801);
+    bot.tg.send_text(chat, &user, &format!("/apikey {USER_KEY}"));
+    bot.wait_for_text(chat, "API key connected").await;
+    for n in 0..VIDEOS {
+        bot.tg.send_text(chat, &user, &format!("/t2v one at a time {n}"));
+    }
+    bot.tg
+        .wait_for("every video", DEADLINE * 2, |tg| {
+            tg.bot_messages(chat)
+                .iter()
+                .filter(|m| m.video_file_id.is_some())
+                .count()
+                >= VIDEOS
+        })
+        .await;
+    assert_eq!(bot.px.videos().len(), VIDEOS, "one generation per request");
+    eprintln!(
+        "generate calls for {VIDEOS} videos on a one-slot key: {}",
+        bot.px.count("/video/text/generate")
+    );
+    assert_eq!(
+        bot.px.count("/video/text/generate"),
+        VIDEOS,
+        "a generate call PixVerse refused for the key's concurrency: two instances started a \
+         second generation on a key with one slot"
+    );
+    other.stop().await.expect("a clean stop");
+}

@@ -10,7 +10,7 @@ const KEEP_DISPATCHED_MS: i64 = 48 * 60 * 60 * 1000;
 impl Storage {
     /// Stores an update; `false` when this `update_id` was stored before (a redelivery).
     pub async fn store_update(&self, update_id: i64, body: &str) -> Result<bool, StorageError> {
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "insert into telegram_update (update_id, body, received_at) values ($1, $2, $3)
              on conflict (update_id) do nothing",
         )
@@ -35,7 +35,7 @@ impl Storage {
     /// Marks an update as handed to the dispatcher, and forgets old ones.
     pub async fn mark_update_dispatched(&self, update_id: i64) -> Result<(), StorageError> {
         let now = now_ms();
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update telegram_update set dispatched_at = $2 where update_id = $1"
         )
         .bind(update_id)
@@ -44,7 +44,7 @@ impl Storage {
         .await
         .map(|done| done.rows_affected()))?;
         if update_id % 100 == 0 {
-            on_pool!(&self.engine, |pool| sqlx::query(
+            on_pool!(&self.writer, |pool| sqlx::query(
                 "delete from telegram_update where dispatched_at < $1"
             )
             .bind(now - KEEP_DISPATCHED_MS)

@@ -495,7 +495,7 @@ async fn an_idempotency_key_left_reserved_by_a_crash_is_free_again_after_a_minut
         Reservation::InProgress
     );
     // ...and after a minute the key is taken over instead of being stuck for 24 h.
-    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+    pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
         "update api_idempotency set created_at = created_at - 61000"
     )
     .execute(pool)

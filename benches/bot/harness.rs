@@ -164,7 +164,6 @@ impl BotProcess {
             fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
         ticks / clock_ticks()
     }
-
 }
 
 impl Drop for BotProcess {
@@ -213,7 +212,11 @@ impl Instances {
 
     /// When the first of them was started.
     pub fn spawned(&self) -> Instant {
-        self.bots.iter().map(|bot| bot.spawned).min().expect("an instance")
+        self.bots
+            .iter()
+            .map(|bot| bot.spawned)
+            .min()
+            .expect("an instance")
     }
 }
 

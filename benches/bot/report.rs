@@ -217,7 +217,9 @@ fn polling_cost(w: &Value) -> String {
 /// The PostgreSQL column: one row per figure, one column per instance count.
 fn postgres_table(postgres: &Value) -> String {
     let rows: [(&str, fn(&Value) -> String); 8] = [
-        ("Telegram accept, users at once", |c| rate_and_latency(&c["accept"])),
+        ("Telegram accept, users at once", |c| {
+            rate_and_latency(&c["accept"])
+        }),
         ("… offered at 1,000/s", |c| rate_and_latency(&c["accept_paced"])),
         ("API `POST /v1/videos/text`, 32 in flight", |c| {
             rate_and_latency(&c["api_accept"]["throughput"])
@@ -235,7 +237,10 @@ fn postgres_table(postgres: &Value) -> String {
             format!("{:.1} MiB", number(&c["in_flight"]["defaults"]["peak_rss_mib"]))
         }),
         ("start-up to the first getUpdates", |c| {
-            format!("{:.0} ms", number(&c["in_flight"]["startup_to_first_get_updates_ms"]))
+            format!(
+                "{:.0} ms",
+                number(&c["in_flight"]["startup_to_first_get_updates_ms"])
+            )
         }),
     ];
     let mut out = String::from("| PostgreSQL | 1 instance | 3 instances |\n|---|---|---|\n");

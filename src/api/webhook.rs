@@ -58,7 +58,11 @@ impl Inbox {
     /// updates nobody holds (an earlier run's, or an instance's that died) are queued first, and
     /// then whenever such updates turn up, as long as the receiver lives. `lease`: how long this
     /// instance's claim on an update holds before another instance may take it over.
-    pub async fn open(storage: Storage, secret: SecretString, lease: Duration) -> anyhow::Result<(Inbox, Receiver)> {
+    pub async fn open(
+        storage: Storage,
+        secret: SecretString,
+        lease: Duration,
+    ) -> anyhow::Result<(Inbox, Receiver)> {
         let (updates, receiver) = mpsc::unbounded_channel();
         let claim = Arc::new(UpdateClaim::new(lease));
         let inbox = Inbox {
@@ -69,7 +73,13 @@ impl Inbox {
         };
         inbox.take_over_lapsed().await?;
         tokio::spawn(inbox.clone().keep_taking_over());
-        Ok((inbox, Receiver { updates: receiver, claim }))
+        Ok((
+            inbox,
+            Receiver {
+                updates: receiver,
+                claim,
+            },
+        ))
     }
 
     /// Claims the stored updates whose claim lapsed and queues them for the dispatcher.
@@ -107,7 +117,9 @@ impl Inbox {
             }
             Err(e) => {
                 tracing::warn!(update_id, error = %e, "an update teloxide cannot read; skipped");
-                self.storage.mark_update_dispatched(update_id, &self.claim).await?;
+                self.storage
+                    .mark_update_dispatched(update_id, &self.claim)
+                    .await?;
             }
         }
         Ok(())
@@ -222,7 +234,10 @@ pub fn listener(storage: Storage, receiver: Receiver) -> impl UpdateListener<Err
             match storage.mark_update_dispatched(update_id, &claim).await {
                 Ok(true) => Some(Ok::<_, Infallible>(update)),
                 Ok(false) => {
-                    tracing::info!(update_id, "another instance took this update over; not handled here");
+                    tracing::info!(
+                        update_id,
+                        "another instance took this update over; not handled here"
+                    );
                     None
                 }
                 Err(e) => {

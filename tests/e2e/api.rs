@@ -465,7 +465,11 @@ async fn an_update_stored_before_a_crash_is_handled_after_the_restart() {
     let crashed = pixverse_bot::storage::UpdateClaim::new(Duration::from_secs(3600));
     assert!(
         storage
-            .store_update(update["update_id"].as_i64().unwrap(), &update.to_string(), &crashed)
+            .store_update(
+                update["update_id"].as_i64().unwrap(),
+                &update.to_string(),
+                &crashed
+            )
             .await
             .unwrap()
     );

@@ -83,10 +83,7 @@ async fn two_webhook_instances_handle_an_update_once_though_both_get_it_and_it_i
     // Each update reaches both instances at once, then both again (Telegram's retry).
     for update in &updates {
         for _ in 0..2 {
-            let (a, b) = tokio::join!(
-                post(&client, &bases[0], update),
-                post(&client, &bases[1], update)
-            );
+            let (a, b) = tokio::join!(post(&client, &bases[0], update), post(&client, &bases[1], update));
             assert_eq!((a, b), (StatusCode::OK, StatusCode::OK));
         }
     }

@@ -139,7 +139,12 @@ pub async fn measure(instance_counts: &[usize]) -> Vec<Value> {
 }
 
 /// Both windows (defaults, progress edits off) with `instances` bots on the seeded tasks.
-async fn measure_instances(fakes: &Fakes, population: &Population, instances: usize, window: Duration) -> Value {
+async fn measure_instances(
+    fakes: &Fakes,
+    population: &Population,
+    instances: usize,
+    window: Duration,
+) -> Value {
     let poll = POLL_MS.to_string();
     // Default settings: 5 s polls, progress edits every 5 s.
     let (startup, default_window) = {
@@ -147,7 +152,10 @@ async fn measure_instances(fakes: &Fakes, population: &Population, instances: us
         let bots = Instances::spawn(fakes, instances, &[("POLL_INTERVAL_MS", &poll)]).await;
         let first_poll = bots.bots[0].first_get_updates(&fakes.tg, from).await;
         let startup = first_poll - bots.spawned();
-        eprintln!("in flight ({instances} instance(s)): start-up {:.0} ms", ms(startup));
+        eprintln!(
+            "in flight ({instances} instance(s)): start-up {:.0} ms",
+            ms(startup)
+        );
         let w = measure_window(&bots, fakes, Duration::from_secs(10), window).await;
         w.log(&format!("defaults, {instances} instance(s)"));
         (startup, w)

@@ -214,9 +214,12 @@ fn polling_cost(w: &Value) -> String {
     )
 }
 
+/// How one row reads its figure from an instance count's results.
+type Measured = fn(&Value) -> String;
+
 /// The PostgreSQL column: one row per figure, one column per instance count.
 fn postgres_table(postgres: &Value) -> String {
-    let rows: [(&str, fn(&Value) -> String); 8] = [
+    let rows: [(&str, Measured); 8] = [
         ("Telegram accept, users at once", |c| {
             rate_and_latency(&c["accept"])
         }),

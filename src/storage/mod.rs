@@ -37,6 +37,7 @@ pub use crypto::{Cipher, KeyError};
 pub use effects::{EFFECT_PICK_LIFETIME_MS, EffectTemplateRow};
 pub use engine::{Dialect, Engine, is_postgres_url};
 pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
+pub use inbox::UpdateClaim;
 pub use instances::{Poller, Presence, WorkListener};
 pub use lock::{DatabaseLock, lock_database, lock_file_for};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};

@@ -137,7 +137,10 @@ impl App {
                 let (webhook, updates) = match &config.webhook {
                     Some(hook) => {
                         let (inbox, updates) =
-                            webhook::Inbox::open(storage.clone(), hook.secret.clone()).await?;
+                            // An update's claim lasts as long as a task's lease: the time
+                            // another instance waits before it takes over from a dead one.
+                            webhook::Inbox::open(storage.clone(), hook.secret.clone(), config.task_lease)
+                                .await?;
                         (Some((hook.url.path().to_owned(), inbox)), Some(updates))
                     }
                     None => (None, None),

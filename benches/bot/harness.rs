@@ -3,8 +3,10 @@
 
 use std::{
     fs::File,
+    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 
@@ -14,6 +16,7 @@ use secrecy::SecretString;
 use tempfile::TempDir;
 
 use crate::support::{
+    database::TestDatabase,
     fake_pixverse::FakePixverse,
     fake_telegram::{BOT_TOKEN, FakeTelegram},
 };
@@ -34,11 +37,19 @@ pub fn secret_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([42u8; 32])
 }
 
-/// Both fakes and a database directory.
+/// `BENCH_DATABASE=postgres`: the PostgreSQL column (the server at 127.0.0.1:5432, trust
+/// authentication, database `test`); otherwise SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("BENCH_DATABASE").is_ok_and(|engine| engine == "postgres")
+}
+
+/// Both fakes, a working directory and a fresh database: a SQLite file in that directory, or a
+/// PostgreSQL schema of its own, dropped with the fakes (as the e2e tests' databases are).
 pub struct Fakes {
     pub tg: FakeTelegram,
     pub px: FakePixverse,
     pub dir: TempDir,
+    database: TestDatabase,
 }
 
 impl Fakes {
@@ -46,15 +57,18 @@ impl Fakes {
         let tg = FakeTelegram::start().await;
         let px = FakePixverse::start().await;
         px.add_api_key(OPERATOR_KEY);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = TestDatabase::on(on_postgres(), dir.path(), "bot.db").await;
         Fakes {
             tg,
             px,
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir,
+            database,
         }
     }
 
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("bot.db").display())
+        self.database.url.clone()
     }
 
     pub async fn storage(&self) -> Storage {
@@ -77,7 +91,9 @@ impl BotProcess {
         // `info,sqlx::query=debug` to count statements); by default they vanish with the run.
         let log_dir =
             std::env::var("BENCH_LOG_DIR").map_or_else(|_| fakes.dir.path().to_owned(), PathBuf::from);
-        let log_name = format!("bot-{}.log", now_ms());
+        // Instances started within one millisecond must not share a log.
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let log_name = format!("bot-{}-{}.log", now_ms(), STARTED.fetch_add(1, Ordering::Relaxed));
         let log = File::create(log_dir.join(log_name)).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_pixverse-bot"));
         command
@@ -106,6 +122,12 @@ impl BotProcess {
         let spawned = Instant::now();
         let child = command.spawn().expect("start target/release/pixverse-bot");
         BotProcess { child, spawned }
+    }
+
+    /// Waits for the first `getUpdates` after `from` (a call index); returns when it arrived. Of
+    /// several instances, only one polls Telegram: it may be another one's.
+    pub async fn first_get_updates(&self, tg: &FakeTelegram, from: usize) -> Instant {
+        wait_for_call(tg, from, GET_UPDATES, Duration::from_secs(30)).await
     }
 
     pub fn pid(&self) -> u32 {
@@ -142,17 +164,83 @@ impl BotProcess {
             fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
         ticks / clock_ticks()
     }
-
-    /// Waits for the first `getUpdates` after `from` (a call index); returns when it arrived.
-    pub async fn first_get_updates(&self, tg: &FakeTelegram, from: usize) -> Instant {
-        wait_for_call(tg, from, GET_UPDATES, Duration::from_secs(30)).await
-    }
 }
 
 impl Drop for BotProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Several instances of the bot on one database (PostgreSQL), each with an HTTP server of its own.
+pub struct Instances {
+    pub bots: Vec<BotProcess>,
+    /// Each instance's HTTP base URL (`http://127.0.0.1:<port>`), in the order of `bots`.
+    pub bases: Vec<String>,
+}
+
+impl Instances {
+    /// Starts `count` instances with `extra` settings and waits until each one's HTTP server
+    /// answers.
+    pub async fn spawn(fakes: &Fakes, count: usize, extra: &[(&str, &str)]) -> Instances {
+        let mut bots = Vec::with_capacity(count);
+        let mut bases = Vec::with_capacity(count);
+        for _ in 0..count {
+            let addr = format!("127.0.0.1:{}", free_port());
+            let mut settings = extra.to_vec();
+            settings.push(("HTTP_ADDR", &addr));
+            bots.push(BotProcess::spawn(fakes, &settings));
+            bases.push(format!("http://{addr}"));
+        }
+        let client = reqwest::Client::new();
+        for base in &bases {
+            wait_until_serving(&client, base).await;
+        }
+        Instances { bots, bases }
+    }
+
+    /// Each instance's CPU time so far (user + system), in seconds.
+    pub fn cpu_secs(&self) -> Vec<f64> {
+        self.bots.iter().map(BotProcess::cpu_secs).collect()
+    }
+
+    /// The highest `VmHWM` among the instances, in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.bots.iter().map(BotProcess::peak_rss_mib).fold(0.0, f64::max)
+    }
+
+    /// When the first of them was started.
+    pub fn spawned(&self) -> Instant {
+        self.bots
+            .iter()
+            .map(|bot| bot.spawned)
+            .min()
+            .expect("an instance")
+    }
+}
+
+/// A port nothing listens on right now, for a bot's HTTP server.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+pub async fn wait_until_serving(client: &reqwest::Client, base: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the HTTP server at {base} never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -14,7 +14,10 @@ pub fn results_path() -> PathBuf {
 
 /// Prints the table and writes the JSON.
 pub fn publish(results: serde_json::Map<String, Value>) {
-    println!("\n{}", table(&results));
+    match results.get("postgres") {
+        Some(postgres) => println!("\n{}", postgres_table(postgres)),
+        None => println!("\n{}", table(&results)),
+    }
     let path = results_path();
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -178,6 +181,78 @@ fn table(r: &serde_json::Map<String, Value>) -> String {
         if i == 0 {
             out.push_str("|---|---|---|\n");
         }
+    }
+    out
+}
+
+fn number(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn rate_and_latency(r: &Value) -> String {
+    format!(
+        "{:.0} requests/s, p50 {:.1} ms, p99 {:.1} ms",
+        number(&r["requests_per_s"]),
+        number(&r["p50_ms"]),
+        number(&r["p99_ms"])
+    )
+}
+
+/// CPU of all instances together (and of each, with several) in one in-flight window.
+fn polling_cost(w: &Value) -> String {
+    let per_instance = w["cpu_percent_of_one_core_per_instance"]
+        .as_array()
+        .map(|each| {
+            let each: Vec<String> = each.iter().map(|c| format!("{:.1}", number(c))).collect();
+            format!(" ({} each)", each.join(" / "))
+        })
+        .unwrap_or_default();
+    format!(
+        "{:.1} %{per_instance} of one core, {:.0} PixVerse requests/min",
+        number(&w["cpu_percent_of_one_core"]),
+        number(&w["pixverse_requests_per_min"])
+    )
+}
+
+/// How one row reads its figure from an instance count's results.
+type Measured = fn(&Value) -> String;
+
+/// The PostgreSQL column: one row per figure, one column per instance count.
+fn postgres_table(postgres: &Value) -> String {
+    let rows: [(&str, Measured); 8] = [
+        ("Telegram accept, users at once", |c| {
+            rate_and_latency(&c["accept"])
+        }),
+        ("… offered at 1,000/s", |c| rate_and_latency(&c["accept_paced"])),
+        ("API `POST /v1/videos/text`, 32 in flight", |c| {
+            rate_and_latency(&c["api_accept"]["throughput"])
+        }),
+        ("… offered at 1,000/s", |c| {
+            rate_and_latency(&c["api_accept"]["paced"])
+        }),
+        ("polling CPU, 10,000 in flight (progress edits off)", |c| {
+            polling_cost(&c["in_flight"]["progress_edits_off"])
+        }),
+        ("… with progress edits (defaults)", |c| {
+            polling_cost(&c["in_flight"]["defaults"])
+        }),
+        ("memory, 10,000 in flight (peak of one instance)", |c| {
+            format!("{:.1} MiB", number(&c["in_flight"]["defaults"]["peak_rss_mib"]))
+        }),
+        ("start-up to the first getUpdates", |c| {
+            format!(
+                "{:.0} ms",
+                number(&c["in_flight"]["startup_to_first_get_updates_ms"])
+            )
+        }),
+    ];
+    let mut out = String::from("| PostgreSQL | 1 instance | 3 instances |\n|---|---|---|\n");
+    for (figure, measured) in rows {
+        out.push_str(&format!(
+            "| {figure} | {} | {} |\n",
+            measured(&postgres["instances_1"]),
+            measured(&postgres["instances_3"])
+        ));
     }
     out
 }

@@ -284,7 +284,7 @@ async fn insert_tasks(storage: &Storage, planned: Vec<Planned>) {
     // Progress messages last edited over the past ten minutes, as in a bot that has been running:
     // routine edits fall due steadily instead of all at once. No transition sets a past edit time
     // (the bot never needs one), hence this one statement of the benchmark's own.
-    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+    pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
         "update task set progress_edited_at = $1 - (id % 600) * 1000"
     )
     .bind(now)

@@ -191,7 +191,7 @@ impl Storage {
         let now = now_ms();
         let user_lock = self.engine.dialect().user_lock();
         let work_notice = self.engine.dialect().work_notice();
-        on_pool!(&self.engine, |pool| {
+        on_pool!(&self.writer, |pool| {
             let insert = sqlx::query_scalar(
                 "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,

@@ -57,7 +57,7 @@ impl Storage {
     }
 
     pub async fn set_access_mode(&self, mode: AccessMode) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into setting (key, value) values ('access_mode', $1)
              on conflict (key) do update set value = excluded.value",
         )
@@ -81,7 +81,7 @@ impl Storage {
 
     /// Sets `allowed` for the user.
     pub async fn set_allowed(&self, user_id: i64, allowed: bool) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| {
+        on_pool!(&self.writer, |pool| {
             sqlx::query(
             "insert into user_access (user_id, allowed, updated_at) values ($1, $2, $3)
              on conflict (user_id) do update set allowed = excluded.allowed, updated_at = excluded.updated_at",
@@ -98,7 +98,7 @@ impl Storage {
 
     /// Bans or unbans the user. Either way the one refusal a banned user gets is owed again.
     pub async fn set_banned(&self, user_id: i64, banned: bool) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into user_access (user_id, banned, updated_at) values ($1, $2, $3)
              on conflict (user_id) do update set banned = excluded.banned, ban_notified = false,
                  updated_at = excluded.updated_at",
@@ -115,7 +115,7 @@ impl Storage {
     /// True only for the first call after a ban: the banned user is told once, then ignored.
     /// One statement, so two messages handled at once cannot both be answered.
     pub async fn take_ban_notice(&self, user_id: i64) -> Result<bool, StorageError> {
-        let done = on_pool!(&self.engine, |pool| {
+        let done = on_pool!(&self.writer, |pool| {
             sqlx::query(
             "update user_access set ban_notified = true where user_id = $1 and banned = true and ban_notified = false",
         )
@@ -129,7 +129,7 @@ impl Storage {
 
     /// The user's own daily pool quota (`None`: back to the default).
     pub async fn set_daily_quota(&self, user_id: i64, quota: Option<i64>) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into user_access (user_id, daily_quota, updated_at) values ($1, $2, $3)
              on conflict (user_id) do update set daily_quota = excluded.daily_quota,
                  updated_at = excluded.updated_at",
@@ -144,7 +144,7 @@ impl Storage {
     }
 
     pub async fn allow_group(&self, chat_id: i64, admin_id: i64) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into allowed_group (chat_id, allowed_by, created_at) values ($1, $2, $3)
              on conflict (chat_id) do nothing",
         )
@@ -168,7 +168,7 @@ impl Storage {
 
     /// Remembers that `user_id` wrote in the group `chat_id`.
     pub async fn record_group_member(&self, chat_id: i64, user_id: i64) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into group_member (chat_id, user_id, last_seen_at) values ($1, $2, $3)
              on conflict (chat_id, user_id) do update set last_seen_at = excluded.last_seen_at",
         )
@@ -184,7 +184,7 @@ impl Storage {
     /// The group `old` became the supergroup `new`: its allowlist entry and its members move
     /// with it. Idempotent (Telegram announces the move in both chats).
     pub async fn migrate_group(&self, old: i64, new: i64) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| {
+        on_pool!(&self.writer, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "insert into allowed_group (chat_id, allowed_by, created_at)
@@ -242,7 +242,7 @@ impl Storage {
 
     /// A send to the user's private chat failed because they blocked the bot.
     pub async fn mark_user_blocked(&self, user_id: i64) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update \"user\" set blocked_at = $2 where id = $1"
         )
         .bind(user_id)
@@ -255,7 +255,7 @@ impl Storage {
 
     /// The user wrote to us in private again, so they no longer block the bot.
     pub async fn clear_user_blocked(&self, user_id: i64) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update \"user\" set blocked_at = null where id = $1 and blocked_at is not null"
         )
         .bind(user_id)

@@ -28,14 +28,14 @@ impl Storage {
         photo: &AlbumPhoto,
     ) -> Result<Vec<AlbumPhoto>, StorageError> {
         let now = now_ms();
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "delete from album_photo where received_at < $1"
         )
         .bind(now - ALBUM_LIFETIME_MS)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into album_photo
                  (chat_id, media_group_id, message_id, user_id, file_id, size, caption, received_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -74,7 +74,7 @@ impl Storage {
     /// The album made its request (or was refused): it makes no other by itself, but its
     /// photos stay (until a day old) for a `/transition` or `/fusion` replying to it.
     pub async fn close_album(&self, chat_id: i64, media_group_id: &str) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update album_photo set used = true where chat_id = $1 and media_group_id = $2"
         )
         .bind(chat_id)

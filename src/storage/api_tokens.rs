@@ -65,7 +65,7 @@ impl Storage {
         }
         let now = now_ms();
         let lock = self.engine.dialect().api_account_lock();
-        let linked = on_pool!(&self.engine, |pool| {
+        let linked = on_pool!(&self.writer, |pool| {
             // SQLite: the transaction starts with a write, so it takes the write lock first (waiting
             // out the busy timeout) instead of failing to upgrade a read.
             let mut tx = pool.begin().await?;
@@ -115,7 +115,7 @@ impl Storage {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = format!("{TOKEN_PREFIX}{}", base64_url(&bytes));
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into api_token (user_id, token_hash, source, created_at) values ($1, $2, $3, $4)",
         )
         .bind(user_id)
@@ -140,7 +140,7 @@ impl Storage {
 
     /// Revokes every token of `user_id`; returns how many there were.
     pub async fn revoke_api_tokens(&self, user_id: i64) -> Result<u64, StorageError> {
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "delete from api_token where user_id = $1"
         )
         .bind(user_id)

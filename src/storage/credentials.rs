@@ -131,7 +131,7 @@ impl Storage {
         let sealed = self.cipher.seal(secret.expose_secret());
         let now = now_ms();
         // One transaction: the owner never has two current credentials, nor none in between.
-        let id: i64 = on_pool!(&self.engine, |pool| {
+        let id: i64 = on_pool!(&self.writer, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("update credential set replaced_at = $2 where owner_id = $1 and replaced_at is null")
                 .bind(owner_id)
@@ -193,7 +193,7 @@ impl Storage {
     /// message). Returns whether there was a current one.
     pub async fn delete_credential_of_user(&self, owner_id: i64) -> Result<bool, StorageError> {
         let current = self.credential_of_user(owner_id).await?.is_some();
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "delete from credential where owner_id = $1"
         )
         .bind(owner_id)
@@ -208,7 +208,7 @@ impl Storage {
     /// PixVerse refused this credential. Returns true only for the call that changed it, so the
     /// owner is told once.
     pub async fn mark_credential_invalid(&self, id: i64) -> Result<bool, StorageError> {
-        let done = on_pool!(&self.engine, |pool| {
+        let done = on_pool!(&self.writer, |pool| {
             sqlx::query(
             "update credential set status = 'invalid', invalid_at = $2 where id = $1 and status = 'active'",
         )

@@ -21,7 +21,7 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let now = now_ms();
         for template in templates {
-            on_pool!(&self.engine, |pool| {
+            on_pool!(&self.writer, |pool| {
                 sqlx::query(
                 "insert into effect_template (template_id, name, listed_at) values ($1, $2, $3)
                  on conflict (template_id) do update set name = excluded.name, listed_at = excluded.listed_at",
@@ -54,7 +54,7 @@ impl Storage {
         user_id: i64,
         template_id: i64,
     ) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into effect_pick (chat_id, user_id, template_id, picked_at) values ($1, $2, $3, $4)
              on conflict (chat_id, user_id) do update
                  set template_id = excluded.template_id, picked_at = excluded.picked_at",
@@ -90,7 +90,7 @@ impl Storage {
     /// Forgets `user_id`'s pick in `chat_id`; whether there was a live one.
     pub async fn clear_effect_pick(&self, chat_id: i64, user_id: i64) -> Result<bool, StorageError> {
         let live = self.pending_effect(chat_id, user_id).await?.is_some();
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "delete from effect_pick where chat_id = $1 and user_id = $2"
         )
         .bind(chat_id)

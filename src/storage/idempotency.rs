@@ -35,7 +35,7 @@ impl Storage {
         // A row freed between the two statements (a refused request released it) is tried again.
         for _ in 0..3 {
             let now = now_ms();
-            let reserved: Option<bool> = on_pool!(&self.engine, |pool| {
+            let reserved: Option<bool> = on_pool!(&self.writer, |pool| {
                 sqlx::query_scalar(
                 "insert into api_idempotency (user_id, key, request_hash, task_id, created_at)
                  values ($1, $2, $3, null, $4)
@@ -81,7 +81,7 @@ impl Storage {
         key: &str,
         task_id: i64,
     ) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update api_idempotency set task_id = $3 where user_id = $1 and key = $2"
         )
         .bind(user_id)
@@ -95,7 +95,7 @@ impl Storage {
 
     /// Forgets a reservation whose request was refused: the same key may be tried again.
     pub async fn release_idempotency(&self, user_id: i64, key: &str) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "delete from api_idempotency where user_id = $1 and key = $2 and task_id is null"
         )
         .bind(user_id)

@@ -6,9 +6,9 @@
 //! lease is a leftover. PostgreSQL: every running instance holds a shared advisory lock on a
 //! connection of its own for as long as it runs, and PostgreSQL drops it when that connection
 //! ends, however the process ends (SIGKILL included). A start that can take the lock exclusively
-//! is alone: every lease is a leftover and is released at once. Otherwise the leases may be live
-//! instances' and are left alone; a crashed instance's leases then expire (`TASK_LEASE_MS`) and
-//! are claimed again.
+//! is alone: every lease (and every claim in the webhook inbox) is a leftover and is released at
+//! once. Otherwise the leases may be live instances' and are left alone; a crashed instance's
+//! leases then expire (`TASK_LEASE_MS`) and are claimed again.
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,7 @@ impl Storage {
         let pool = match &self.engine {
             Engine::Sqlite(_) => {
                 let released = self.release_all_leases().await?;
+                self.release_update_claims().await?;
                 return Ok((Presence { _connection: None }, released));
             }
             Engine::Postgres(pool) => pool,
@@ -59,6 +60,8 @@ impl Storage {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let released = if alone {
+            // The webhook inbox's claims too: any instance takes those updates over at once.
+            self.release_update_claims().await?;
             self.release_all_leases().await?
         } else {
             0

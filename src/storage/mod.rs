@@ -37,6 +37,7 @@ pub use crypto::{Cipher, KeyError};
 pub use effects::{EFFECT_PICK_LIFETIME_MS, EffectTemplateRow};
 pub use engine::{Dialect, Engine, is_postgres_url};
 pub use idempotency::{IDEMPOTENCY_WINDOW_MS, Reservation};
+pub use inbox::UpdateClaim;
 pub use instances::{Poller, Presence, WorkListener};
 pub use lock::{DatabaseLock, lock_database, lock_file_for};
 pub use pool::{OPERATOR_ACCOUNT, PoolAccount, PoolPick, PoolStatus, api_key_label};
@@ -67,7 +68,14 @@ pub enum StorageError {
 /// The bot's database: a pool plus the cipher that seals credentials.
 #[derive(Clone)]
 pub struct Storage {
+    /// Where reads run. SQLite: a pool of read-only connections (WAL lets them read while a
+    /// write runs).
     engine: Engine,
+    /// Where every write runs. SQLite: one connection, so writes queue in this process instead
+    /// of colliding in SQLite's busy handler, which sleeps the losers in 1, 2, 5, 10 ms steps
+    /// (the tail of the accept path's latency when several pool connections wrote at once).
+    /// PostgreSQL: the same pool as `engine` (its writers take row locks, not the whole file).
+    writer: Engine,
     cipher: Cipher,
     /// Decrypted credentials by id, for the worker's polls (one lookup per account per round).
     credentials: credentials::CredentialCache,
@@ -83,7 +91,7 @@ impl Storage {
     /// creating the file if missing) and applies that engine's embedded migrations.
     #[tracing::instrument(skip_all)]
     pub async fn connect(database_url: &str, cipher: Cipher) -> Result<Storage, StorageError> {
-        let engine = if is_postgres_url(database_url) {
+        let (engine, writer) = if is_postgres_url(database_url) {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .connect(database_url)
@@ -93,7 +101,7 @@ impl Storage {
             // is done, so one instance applies the migrations and the others wait, then find
             // them applied.
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-            Engine::Postgres(pool)
+            (Engine::Postgres(pool.clone()), Engine::Postgres(pool))
         } else {
             let options = SqliteConnectOptions::from_str(database_url)?
                 .create_if_missing(true)
@@ -101,17 +109,26 @@ impl Storage {
                 // a process crash (the case we promise) and only risks the last commit on power loss.
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
+                // Writes never wait here (they queue for the one writer); a reader may, briefly,
+                // while a checkpoint resets the WAL.
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
                 .await?;
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-            Engine::Sqlite(pool)
+            sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+            // Opened after the writer made the file a WAL database. `query_only` makes a write
+            // that took the wrong pool fail at once instead of quietly competing with the writer.
+            let readers = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options.pragma("query_only", "true"))
+                .await?;
+            (Engine::Sqlite(readers), Engine::Sqlite(writer))
         };
         let storage = Storage {
             engine,
+            writer,
             cipher,
             credentials: Default::default(),
             access_mode: Default::default(),
@@ -135,10 +152,16 @@ impl Storage {
         }
     }
 
-    /// The engine's pool, for SQL outside this module (metrics, health, tests): run it with
-    /// [`on_pool!`].
+    /// The engine's pool for reads, for SQL outside this module (metrics, health, tests): run it
+    /// with [`on_pool!`]. SQLite refuses a write on it (see [`Storage::writer`]).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The engine's pool for writes (SQLite: the one writer connection), for SQL outside this
+    /// module that changes rows (tests that age a row).
+    pub fn writer(&self) -> &Engine {
+        &self.writer
     }
 
     /// SQLite: `PRAGMA integrity_check` finds nothing wrong. PostgreSQL keeps its own pages
@@ -157,7 +180,10 @@ impl Storage {
     }
 
     pub async fn close(&self) {
+        // Readers first: the last connection to close checkpoints the WAL, and only the writer
+        // may write.
         self.engine.close().await;
+        self.writer.close().await;
     }
 }
 

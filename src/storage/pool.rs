@@ -137,7 +137,7 @@ impl Storage {
             CredentialKind::ApiKey => "apikey",
             CredentialKind::Web => "web",
         };
-        let id = on_pool!(&self.engine, |pool| sqlx::query_scalar(
+        let id = on_pool!(&self.writer, |pool| sqlx::query_scalar(
             "insert into pool_account (name, kind, secret, label, expires_at, credits, created_at)
              values ($1, $2, $3, $4, $5, $6, $7)
              on conflict (name) do update set kind = excluded.kind, secret = excluded.secret,
@@ -194,7 +194,7 @@ impl Storage {
 
     /// Applies `PIXVERSE_ACCOUNT_CONCURRENCY` to every pool account.
     pub async fn set_pool_concurrency(&self, limit: u32) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update pool_account set max_concurrency = $1"
         )
         .bind(i64::from(limit))
@@ -258,7 +258,7 @@ impl Storage {
     }
 
     pub async fn remove_pool_account(&self, name: &str) -> Result<bool, StorageError> {
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "delete from pool_account where name = $1"
         )
         .bind(name)
@@ -271,7 +271,7 @@ impl Storage {
     /// `/pool enable` also puts an account that ran out back in rotation (the admin topped it up);
     /// its credits are checked again before it is shown.
     pub async fn set_pool_account_enabled(&self, name: &str, enabled: bool) -> Result<bool, StorageError> {
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "update pool_account set enabled = $2,
                  status = case when $2 then 'active' else status end,
                  credits = case when $2 then null else credits end
@@ -289,7 +289,7 @@ impl Storage {
     }
 
     pub async fn set_pool_credits(&self, id: i64, credits: i64) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update pool_account set credits = $2 where id = $1"
         )
         .bind(id)
@@ -308,7 +308,7 @@ impl Storage {
         status: PoolStatus,
         error: &str,
     ) -> Result<bool, StorageError> {
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "update pool_account set status = $2, last_error = $3 where id = $1 and status = 'active'",
         )
         .bind(id)

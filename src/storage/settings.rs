@@ -33,7 +33,7 @@ impl Storage {
             ..params.clone()
         };
         let json = serde_json::to_string(&params).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into user_settings (user_id, params, updated_at) values ($1, $2, $3)
              on conflict (user_id) do update set params = excluded.params, updated_at = excluded.updated_at",
         )
@@ -48,7 +48,7 @@ impl Storage {
 
     /// Stores the language chosen with /language (`en`, `ru`). The user row must exist.
     pub async fn save_language(&self, user_id: i64, code: &str) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| {
+        on_pool!(&self.writer, |pool| {
             sqlx::query(
             "insert into user_settings (user_id, language, updated_at) values ($1, $2, $3)
              on conflict (user_id) do update set language = excluded.language, updated_at = excluded.updated_at",
@@ -65,7 +65,7 @@ impl Storage {
 
     /// Stores the TTS voice picked with /voices. The user row must exist.
     pub async fn save_voice(&self, user_id: i64, speaker_id: &str) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "insert into user_settings (user_id, voice, updated_at) values ($1, $2, $3)
              on conflict (user_id) do update set voice = excluded.voice, updated_at = excluded.updated_at",
         )

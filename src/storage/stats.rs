@@ -92,7 +92,7 @@ impl Storage {
     pub async fn cancel_task(&self, id: TaskId, reason: &str) -> Result<Option<TaskRow>, StorageError> {
         let before = self.task(id).await?;
         let now = super::now_ms();
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "update task set state = 'failed', last_error = $2, lease_until = null, lease_token = null,
                  wait_reason = null, finished_at = $3,
                  updated_at = $3

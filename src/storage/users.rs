@@ -27,7 +27,7 @@ impl Storage {
     /// statement is cheaper than two (see `accept.rs`).
     pub async fn upsert_user(&self, seen: &SeenUser<'_>) -> Result<Option<String>, StorageError> {
         let now = now_ms();
-        let chosen: Option<String> = on_pool!(&self.engine, |pool| {
+        let chosen: Option<String> = on_pool!(&self.writer, |pool| {
             sqlx::query_scalar(
             "insert into \"user\" (id, username, first_name, language, has_private_chat, first_seen_at, last_seen_at)
              values ($1, $2, $3, $4, $5, $6, $6)

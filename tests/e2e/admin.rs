@@ -293,7 +293,7 @@ async fn the_daily_pool_quota_is_enforced_and_resets_the_next_day() {
 
     // The next UTC day: yesterday's videos no longer count.
     let storage = bot.storage().await;
-    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+    pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
         "update task set created_at = created_at - 86400000"
     )
     .execute(pool)
@@ -324,7 +324,7 @@ async fn stats_tasks_and_cancel_show_and_change_what_ran() {
     bot.wait_for_states(&[("delivered", 2), ("failed", 1)]).await;
     let storage = bot.storage().await;
     for (id, took_ms) in [(1, 10_000), (2, 31_000)] {
-        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+        pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
             "update task set created_at = finished_at - $2 where id = $1"
         )
         .bind(id)

@@ -189,7 +189,7 @@ async fn a_pick_left_unused_expires() {
     button_answer(&bot, "within 10 minutes").await;
     // Eleven minutes pass.
     let storage = bot.storage().await;
-    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+    pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
         "update effect_pick set picked_at = picked_at - 660000"
     )
     .execute(pool)

@@ -198,7 +198,7 @@ async fn a_credential_that_no_longer_decrypts_ends_its_task_with_a_message() {
     // The stored secret is damaged: it no longer opens with the bot's key, so every step of the
     // task fails inside the bot, not at PixVerse.
     let storage = bot.storage().await;
-    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+    pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
         "update credential set secret = $1"
     )
     .bind(vec![0u8; 64])
@@ -286,7 +286,7 @@ async fn a_generating_task_is_polled_without_writes_until_its_video_is_done() {
         ]
     };
     for statement in statements {
-        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(*statement)
+        pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(*statement)
             .execute(pool)
             .await
             .map(|_| ()))

@@ -39,3 +39,4 @@ mod storage;
 mod topics;
 mod ux;
 mod web_pool;
+mod webhook_instances;

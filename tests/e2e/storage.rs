@@ -318,7 +318,7 @@ async fn a_step_that_keeps_failing_ends_its_task_at_the_last_attempt() {
 async fn a_stored_value_that_does_not_decode_is_an_error_not_a_default() {
     let (storage, _database, _dir) = fresh_storage().await;
     let id = queue(&storage, "a bell").await;
-    pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query(
+    pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
         "update task set params = '{\"model\":\"v99\"}' where id = $1"
     )
     .bind(id)
@@ -429,4 +429,33 @@ async fn a_lease_a_failed_step_left_on_a_parked_task_counts_once_expired() {
     assert_eq!(taken.len(), 1, "expired: taken again");
     taken.pop().unwrap().fail("generation failed").await.unwrap();
     assert_eq!(state(&storage, id).await, TaskState::Failed);
+}
+
+/// SQLite: every write goes through the one writer connection, and the read pool refuses one
+/// (so a write that took the wrong pool fails in the tests instead of quietly competing with the
+/// writer in SQLite's busy handler). PostgreSQL reads and writes on one pool.
+#[tokio::test]
+async fn on_sqlite_the_read_pool_refuses_a_write_and_the_writer_takes_it() {
+    let (storage, _database, _dir) = fresh_storage().await;
+    let id = queue(&storage, "a lantern").await;
+    let through_readers = set_attempts(storage.engine(), id).await;
+    if crate::POSTGRES {
+        assert_eq!(through_readers.unwrap(), 1, "one pool for both on PostgreSQL");
+    } else {
+        let error = through_readers.expect_err("a read-only connection refuses a write");
+        assert!(error.to_string().contains("readonly"), "{error}");
+        assert_eq!(set_attempts(storage.writer(), id).await.unwrap(), 1);
+    }
+    let task = storage.task(id).await.unwrap().expect("the task");
+    assert_eq!(task.attempts, 7, "a read sees what the writer committed");
+}
+
+async fn set_attempts(engine: &pixverse_bot::storage::Engine, id: TaskId) -> Result<u64, sqlx::Error> {
+    pixverse_bot::on_pool!(engine, |pool| sqlx::query(
+        "update task set attempts = 7 where id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))
 }

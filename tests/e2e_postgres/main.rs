@@ -76,3 +76,5 @@ mod topics;
 mod ux;
 #[path = "../e2e/web_pool.rs"]
 mod web_pool;
+#[path = "../e2e/webhook_instances.rs"]
+mod webhook_instances;

@@ -7,22 +7,23 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::harness::{BotProcess, Fakes, T2V, ms, percentile};
+use crate::harness::{Fakes, Instances, T2V, ms, percentile};
 use crate::support::fake_telegram::{TgChat, TgUser};
 
 /// Scenario 1b: `users` distinct users send `/t2v`, all at once (`rate: None`) or at `rate` per
-/// second; a fresh bot and fresh fakes each time.
-pub async fn accept(users: usize, rate: Option<f64>) -> Value {
+/// second; a fresh bot and fresh fakes each time. With several `instances` (PostgreSQL) one of
+/// them polls Telegram and handles the updates; all of them run the worker.
+pub async fn accept(users: usize, rate: Option<f64>, instances: usize) -> Value {
     let fakes = Fakes::start().await;
     // Nothing finishes and every submit is accepted: the worker submits and polls while the
     // handlers accept, as it would in production.
     fakes.px.hold_videos();
     fakes.px.set_concurrency_limit(usize::MAX);
-    let bot = BotProcess::spawn(&fakes, &[]);
-    bot.first_get_updates(&fakes.tg, 0).await;
+    let bots = Instances::spawn(&fakes, instances, &[]).await;
+    bots.bots[0].first_get_updates(&fakes.tg, 0).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let cpu_before = bot.cpu_secs();
+    let cpu_before = bots.cpu_secs();
     let from = fakes.tg.call_count();
     let mut pushed: HashMap<i64, Instant> = HashMap::with_capacity(users);
     let base = 7_000_000 + rate.map_or(0, |_| 100_000);
@@ -61,7 +62,13 @@ pub async fn accept(users: usize, rate: Option<f64>) -> Value {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let cpu = bot.cpu_secs() - cpu_before;
+    let cpu_per_instance: Vec<f64> = bots
+        .cpu_secs()
+        .iter()
+        .zip(&cpu_before)
+        .map(|(now, before)| now - before)
+        .collect();
+    let cpu: f64 = cpu_per_instance.iter().sum();
     let first_push = pushed.values().min().copied().expect("pushed");
     let last_ack = acked.values().max().copied().expect("acked");
     let wall = last_ack - first_push;
@@ -78,7 +85,7 @@ pub async fn accept(users: usize, rate: Option<f64>) -> Value {
         percentile(&latencies, 99.0),
         cpu * 1000.0 / users as f64
     );
-    json!({
+    let mut figures = json!({
         "users": users,
         "offered_per_s": rate,
         "wall_ms": ms(wall),
@@ -88,6 +95,11 @@ pub async fn accept(users: usize, rate: Option<f64>) -> Value {
         "max_ms": latencies.last(),
         "bot_cpu_s": cpu,
         "bot_cpu_ms_per_request": cpu * 1000.0 / users as f64,
-        "peak_rss_mib": bot.peak_rss_mib(),
-    })
+        "peak_rss_mib": bots.peak_rss_mib(),
+    });
+    if instances > 1 {
+        figures["instances"] = json!(instances);
+        figures["bot_cpu_s_per_instance"] = json!(cpu_per_instance);
+    }
+    figures
 }

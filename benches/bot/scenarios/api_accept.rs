@@ -1,10 +1,10 @@
-//! Scenario 4: the HTTP API's accept path. `POST /v1/videos/text` against the real binary on
-//! SQLite: as fast as it answers (throughput, a fixed number of requests in flight) and offered
-//! at a fixed rate (latency). Paced latency is counted from when each request was due, not when
-//! it went out, so a stall that holds requests back shows in the figure.
+//! Scenario 4: the HTTP API's accept path. `POST /v1/videos/text` against the real binary: as
+//! fast as it answers (throughput, a fixed number of requests in flight) and offered at a fixed
+//! rate (latency). Paced latency is counted from when each request was due, not when it went
+//! out, so a stall that holds requests back shows in the figure. With several instances
+//! (PostgreSQL) the requests go to them in turn.
 
 use std::{
-    net::TcpListener,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -13,36 +13,12 @@ use futures_util::{StreamExt, stream};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{BotProcess, Fakes, env_usize, ms, percentile};
+use crate::harness::{Fakes, Instances, env_usize, ms, percentile};
 
 /// API users, each with a Platform key of their own (their tasks spread over the accounts).
 const USERS: usize = 50;
 /// Requests in flight at once for the throughput figure.
 const IN_FLIGHT: usize = 32;
-
-/// A port nothing listens on right now, for the bot's HTTP server.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-async fn wait_until_serving(client: &Client, base: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the HTTP server never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// One access token per user, from `POST /v1/auth` with their key.
 async fn tokens(fakes: &Fakes, client: &Client, base: &str) -> Vec<String> {
@@ -66,8 +42,10 @@ async fn tokens(fakes: &Fakes, client: &Client, base: &str) -> Vec<String> {
     tokens
 }
 
-/// Sends request `n` (by user `n % USERS`); its latency from `from`.
-async fn create(client: &Client, base: &str, tokens: &[String], n: usize, from: Instant) -> f64 {
+/// Sends request `n` (by user `n % USERS`, to instance `n % bases.len()`); its latency from
+/// `from`.
+async fn create(client: &Client, bases: &[String], tokens: &[String], n: usize, from: Instant) -> f64 {
+    let base = &bases[n % bases.len()];
     let response = client
         .post(format!("{base}/v1/videos/text"))
         .bearer_auth(&tokens[n % tokens.len()])
@@ -100,45 +78,50 @@ fn summary(latencies: &mut [f64], wall: Duration, cpu: f64, offered: Option<f64>
     })
 }
 
-/// A fresh bot with its HTTP server, and a token per user.
+/// Fresh bots with their HTTP servers, and a token per user.
 struct Api {
-    /// Kept while the API is measured: the database lives in its folder.
+    /// Stopped before the fakes and the database they run on (fields drop in order).
+    bots: Instances,
+    /// Kept while the API is measured: the fakes and the database.
     _fakes: Fakes,
-    bot: BotProcess,
     client: Client,
-    base: String,
+    bases: Arc<Vec<String>>,
     tokens: Arc<Vec<String>>,
 }
 
-async fn start_api() -> Api {
+impl Api {
+    fn cpu_secs(&self) -> f64 {
+        self.bots.cpu_secs().iter().sum()
+    }
+}
+
+async fn start_api(instances: usize) -> Api {
     let fakes = Fakes::start().await;
     // Nothing finishes and every submit is accepted: the worker submits while the API accepts.
     fakes.px.hold_videos();
     fakes.px.set_concurrency_limit(usize::MAX);
-    let addr = format!("127.0.0.1:{}", free_port());
     let unlimited = "1000000000";
-    let bot = BotProcess::spawn(
+    let bots = Instances::spawn(
         &fakes,
+        instances,
         &[
-            ("HTTP_ADDR", &addr),
             // The limits are the product's policy, not its cost: out of the way here.
             ("USER_MAX_IN_FLIGHT", unlimited),
             ("USER_MAX_PER_HOUR", unlimited),
             ("API_RATE_LIMIT_PER_MINUTE", unlimited),
         ],
-    );
-    let base = format!("http://{addr}");
+    )
+    .await;
     let client = Client::builder()
         .pool_max_idle_per_host(256)
         .build()
         .expect("client");
-    wait_until_serving(&client, &base).await;
-    let tokens = Arc::new(tokens(&fakes, &client, &base).await);
+    let tokens = Arc::new(tokens(&fakes, &client, &bots.bases[0]).await);
     Api {
+        bases: Arc::new(bots.bases.clone()),
+        bots,
         _fakes: fakes,
-        bot,
         client,
-        base,
         tokens,
     }
 }
@@ -147,51 +130,53 @@ async fn start_api() -> Api {
 /// does not pay for the backlog the first one queued); the paced run offers them at
 /// `BENCH_API_RATE` per second (1,000).
 pub async fn api_accept(results: &mut serde_json::Map<String, Value>) {
+    results.insert("api_accept".into(), measure(1).await);
+}
+
+/// Scenario 4 with `instances` bots on one database.
+pub async fn measure(instances: usize) -> Value {
     let requests = env_usize("BENCH_API_REQUESTS", 5000);
     let rate = env_usize("BENCH_API_RATE", 1000) as f64;
 
     // Throughput: IN_FLIGHT requests at a time, as fast as they are answered.
-    let api = start_api().await;
-    let (bot, client, base, tokens) = (&api.bot, &api.client, &api.base, &api.tokens);
-    let cpu0 = bot.cpu_secs();
+    let api = start_api(instances).await;
+    let (client, bases, tokens) = (&api.client, &api.bases, &api.tokens);
+    let cpu0 = api.cpu_secs();
     let start = Instant::now();
     let mut latencies: Vec<f64> = stream::iter(0..requests)
-        .map(|n| async move { create(client, base, tokens, n, Instant::now()).await })
+        .map(|n| async move { create(client, bases, tokens, n, Instant::now()).await })
         .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
-    let throughput = summary(&mut latencies, start.elapsed(), bot.cpu_secs() - cpu0, None);
-    let throughput_peak = bot.peak_rss_mib();
+    let throughput = summary(&mut latencies, start.elapsed(), api.cpu_secs() - cpu0, None);
+    let throughput_peak = api.bots.peak_rss_mib();
     drop(api);
 
     // Paced: one request every 1/rate s, each on its own task, timed from when it was due.
-    let api = start_api().await;
-    let (bot, client, base, tokens) = (&api.bot, &api.client, &api.base, &api.tokens);
-    let cpu0 = bot.cpu_secs();
+    let api = start_api(instances).await;
+    let (client, bases, tokens) = (&api.client, &api.bases, &api.tokens);
+    let cpu0 = api.cpu_secs();
     let start = Instant::now();
     let mut sent = tokio::task::JoinSet::new();
     for n in 0..requests {
         let due = start + Duration::from_secs_f64(n as f64 / rate);
         tokio::time::sleep_until(due.into()).await;
-        let (client, base, tokens) = (client.clone(), base.clone(), tokens.clone());
-        sent.spawn(async move { create(&client, &base, &tokens, n, due).await });
+        let (client, bases, tokens) = (client.clone(), bases.clone(), tokens.clone());
+        sent.spawn(async move { create(&client, &bases, &tokens, n, due).await });
     }
     let mut latencies = Vec::with_capacity(requests);
     while let Some(latency) = sent.join_next().await {
         latencies.push(latency.expect("request task"));
     }
-    let paced = summary(&mut latencies, start.elapsed(), bot.cpu_secs() - cpu0, Some(rate));
-    let peak = bot.peak_rss_mib().max(throughput_peak);
+    let paced = summary(&mut latencies, start.elapsed(), api.cpu_secs() - cpu0, Some(rate));
+    let peak = api.bots.peak_rss_mib().max(throughput_peak);
     eprintln!(
-        "api accept: {:.0}/s with {IN_FLIGHT} in flight (p99 {:.1} ms); offered {rate:.0}/s: p50 {:.1} ms, \
+        "api accept ({instances} instance(s)): {:.0}/s with {IN_FLIGHT} in flight (p99 {:.1} ms); offered {rate:.0}/s: p50 {:.1} ms, \
          p99 {:.1} ms; peak {peak:.1} MiB",
         throughput["requests_per_s"].as_f64().unwrap_or(f64::NAN),
         throughput["p99_ms"].as_f64().unwrap_or(f64::NAN),
         paced["p50_ms"].as_f64().unwrap_or(f64::NAN),
         paced["p99_ms"].as_f64().unwrap_or(f64::NAN),
     );
-    results.insert(
-        "api_accept".into(),
-        json!({ "users": USERS, "throughput": throughput, "paced": paced, "peak_rss_mib": peak }),
-    );
+    json!({ "users": USERS, "throughput": throughput, "paced": paced, "peak_rss_mib": peak })
 }

@@ -6,3 +6,4 @@ pub mod idle;
 pub mod in_flight;
 pub mod large_videos;
 pub mod per_video;
+pub mod postgres;

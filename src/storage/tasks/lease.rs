@@ -87,7 +87,7 @@ pub enum Resubmit {
 macro_rules! fenced {
     ($lease:expr, $sql:expr $(, $arg:expr)* $(,)?) => {{
         let lease: &TaskLease = $lease;
-        let changed = on_pool!(&lease.storage.engine, |pool| sqlx::query($sql)
+        let changed = on_pool!(&lease.storage.writer, |pool| sqlx::query($sql)
             .bind(lease.task.id)
             .bind(lease.claim.token)
             $(.bind($arg))*
@@ -113,7 +113,7 @@ impl Storage {
         let token = rand::random::<i64>() & i64::MAX;
         let skip_locked = self.engine.dialect().skip_locked();
         let rows: Vec<TaskRow> =
-            on_pool!(&self.engine, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            on_pool!(&self.writer, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "update task set lease_until = $2, lease_token = $4
              where id in (select id from task
                           where state not in ('delivered', 'failed') and next_run_at <= $1
@@ -139,7 +139,7 @@ impl Storage {
             return Ok(0);
         }
         let tokens_in = self.engine.dialect().id_list("$1");
-        let done = on_pool!(&self.engine, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
             "update task set lease_until = $2 where lease_token in ({tokens_in})",
         )))
         .bind(json_ids(tokens)?)
@@ -154,7 +154,7 @@ impl Storage {
     /// `instances.rs`), so every lease is a leftover of a crash, released now instead of waiting
     /// for it to expire.
     pub async fn release_all_leases(&self) -> Result<u64, StorageError> {
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "update task set lease_until = null, lease_token = null
              where lease_until is not null or lease_token is not null",
         )
@@ -198,7 +198,7 @@ impl Storage {
         let token = rand::random::<i64>() & i64::MAX;
         let ids_in = self.engine.dialect().id_list("$1");
         let rows: Vec<TaskRow> =
-            on_pool!(&self.engine, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            on_pool!(&self.writer, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "update task set lease_until = $2, lease_token = $3
              where id in ({ids_in})
                and state = 'generating' and next_run_at = $4
@@ -223,7 +223,7 @@ impl Storage {
             return Ok(());
         }
         let ids_in = self.engine.dialect().id_list("$1");
-        on_pool!(&self.engine, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
+        on_pool!(&self.writer, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
             "update task set attempts = 0, last_error = null, updated_at = $3
              where id in ({ids_in})
                and state = 'generating' and next_run_at = $2 and lease_token is null",
@@ -268,7 +268,7 @@ impl Storage {
         let pairs: Vec<(TaskId, i64)> = held.iter().map(|h| (h.id, h.token)).collect();
         let held_in = self.engine.dialect().id_pairs("$1");
         let rows: Vec<TaskRow> =
-            on_pool!(&self.engine, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            on_pool!(&self.writer, |pool| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "update task set attempts = attempts + 1, last_error = $2, next_run_at = $3,
                  state = case when attempts + 1 >= $4 then 'failed' else state end,
                  finished_at = case when attempts + 1 >= $4 then $5 else finished_at end,
@@ -317,7 +317,7 @@ impl Storage {
             "update task set {set}, lease_until = null, lease_token = null, updated_at = $3
              where (id, lease_token) in ({held_in})"
         );
-        let done = on_pool!(&self.engine, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
+        let done = on_pool!(&self.writer, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(json_ids(&held)?)
             .bind(next_run_at)
             .bind(now_ms())
@@ -371,7 +371,7 @@ impl TaskLease {
     /// makes the submit new work, with a new trace id.
     pub async fn submitting(&mut self, credential: Option<CredentialId>) -> Result<String, LeaseError> {
         let fresh = uuid::Uuid::new_v4().to_string();
-        let trace: Option<String> = on_pool!(&self.storage.engine, |pool| sqlx::query_scalar(
+        let trace: Option<String> = on_pool!(&self.storage.writer, |pool| sqlx::query_scalar(
             "update task set state = 'submitting', wait_reason = null,
                  submit_trace_id = case when credential_id is not distinct from coalesce($5, credential_id)
                                    then coalesce(submit_trace_id, $3) else $3 end,
@@ -442,7 +442,7 @@ impl TaskLease {
         let held = "(select t.pool_account_id from task t where t.id = $1 and t.state = 'submitting')";
         let usable = usable("$3");
         let slot_lock = self.storage.engine.dialect().pool_slot_lock();
-        let picked: Option<(PoolAccountId, Option<String>)> = on_pool!(&self.storage.engine, |pool| {
+        let picked: Option<(PoolAccountId, Option<String>)> = on_pool!(&self.storage.writer, |pool| {
             let pick = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "with pick as (select p.id from pool_account p
                            where {usable} and (p.id = {held} or {busy} < p.max_concurrency)

@@ -115,7 +115,7 @@ impl Storage {
     /// Stores an accepted request as a queued task, due now.
     pub async fn insert_task(&self, task: &NewTask) -> Result<TaskId, StorageError> {
         let now = now_ms();
-        let id = on_pool!(&self.engine, |pool| sqlx::query_scalar(
+        let id = on_pool!(&self.writer, |pool| sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, thread_id, state, next_run_at, created_at,
                                updated_at, mode_input, pool_account_id)
@@ -152,7 +152,7 @@ impl Storage {
 
     /// Not a state transition: the handler that accepted the task records its progress message.
     pub async fn set_progress_message(&self, id: TaskId, message_id: i32) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update task set progress_message_id = $2, progress_edited_at = $3 where id = $1"
         )
         .bind(id)
@@ -166,7 +166,7 @@ impl Storage {
 
     /// When the progress message was last edited (paces the routine edits). Not a transition.
     pub async fn touch_progress(&self, id: TaskId) -> Result<(), StorageError> {
-        on_pool!(&self.engine, |pool| sqlx::query(
+        on_pool!(&self.writer, |pool| sqlx::query(
             "update task set progress_edited_at = $2 where id = $1"
         )
         .bind(id)
@@ -216,7 +216,7 @@ impl Storage {
     /// A group became a supergroup with a new id: unfinished tasks deliver there. (Not a state
     /// transition; a holder's next fenced write still applies.)
     pub async fn migrate_chat(&self, old_chat_id: ChatId, new_chat_id: ChatId) -> Result<u64, StorageError> {
-        let done = on_pool!(&self.engine, |pool| {
+        let done = on_pool!(&self.writer, |pool| {
             sqlx::query(
             "update task set chat_id = $2, updated_at = $3 where chat_id = $1 and state not in ('delivered', 'failed')",
         )
@@ -233,7 +233,7 @@ impl Storage {
     /// The owner logged in again: every unfinished task of theirs that waits for a login is due
     /// now (tasks not held by a step; a held one is looked at when its step ends anyway).
     pub async fn wake_tasks_waiting_for_login(&self, owner: UserId) -> Result<u64, StorageError> {
-        let done = on_pool!(&self.engine, |pool| sqlx::query(
+        let done = on_pool!(&self.writer, |pool| sqlx::query(
             "update task set next_run_at = $2, attempts = 0, wait_reason = null
              where user_id = $1 and wait_reason = 'login' and state not in ('delivered', 'failed')
                and lease_token is null",

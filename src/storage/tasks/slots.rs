@@ -59,7 +59,7 @@ impl Storage {
         credential_id: Option<CredentialId>,
     ) -> Result<u64, StorageError> {
         let now = now_ms();
-        let done = on_pool!(&self.engine, |pool| {
+        let done = on_pool!(&self.writer, |pool| {
             sqlx::query(
                 "update task set next_run_at = $2
              where credential_id is not distinct from $1 and state = 'queued' and wait_reason = 'slot'
@@ -98,7 +98,7 @@ impl Storage {
                and (select count(*) from task t where t.credential_id = $3 and t.id != $1
                       and t.state in ('submitting', 'generating')) < $5";
         let user_lock = self.engine.dialect().user_lock();
-        let taken = on_pool!(&self.engine, |pool| {
+        let taken = on_pool!(&self.writer, |pool| {
             let take = sqlx::query(take)
                 .bind(held.id)
                 .bind(held.token)

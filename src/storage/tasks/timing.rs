@@ -27,7 +27,7 @@ impl Storage {
         duration: i64,
         observed_ms: i64,
     ) -> Result<i64, StorageError> {
-        Ok(on_pool!(&self.engine, |pool| sqlx::query_scalar(
+        Ok(on_pool!(&self.writer, |pool| sqlx::query_scalar(
             "insert into generation_time (model, quality, duration, typical_ms, samples, updated_at)
              values ($1, $2, $3, $4, 1, $6)
              on conflict (model, quality, duration) do update set

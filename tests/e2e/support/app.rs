@@ -176,18 +176,19 @@ impl TestBot {
         let (built, ready) = oneshot::channel();
         let done = runtime.spawn(async move {
             let app = App::build(config).await?;
-            let _ = built.send(());
+            let _ = built.send(app.http_addr());
             app.run_until(async {
                 let _ = stopped.await;
             })
             .await
         });
-        tokio::time::timeout(DEADLINE, ready)
+        let http_addr = tokio::time::timeout(DEADLINE, ready)
             .await
             .expect("the other instance builds in time")
             .expect("the other instance builds");
         OtherInstance {
             running: Some(RunningApp { runtime, stop, done }),
+            http_addr,
         }
     }
 
@@ -352,9 +353,18 @@ impl TestBot {
 /// A further instance of the App (see [`TestBot::launch_another`]); crashed when dropped.
 pub struct OtherInstance {
     running: Option<RunningApp>,
+    http_addr: Option<std::net::SocketAddr>,
 }
 
 impl OtherInstance {
+    /// The base URL of its HTTP server (`http://127.0.0.1:<port>`).
+    pub fn http_url(&self) -> String {
+        format!(
+            "http://{}",
+            self.http_addr.expect("the instance runs with its HTTP server")
+        )
+    }
+
     /// Stops it wherever it is, as [`TestBot::crash`] does.
     pub fn crash(self) {
         drop(self);

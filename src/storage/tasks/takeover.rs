@@ -35,7 +35,7 @@ impl Storage {
     /// Takes over the parked generating tasks whose instance is gone (see the module), and
     /// returns them for this instance's poll schedule. Never a task a live instance polls.
     pub async fn take_over_parked(&self) -> Result<Vec<TaskRow>, StorageError> {
-        Ok(match &self.engine {
+        Ok(match &self.writer {
             Engine::Sqlite(pool) => {
                 sqlx::query_as(
                     "update task set parked_by = $1

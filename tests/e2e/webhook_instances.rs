@@ -95,7 +95,11 @@ async fn two_webhook_instances_handle_an_update_once_though_both_get_it_and_it_i
     other.stop().await.expect("a clean stop");
 }
 
+// Ignored until the test controls the update's path: the fake Telegram may post it to the other
+// instance's webhook before `drain_updates` takes it (seen in CI: answered after 0.77 s, before
+// the claim lapsed), so it does not always test the takeover.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "racy: the fake Telegram may deliver the update itself (see the comment)"]
 async fn an_update_stored_by_an_instance_that_died_is_handled_by_another_once_its_claim_lapses() {
     if !crate::POSTGRES {
         return;

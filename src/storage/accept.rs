@@ -13,6 +13,15 @@ use bytes::Bytes;
 use sqlx::types::Json;
 
 use super::{AccessMode, NewTask, Storage, StorageError, UserAccess, now_ms};
+use crate::domain::GenerationParams;
+
+/// The task an update asked for (see [`Storage::task_of_update`]).
+#[derive(Clone, Copy, Debug)]
+pub struct UpdateTask {
+    pub task_id: i64,
+    pub seed: Option<u32>,
+    pub progress_posted: bool,
+}
 
 /// Everything the service checks before it stores a task, read in one statement.
 #[derive(Clone, Copy, Debug, sqlx::FromRow)]
@@ -171,7 +180,8 @@ impl Storage {
     }
 
     /// Stores an accepted request as a queued task, due now, only if the user is still under
-    /// `ceilings`; `None` when a request accepted at the same moment took the last place.
+    /// `ceilings`; `None` when a request accepted at the same moment took the last place, or
+    /// when the task's update already has its task ([`Storage::task_of_update`]).
     ///
     /// Atomicity: the counts and the insert are one statement, and SQLite runs one writer at a
     /// time, so N simultaneous requests can never all see "one place left" (a read followed by a
@@ -195,14 +205,15 @@ impl Storage {
             let insert = sqlx::query_scalar(
                 "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
-                               updated_at, thread_id, mode_input, pool_account_id)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $17, $18, $19
+                               updated_at, thread_id, mode_input, pool_account_id, source_update)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $17, $18, $19, $20
              where (select count(*) from task
                     where user_id = $1 and state not in ('delivered', 'failed')) < $12
                and (select count(*) from task where user_id = $1 and created_at >= $13) < $14
                and ($15 is null
                     or (select count(*) from task where user_id = $1 and credential_id is null
                             and created_at >= $16 and state != 'failed') < $15)
+             on conflict (source_update) where source_update is not null do nothing
              returning id",
             )
             .bind(task.user_id)
@@ -223,7 +234,8 @@ impl Storage {
             .bind(windows.day_start)
             .bind(task.thread_id)
             .bind(task.mode_input.as_ref().map(Json))
-            .bind(task.pool_account_id);
+            .bind(task.pool_account_id)
+            .bind(task.source_update);
             // Without an upload or a lock, one statement and no transaction around it (BEGIN and
             // COMMIT would be two more round trips on the accept path).
             if upload.is_none() && images.is_empty() && user_lock.is_none() {
@@ -314,5 +326,22 @@ impl Storage {
             daily_quota,
         };
         Ok((access, blocked))
+    }
+
+    /// The task Telegram update `update_id` asked for, if it has one: its id, its seed, and
+    /// whether its progress message was posted.
+    pub async fn task_of_update(&self, update_id: i64) -> Result<Option<UpdateTask>, StorageError> {
+        let found: Option<(i64, Json<GenerationParams>, Option<i64>)> =
+            on_pool!(&self.writer, |pool| sqlx::query_as(
+                "select id, params, progress_message_id from task where source_update = $1"
+            )
+            .bind(update_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(found.map(|(id, params, progress)| UpdateTask {
+            task_id: id,
+            seed: params.0.seed,
+            progress_posted: progress.is_some(),
+        }))
     }
 }

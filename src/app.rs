@@ -5,10 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use teloxide::{
-    dispatching::Dispatcher, dptree, error_handlers::LoggingErrorHandler, prelude::*,
-    update_listeners::Polling,
-};
+use teloxide::{dispatching::Dispatcher, dptree, error_handlers::LoggingErrorHandler, prelude::*};
 use tokio::sync::{Notify, watch};
 
 use crate::{
@@ -215,6 +212,7 @@ impl App {
             }))
         });
 
+        let flush_inbox = inbox.as_ref().map(|(inbox, _)| inbox.clone());
         let (dispatcher_token, mut dispatching) = if let Some((inbox, stored)) = inbox {
             let handlers = inbox.clone().mark_handled_after(schema());
             let mut dispatcher = Dispatcher::builder(bot.clone(), handlers)
@@ -229,6 +227,7 @@ impl App {
             let webhook = config.webhook.clone();
             let poll_timeout = config.telegram_poll_timeout;
             let polling_storage = storage.clone();
+            let polling_inbox = inbox;
             let dispatching = tokio::spawn(async move {
                 register_commands(&menu_bot).await;
                 register_admin_menu(&menu_bot, &admin_ids).await;
@@ -260,8 +259,8 @@ impl App {
                             .wait_to_poll()
                             .await
                             .map_err(|e| anyhow::anyhow!("cannot take the polling lock: {e}"))?;
-                        let polling = Polling::builder(menu_bot.clone()).timeout(poll_timeout).build();
-                        let listener = StoredPolling::new(polling, inbox, stored);
+                        let listener =
+                            StoredPolling::new(menu_bot.clone(), poll_timeout, polling_inbox, stored);
                         let listener_failed = |e: teloxide::RequestError| async move {
                             tracing::error!(error = loggable(&e), "getUpdates failed");
                         };
@@ -305,6 +304,10 @@ impl App {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, stopping).await;
         }
         dispatching.abort();
+        if let Some(inbox) = flush_inbox {
+            // The updates handled by now are marked so; a restart would handle them again.
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, inbox.flush()).await;
+        }
         if let Some(server) = server {
             match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
                 Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server failed"),

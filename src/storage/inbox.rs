@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use super::{Storage, StorageError, now_ms};
+use super::{Storage, StorageError, engine::json_ids, now_ms};
 
 /// Handled updates are remembered this long to recognise redeliveries (Telegram gives up on an
 /// update after about a day).
@@ -53,22 +53,46 @@ impl Storage {
         body: &str,
         claim: &UpdateClaim,
     ) -> Result<bool, StorageError> {
+        Ok(!self.store_updates(&[(update_id, body)], claim).await?.is_empty())
+    }
+
+    /// Stores a batch of updates in one statement, claimed by `claim`; the ids of those not
+    /// stored before (one commit for a whole `getUpdates` answer: on PostgreSQL each commit waits
+    /// for a disk flush).
+    pub async fn store_updates(
+        &self,
+        updates: &[(i64, &str)],
+        claim: &UpdateClaim,
+    ) -> Result<Vec<i64>, StorageError> {
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = now_ms();
-        let sealed = STANDARD.encode(self.cipher.seal(body));
-        let done = on_pool!(&self.writer, |pool| sqlx::query(
+        let rows = (0..updates.len())
+            .map(|i| format!("(${}, ${}, $1, $2, $3)", 4 + 2 * i, 5 + 2 * i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
             "insert into telegram_update (update_id, body, received_at, claimed_by, claimed_until)
-             values ($1, $2, $3, $4, $5)
-             on conflict (update_id) do nothing",
-        )
-        .bind(update_id)
-        .bind(&sealed)
-        .bind(now)
-        .bind(&claim.owner)
-        .bind(claim.until(now))
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(done == 1)
+             values {rows}
+             on conflict (update_id) do nothing
+             returning update_id"
+        );
+        let sealed: Vec<(i64, String)> = updates
+            .iter()
+            .map(|(update_id, body)| (*update_id, STANDARD.encode(self.cipher.seal(body))))
+            .collect();
+        Ok(on_pool!(&self.writer, |pool| {
+            // The SQL holds placeholders only; every value is bound.
+            let mut insert = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(now)
+                .bind(&claim.owner)
+                .bind(claim.until(now));
+            for (update_id, body) in &sealed {
+                insert = insert.bind(*update_id).bind(body);
+            }
+            insert.fetch_all(pool).await
+        })?)
     }
 
     /// Claims the stored updates not handled whose claim lapsed (or was released), oldest first,
@@ -149,25 +173,30 @@ impl Storage {
         .map(|done| done.rows_affected()))?)
     }
 
-    /// Marks an update handled (its body cleared) if `claim` still holds it, and forgets old
-    /// ones; `false`: another instance took it over (the claim had lapsed) or handled it.
-    pub async fn mark_update_handled(
+    /// Marks updates handled (their bodies cleared) where `claim` still holds them, and forgets
+    /// old ones; how many were marked (fewer: another instance took some over, as their claim had
+    /// lapsed, or handled them).
+    pub async fn mark_updates_handled(
         &self,
-        update_id: i64,
+        update_ids: &[i64],
         claim: &UpdateClaim,
-    ) -> Result<bool, StorageError> {
+    ) -> Result<usize, StorageError> {
+        if update_ids.is_empty() {
+            return Ok(0);
+        }
         let now = now_ms();
-        let marked = on_pool!(&self.writer, |pool| sqlx::query(
-            "update telegram_update set handled_at = $2, body = ''
-             where update_id = $1 and claimed_by = $3 and handled_at is null"
-        )
-        .bind(update_id)
+        let ids_in = self.engine.dialect().id_list("$3");
+        let marked = on_pool!(&self.writer, |pool| sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update telegram_update set handled_at = $1, body = ''
+             where claimed_by = $2 and handled_at is null and update_id in ({ids_in})"
+        )))
         .bind(now)
         .bind(&claim.owner)
+        .bind(json_ids(update_ids)?)
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        if update_id % 100 == 0 {
+        if update_ids.iter().any(|id| id % 100 == 0) {
             on_pool!(&self.writer, |pool| sqlx::query(
                 "delete from telegram_update where handled_at < $1"
             )
@@ -176,6 +205,6 @@ impl Storage {
             .await
             .map(|done| done.rows_affected()))?;
         }
-        Ok(marked == 1)
+        Ok(usize::try_from(marked).unwrap_or(usize::MAX))
     }
 }

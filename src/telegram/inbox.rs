@@ -24,13 +24,16 @@ use teloxide::{
     dptree::{self, HandlerDescription, HandlerSignature},
     types::{Update, UpdateKind},
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::storage::{Storage, StorageError, UpdateClaim};
 
 /// How often an instance renews its claims and looks for updates whose claim lapsed (one
 /// indexed read when there are none), at most: with a shorter lease, three times per lease.
 const UPKEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// At most this many updates are marked handled in one statement.
+const MARKS_PER_STATEMENT: usize = 256;
 
 tokio::task_local! {
     /// The update whose handler is running: set around each handler by
@@ -68,6 +71,15 @@ pub struct Inbox {
     updates: mpsc::UnboundedSender<Update>,
     /// Updates handed to the dispatcher and not yet marked handled: their claims are renewed.
     in_hand: Arc<AtomicUsize>,
+    /// To the task that marks handled updates, in batches ([`mark_in_batches`]).
+    marks: mpsc::UnboundedSender<Mark>,
+}
+
+/// What the marking task is asked to do.
+enum Mark {
+    Handled(i64),
+    /// Answer once every update handled before is marked.
+    Flush(oneshot::Sender<()>),
 }
 
 /// Stored updates (new ones from the webhook, taken-over ones in either mode) on their way to the
@@ -81,11 +93,15 @@ impl Inbox {
     /// an update holds unless renewed, so how long another instance waits before it takes over.
     pub async fn open(storage: Storage, lease: Duration) -> Result<(Inbox, Receiver), StorageError> {
         let (updates, receiver) = mpsc::unbounded_channel();
+        let (marks, to_mark) = mpsc::unbounded_channel();
+        let claim = Arc::new(UpdateClaim::new(lease));
+        tokio::spawn(mark_in_batches(storage.clone(), claim.clone(), to_mark));
         let inbox = Inbox {
             storage,
-            claim: Arc::new(UpdateClaim::new(lease)),
+            claim,
             updates,
             in_hand: Arc::default(),
+            marks,
         };
         inbox.take_over_lapsed().await?;
         tokio::spawn(inbox.clone().keep_up());
@@ -103,16 +119,20 @@ impl Inbox {
         self.queue(update_id, body).await
     }
 
-    /// Stores an update long polling fetched, before the next `getUpdates` confirms it; `false`
-    /// for a redelivery. On `true` the caller hands it to the dispatcher itself.
-    pub(super) async fn store_polled(&self, update: &Update) -> Result<bool, StorageError> {
-        let body = serde_json::to_string(update).unwrap_or_default();
-        let update_id = i64::from(update.id.0);
-        let stored = self.storage.store_update(update_id, &body, &self.claim).await?;
-        if stored {
-            self.in_hand.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(stored)
+    /// Stores the updates one `getUpdates` fetched, in one statement, before the next
+    /// `getUpdates` confirms them; leaves in `updates` those not stored before, for the caller to
+    /// hand to the dispatcher. Updates teloxide could not parse are dropped, unstored.
+    pub(super) async fn store_polled(&self, updates: &mut Vec<Update>) -> Result<(), StorageError> {
+        updates.retain(|update| !is_unparsable(update));
+        let bodies: Vec<(i64, String)> = updates
+            .iter()
+            .map(|u| (i64::from(u.id.0), serde_json::to_string(u).unwrap_or_default()))
+            .collect();
+        let rows: Vec<(i64, &str)> = bodies.iter().map(|(id, body)| (*id, body.as_str())).collect();
+        let stored = self.storage.store_updates(&rows, &self.claim).await?;
+        updates.retain(|u| stored.contains(&i64::from(u.id.0)));
+        self.in_hand.fetch_add(updates.len(), Ordering::Relaxed);
+        Ok(())
     }
 
     /// Claims the stored updates whose claim lapsed and queues them for the dispatcher.
@@ -149,7 +169,9 @@ impl Inbox {
     async fn queue(&self, update_id: i64, body: &[u8]) -> Result<(), StorageError> {
         match serde_json::from_slice::<Update>(body) {
             Ok(update) if is_unparsable(&update) => {
-                self.storage.mark_update_handled(update_id, &self.claim).await?;
+                self.storage
+                    .mark_updates_handled(&[update_id], &self.claim)
+                    .await?;
             }
             Ok(update) => {
                 self.in_hand.fetch_add(1, Ordering::Relaxed);
@@ -159,7 +181,9 @@ impl Inbox {
             }
             Err(e) => {
                 tracing::warn!(update_id, error = %e, "an update teloxide cannot read; skipped");
-                self.storage.mark_update_handled(update_id, &self.claim).await?;
+                self.storage
+                    .mark_updates_handled(&[update_id], &self.claim)
+                    .await?;
             }
         }
         Ok(())
@@ -175,7 +199,7 @@ impl Inbox {
                 async move {
                     let update_id = i64::from(deps.get::<Update>().id.0);
                     let flow = HANDLING.scope(update_id, cont(deps)).await;
-                    inbox.handled(update_id).await;
+                    inbox.handled(update_id);
                     flow
                 }
             },
@@ -184,19 +208,52 @@ impl Inbox {
         marking.chain(handler)
     }
 
-    /// Marks an update this instance handed over as handled.
-    async fn handled(&self, update_id: i64) {
+    /// Has an update this instance handed over marked handled.
+    fn handled(&self, update_id: i64) {
         self.in_hand.fetch_sub(1, Ordering::Relaxed);
-        match self.storage.mark_update_handled(update_id, &self.claim).await {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                update_id,
-                "this update's claim had lapsed: another instance may handle it too"
-            ),
-            Err(e) => {
-                // Left claimed: once the claim lapses it is handled again, which beats losing it.
-                tracing::warn!(update_id, error = %e, "could not mark an update handled")
+        // The marking task lives as long as any inbox: the send fails only at the very end,
+        // and then the update is handled again after its claim lapses, which beats losing it.
+        let _ = self.marks.send(Mark::Handled(update_id));
+    }
+
+    /// Waits until every update handled so far is marked (at shutdown: a restart would handle
+    /// the rest again).
+    pub async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.marks.send(Mark::Flush(done)).is_ok() {
+            let _ = flushed.await;
+        }
+    }
+}
+
+/// Marks handled updates, as many per statement as have come in meanwhile (one write for a
+/// burst, not one per update), until every inbox is gone.
+async fn mark_in_batches(
+    storage: Storage,
+    claim: Arc<UpdateClaim>,
+    mut marks: mpsc::UnboundedReceiver<Mark>,
+) {
+    let mut received = Vec::new();
+    while marks.recv_many(&mut received, MARKS_PER_STATEMENT).await > 0 {
+        let mut handled = Vec::with_capacity(received.len());
+        let mut flushes = Vec::new();
+        for mark in received.drain(..) {
+            match mark {
+                Mark::Handled(update_id) => handled.push(update_id),
+                Mark::Flush(done) => flushes.push(done),
             }
+        }
+        match storage.mark_updates_handled(&handled, &claim).await {
+            Ok(marked) if marked < handled.len() => tracing::warn!(
+                lapsed = handled.len() - marked,
+                "updates whose claim had lapsed: another instance may handle them too"
+            ),
+            Ok(_) => {}
+            // Left claimed: once the claims lapse they are handled again, which beats losing them.
+            Err(e) => tracing::warn!(updates = handled.len(), error = %e, "could not mark updates handled"),
+        }
+        for done in flushes {
+            let _ = done.send(());
         }
     }
 }

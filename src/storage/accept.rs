@@ -4,15 +4,27 @@
 //! no room for a dozen of them. The happy path is two statements: [`Storage::accept_facts`] and
 //! [`Storage::insert_task_within`].
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU8, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU8, Ordering},
+    },
+    time::Duration,
 };
 
 use bytes::Bytes;
 use sqlx::types::Json;
 
 use super::{AccessMode, NewTask, Storage, StorageError, UserAccess, now_ms};
+
+/// How long a Telegram task waits for its door's answer before a worker may claim it anyway
+/// (see [`Storage::insert_task_within`]): longer than the door can take to send the progress
+/// message (a second of patience for a rate-limited chat and two tries within teloxide's 17 s
+/// timeout), so only a crash between the insert and the release (or a stalled database) lets it
+/// run out. A start that finds no other instance releases the holds at once
+/// ([`Storage::release_progress_holds`]). Held tasks are told apart by
+/// `next_run_at = created_at + PROGRESS_HOLD`, which nothing else writes.
+pub(super) const PROGRESS_HOLD: Duration = Duration::from_secs(40);
 
 /// Everything the service checks before it stores a task, read in one statement.
 #[derive(Clone, Copy, Debug, sqlx::FromRow)]
@@ -170,8 +182,15 @@ impl Storage {
         .await)?)
     }
 
-    /// Stores an accepted request as a queued task, due now, only if the user is still under
-    /// `ceilings`; `None` when a request accepted at the same moment took the last place.
+    /// Stores an accepted request as a queued task only if the user is still under `ceilings`;
+    /// `None` when a request accepted at the same moment took the last place.
+    ///
+    /// An API task is due now (its client learns everything from the task). A Telegram task is
+    /// held for [`PROGRESS_HOLD`]: the door answers with a progress message first and then lets
+    /// the worker go ([`Storage::task_answered`]), so whichever instance claims the task knows the
+    /// message it edits. Without the hold, a worker (here or on another instance) that claimed the
+    /// task in between held a row without the message: the user saw "queued" to the end and the
+    /// outcome in a message of its own. The work notice goes out with the release then, not here.
     ///
     /// Atomicity: the counts and the insert are one statement, and SQLite runs one writer at a
     /// time, so N simultaneous requests can never all see "one place left" (a read followed by a
@@ -190,13 +209,16 @@ impl Storage {
     ) -> Result<Option<i64>, StorageError> {
         let now = now_ms();
         let user_lock = self.engine.dialect().user_lock();
-        let work_notice = self.engine.dialect().work_notice();
+        let (due_at, work_notice) = match destination {
+            DestinationKind::Api => (now, self.engine.dialect().work_notice()),
+            DestinationKind::Telegram => (now + PROGRESS_HOLD.as_millis() as i64, None),
+        };
         on_pool!(&self.writer, |pool| {
             let insert = sqlx::query_scalar(
                 "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
                                updated_at, thread_id, mode_input, pool_account_id)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $17, $18, $19
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $20, $11, $11, $17, $18, $19
              where (select count(*) from task
                     where user_id = $1 and state not in ('delivered', 'failed')) < $12
                and (select count(*) from task where user_id = $1 and created_at >= $13) < $14
@@ -223,7 +245,8 @@ impl Storage {
             .bind(windows.day_start)
             .bind(task.thread_id)
             .bind(task.mode_input.as_ref().map(Json))
-            .bind(task.pool_account_id);
+            .bind(task.pool_account_id)
+            .bind(due_at);
             // Without an upload or a lock, one statement and no transaction around it (BEGIN and
             // COMMIT would be two more round trips on the accept path).
             if upload.is_none() && images.is_empty() && user_lock.is_none() {

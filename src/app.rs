@@ -18,7 +18,7 @@ use crate::{
     pixverse::PixverseClient,
     service::{Limits, Service},
     storage::{Cipher, DatabaseLock, Storage, key_file_for, lock_database},
-    telegram::{Cooldowns, QuietUpdates, loggable, register_admin_menu, register_commands},
+    telegram::{self, Cooldowns, Inbox, StoredPolling, loggable, register_admin_menu, register_commands},
     worker::{Worker, WorkerSettings},
 };
 
@@ -46,8 +46,9 @@ pub struct App {
     _database_lock: Option<DatabaseLock>,
     /// The HTTP server's socket (bound at build, so a busy port fails the start) and its routes.
     http: Option<(tokio::net::TcpListener, axum::Router)>,
-    /// Webhook mode: the updates the inbox stored, for the dispatcher.
-    webhook_updates: Option<webhook::Receiver>,
+    /// With a bot: the inbox every update passes, and its queue of stored updates for the
+    /// dispatcher.
+    inbox: Option<(Inbox, telegram::Receiver)>,
 }
 
 impl App {
@@ -115,8 +116,14 @@ impl App {
             pool_daily_quota: config.pool_daily_quota,
         };
         let service = Service::new(storage.clone(), wake.clone(), config.admin_ids.clone(), limits);
-        let (http, webhook_updates) = match config.http_addr {
-            None => (None, None),
+        let inbox = match config.telegram_token {
+            // An update's claim lasts as long as a task's lease: the time another instance
+            // waits before it takes over from a dead one.
+            Some(_) => Some(Inbox::open(storage.clone(), config.task_lease).await?),
+            None => None,
+        };
+        let http = match config.http_addr {
+            None => None,
             Some(addr) => {
                 let state = ApiState::new(api::Shared {
                     storage: storage.clone(),
@@ -134,21 +141,18 @@ impl App {
                     }),
                     metrics_mark: Default::default(),
                 });
-                let (webhook, updates) = match &config.webhook {
-                    Some(hook) => {
-                        let (inbox, updates) =
-                            // An update's claim lasts as long as a task's lease: the time
-                            // another instance waits before it takes over from a dead one.
-                            webhook::Inbox::open(storage.clone(), hook.secret.clone(), config.task_lease)
-                                .await?;
-                        (Some((hook.url.path().to_owned(), inbox)), Some(updates))
-                    }
-                    None => (None, None),
-                };
+                let webhook = config
+                    .webhook
+                    .as_ref()
+                    .zip(inbox.as_ref())
+                    .map(|(hook, (inbox, _))| {
+                        let receiver = webhook::Webhook::new(inbox.clone(), hook.secret.clone());
+                        (hook.url.path().to_owned(), receiver)
+                    });
                 let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
                     format!("cannot listen on HTTP_ADDR={addr} (set another address, or `off`)")
                 })?;
-                (Some((listener, api::router(state, webhook))), updates)
+                Some((listener, api::router(state, webhook)))
             }
         };
         let context = Arc::new(BotContext {
@@ -169,7 +173,7 @@ impl App {
             context,
             _database_lock: database_lock,
             http,
-            webhook_updates,
+            inbox,
         })
     }
 
@@ -196,7 +200,7 @@ impl App {
             context,
             _database_lock,
             http,
-            webhook_updates,
+            inbox,
         } = self;
         let admin_ids = context.admin_ids.clone();
         let (stop_worker, worker_stopped) = watch::channel(false);
@@ -211,9 +215,9 @@ impl App {
             }))
         });
 
-        let bot_runs = config.telegram_token.is_some();
-        let (dispatcher_token, mut dispatching) = if bot_runs {
-            let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+        let (dispatcher_token, mut dispatching) = if let Some((inbox, stored)) = inbox {
+            let handlers = inbox.clone().mark_handled_after(schema());
+            let mut dispatcher = Dispatcher::builder(bot.clone(), handlers)
                 .dependencies(dptree::deps![context])
                 // Updates we have no branch for (edited messages, joins, ...) are not errors.
                 .default_handler(|_| async {})
@@ -224,12 +228,12 @@ impl App {
             let menu_bot = bot.clone();
             let webhook = config.webhook.clone();
             let poll_timeout = config.telegram_poll_timeout;
-            let listener_storage = storage.clone();
+            let polling_storage = storage.clone();
             let dispatching = tokio::spawn(async move {
                 register_commands(&menu_bot).await;
                 register_admin_menu(&menu_bot, &admin_ids).await;
-                match (webhook, webhook_updates) {
-                    (Some(hook), Some(updates)) => {
+                match webhook {
+                    Some(hook) => {
                         // The webhook stays set at shutdown: Telegram keeps (and retries) updates
                         // while we are down, and the next start takes them.
                         menu_bot
@@ -243,25 +247,26 @@ impl App {
                         );
                         dispatcher
                             .dispatch_with_listener(
-                                QuietUpdates(webhook::listener(listener_storage, updates)),
+                                telegram::stored_updates(stored),
                                 LoggingErrorHandler::with_custom_text("the webhook listener failed"),
                             )
                             .await;
                         Ok(())
                     }
-                    _ => {
+                    None => {
                         // One instance polls (several would take each other's updates); held
                         // until the polling ends with this task.
-                        let _poller = listener_storage
+                        let _poller = polling_storage
                             .wait_to_poll()
                             .await
                             .map_err(|e| anyhow::anyhow!("cannot take the polling lock: {e}"))?;
-                        let listener = Polling::builder(menu_bot.clone()).timeout(poll_timeout).build();
+                        let polling = Polling::builder(menu_bot.clone()).timeout(poll_timeout).build();
+                        let listener = StoredPolling::new(polling, inbox, stored);
                         let listener_failed = |e: teloxide::RequestError| async move {
                             tracing::error!(error = loggable(&e), "getUpdates failed");
                         };
                         dispatcher
-                            .try_dispatch_with_listener(QuietUpdates(listener), Arc::new(listener_failed))
+                            .try_dispatch_with_listener(listener, Arc::new(listener_failed))
                             .await
                             .map_err(|e| anyhow::anyhow!("{e}"))
                     }

@@ -250,6 +250,7 @@ async fn insert_tasks(storage: &Storage, planned: Vec<Planned>) {
                 seed_auto: false,
                 mode_input: None,
                 pool_account_id: None,
+                source_update: None,
             })
             .await
             .expect("insert task");

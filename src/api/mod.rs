@@ -132,7 +132,7 @@ fn documented() -> OpenApiRouter<ApiState> {
 }
 
 /// The whole HTTP service. `webhook` adds the Telegram webhook receiver at its path.
-pub fn router(state: ApiState, webhook: Option<(String, webhook::Inbox)>) -> Router {
+pub fn router(state: ApiState, webhook: Option<(String, webhook::Webhook)>) -> Router {
     let (routes, mut openapi) = documented().split_for_parts();
     if let Some((path, _)) = &webhook {
         openapi.paths.paths.insert(path.clone(), webhook::documentation());
@@ -140,11 +140,11 @@ pub fn router(state: ApiState, webhook: Option<(String, webhook::Inbox)>) -> Rou
     let mut app = routes
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi));
-    if let Some((path, inbox)) = webhook {
+    if let Some((path, webhook)) = webhook {
         app = app.merge(
             Router::new()
                 .route(&path, post(webhook::receive))
-                .with_state(inbox),
+                .with_state(webhook),
         );
     }
     app.fallback(problem::not_found)

@@ -79,6 +79,9 @@ pub struct Accepted {
     pub task_id: i64,
     /// The seed the task will use (picked by the service when the request left it open).
     pub seed: u32,
+    /// An earlier handling of the same Telegram update accepted the task and posted its
+    /// progress message (it died before the update was marked handled): nothing more to say.
+    pub already_answered: bool,
     wake_worker: Arc<Notify>,
 }
 
@@ -243,13 +246,20 @@ impl Service {
         let (image_file_id, upload) = image.map(ImageSource::into_stored).unwrap_or_default();
         // A task has at most one upload: the i2v image or the lip-sync audio.
         let upload = upload.or(mode_upload);
-        let (chat_id, request_message_id, thread_id, destination_kind) = match destination {
+        let (chat_id, request_message_id, thread_id, source_update, destination_kind) = match destination {
             Destination::Telegram {
                 chat_id,
                 request_message_id,
                 thread_id,
-            } => (chat_id, request_message_id, thread_id, DestinationKind::Telegram),
-            Destination::Api => (0, 0, None, DestinationKind::Api),
+                source_update,
+            } => (
+                chat_id,
+                request_message_id,
+                thread_id,
+                source_update,
+                DestinationKind::Telegram,
+            ),
+            Destination::Api => (0, 0, None, None, DestinationKind::Api),
         };
         let mut task = NewTask {
             user_id: UserId(requester),
@@ -263,6 +273,7 @@ impl Service {
             credential_id: decision.credential_id.map(CredentialId),
             seed_auto,
             mode_input,
+            source_update,
             pool_account_id: match account {
                 Account::Pool(pool) => Some(pool),
                 Account::Any | Account::Own(_) => None,
@@ -289,6 +300,23 @@ impl Service {
                 return Ok(Accepted {
                     task_id,
                     seed,
+                    already_answered: false,
+                    wake_worker: self.wake_worker.clone(),
+                });
+            }
+            // The update was handled before, by a run that died before marking it handled.
+            if let Some(update_id) = task.source_update
+                && let Some(earlier) = self.storage.task_of_update(update_id).await?
+            {
+                tracing::info!(
+                    task_id = earlier.task_id,
+                    update_id,
+                    "this update's task was accepted before"
+                );
+                return Ok(Accepted {
+                    task_id: earlier.task_id,
+                    seed: earlier.seed.unwrap_or(seed),
+                    already_answered: earlier.progress_posted,
                     wake_worker: self.wake_worker.clone(),
                 });
             }

@@ -188,6 +188,9 @@ pub enum Destination {
         request_message_id: i32,
         /// The forum topic the request was made in, if any: every answer goes there.
         thread_id: Option<i32>,
+        /// The update that made the request (`telegram::handled_update`), if known: one update
+        /// queues at most one task, however often it is handled.
+        source_update: Option<i64>,
     },
     /// Only recorded: the HTTP API's client asks for the result.
     Api,

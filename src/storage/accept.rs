@@ -16,14 +16,25 @@ use bytes::Bytes;
 use sqlx::types::Json;
 
 use super::{AccessMode, NewTask, Storage, StorageError, UserAccess, now_ms};
+use crate::domain::GenerationParams;
+
+/// The task an update asked for (see [`Storage::task_of_update`]).
+#[derive(Clone, Copy, Debug)]
+pub struct UpdateTask {
+    pub task_id: i64,
+    pub seed: Option<u32>,
+    pub progress_posted: bool,
+}
 
 /// How long a Telegram task waits for its door's answer before a worker may claim it anyway
 /// (see [`Storage::insert_task_within`]): longer than the door can take to send the progress
 /// message (a second of patience for a rate-limited chat and two tries within teloxide's 17 s
-/// timeout), so only a crash between the insert and the release (or a stalled database) lets it
-/// run out. A start that finds no other instance releases the holds at once
-/// ([`Storage::release_progress_holds`]). Held tasks are told apart by
-/// `next_run_at = created_at + PROGRESS_HOLD`, which nothing else writes.
+/// timeout). Only a backstop: a door that dies before its answer leaves its update unhandled,
+/// and the update's next handling (after the restart, or on another instance once the claim
+/// lapses; see `telegram/inbox.rs`) finds the task, answers and releases it. Releasing holds at
+/// start instead would let a worker take the task before that answer, the race the hold is
+/// for. Held tasks are told apart by `next_run_at = created_at + PROGRESS_HOLD`, which nothing
+/// else writes.
 pub(super) const PROGRESS_HOLD: Duration = Duration::from_secs(40);
 
 /// Everything the service checks before it stores a task, read in one statement.
@@ -183,7 +194,8 @@ impl Storage {
     }
 
     /// Stores an accepted request as a queued task only if the user is still under `ceilings`;
-    /// `None` when a request accepted at the same moment took the last place.
+    /// `None` when a request accepted at the same moment took the last place, or when the
+    /// task's update already has its task ([`Storage::task_of_update`]).
     ///
     /// An API task is due now (its client learns everything from the task). A Telegram task is
     /// held for [`PROGRESS_HOLD`]: the door answers with a progress message first and then lets
@@ -217,14 +229,15 @@ impl Storage {
             let insert = sqlx::query_scalar(
                 "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
-                               updated_at, thread_id, mode_input, pool_account_id)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $20, $11, $11, $17, $18, $19
+                               updated_at, thread_id, mode_input, pool_account_id, source_update)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $21, $11, $11, $17, $18, $19, $20
              where (select count(*) from task
                     where user_id = $1 and state not in ('delivered', 'failed')) < $12
                and (select count(*) from task where user_id = $1 and created_at >= $13) < $14
                and ($15 is null
                     or (select count(*) from task where user_id = $1 and credential_id is null
                             and created_at >= $16 and state != 'failed') < $15)
+             on conflict (source_update) where source_update is not null do nothing
              returning id",
             )
             .bind(task.user_id)
@@ -246,6 +259,7 @@ impl Storage {
             .bind(task.thread_id)
             .bind(task.mode_input.as_ref().map(Json))
             .bind(task.pool_account_id)
+            .bind(task.source_update)
             .bind(due_at);
             // Without an upload or a lock, one statement and no transaction around it (BEGIN and
             // COMMIT would be two more round trips on the accept path).
@@ -337,5 +351,22 @@ impl Storage {
             daily_quota,
         };
         Ok((access, blocked))
+    }
+
+    /// The task Telegram update `update_id` asked for, if it has one: its id, its seed, and
+    /// whether its progress message was posted.
+    pub async fn task_of_update(&self, update_id: i64) -> Result<Option<UpdateTask>, StorageError> {
+        let found: Option<(i64, Json<GenerationParams>, Option<i64>)> =
+            on_pool!(&self.writer, |pool| sqlx::query_as(
+                "select id, params, progress_message_id from task where source_update = $1"
+            )
+            .bind(update_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(found.map(|(id, params, progress)| UpdateTask {
+            task_id: id,
+            seed: params.0.seed,
+            progress_posted: progress.is_some(),
+        }))
     }
 }

@@ -42,7 +42,6 @@ impl Storage {
             Engine::Sqlite(_) => {
                 let released = self.release_all_leases().await?;
                 self.release_update_claims().await?;
-                self.release_progress_holds().await?;
                 return Ok((Presence { _connection: None }, released));
             }
             Engine::Postgres(pool) => pool,
@@ -63,8 +62,6 @@ impl Storage {
         let released = if alone {
             // The webhook inbox's claims too: any instance takes those updates over at once.
             self.release_update_claims().await?;
-            // And the tasks a crashed door held for its answer (`accept.rs`): no door runs.
-            self.release_progress_holds().await?;
             self.release_all_leases().await?
         } else {
             0

@@ -45,6 +45,7 @@ async fn a_task_queued_elsewhere_starts_at_once_on_an_idle_instance() {
             seed_auto: false,
             mode_input: None,
             pool_account_id: None,
+            source_update: None,
         })
         .await
         .expect("queue a task");

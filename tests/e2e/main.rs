@@ -21,6 +21,7 @@ mod copy_database;
 mod core_flows;
 mod fake_telegram_conformance;
 mod flood;
+mod inbox;
 mod instances;
 mod instances_shared;
 mod languages;

@@ -48,6 +48,7 @@ async fn queue(storage: &Storage, prompt: &str) -> TaskId {
             seed_auto: false,
             mode_input: None,
             pool_account_id: None,
+            source_update: None,
         })
         .await
         .expect("insert a task")

@@ -1,7 +1,7 @@
 //! Webhook mode with several instances on one PostgreSQL database: any instance takes updates;
 //! each is stored in the inbox keyed by `update_id` before the 200, so an update delivered to
-//! both instances, and retried, is handled once; and an update one instance stored but never
-//! handed to its dispatcher is handled by another once its claim lapses. On SQLite these return
+//! both instances, and retried, is handled once; and an update one instance stored but did not
+//! finish handling is handled by another once its claim lapses. On SQLite these return
 //! at once: one process owns a SQLite file (see `api.rs` for webhook mode on one instance).
 
 use std::{
@@ -95,24 +95,27 @@ async fn two_webhook_instances_handle_an_update_once_though_both_get_it_and_it_i
     other.stop().await.expect("a clean stop");
 }
 
-// Ignored until the test controls the update's path: the fake Telegram may post it to the other
-// instance's webhook before `drain_updates` takes it (seen in CI: answered after 0.77 s, before
-// the claim lapsed), so it does not always test the takeover.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "racy: the fake Telegram may deliver the update itself (see the comment)"]
 async fn an_update_stored_by_an_instance_that_died_is_handled_by_another_once_its_claim_lapses() {
     if !crate::POSTGRES {
         return;
     }
     let mut bot = TestBot::start_with(webhook_env).await;
     let other = bot.launch_another().await;
+    // The other instance must have joined before the first dies: a start that finds itself alone
+    // releases every claim as a crash's leftover, and would take the update over at once.
+    let storage = bot.storage().await;
+    let started = Instant::now();
+    while storage.live_instances().await.unwrap() < 2 {
+        assert!(started.elapsed() < DEADLINE, "the other instance never joined");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // The first instance stored an update (Telegram got its 200 and will not send it again) and
-    // died before handing it to its dispatcher: stored under a claim of its own, as it does.
+    // died before its handler finished: stored under a claim of its own, as it does.
     bot.crash();
     let (chat, user) = private_user(7701);
     bot.tg.send_text(chat, &user, "/help");
     let update = bot.tg.drain_updates().remove(0);
-    let storage = bot.storage().await;
     let died = UpdateClaim::new(LEASE);
     let stored = Instant::now();
     assert!(

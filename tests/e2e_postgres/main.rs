@@ -39,6 +39,8 @@ mod core_flows;
 mod fake_telegram_conformance;
 #[path = "../e2e/flood.rs"]
 mod flood;
+#[path = "../e2e/inbox.rs"]
+mod inbox;
 #[path = "../e2e/instances.rs"]
 mod instances;
 #[path = "../e2e/instances_shared.rs"]

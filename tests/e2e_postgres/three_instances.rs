@@ -59,9 +59,9 @@ async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_vide
     }
     let load = tokio::spawn(drive_users(bot.clone()));
 
-    // 1. SIGKILL an instance with work in flight, then start it again. Not the first one: it
-    // polls Telegram, and the updates it has taken but not yet handled would die with it: long
-    // polling confirms updates to Telegram before they are handled, and keeps no inbox.
+    // 1. SIGKILL an instance with work in flight, then start it again: the first one, which
+    // polls Telegram, so the updates it fetched, queued or was handling die with it unless the
+    // inbox keeps them (another instance takes over polling and those updates).
     wait_for_generations(&bot, TASKS / 5).await;
     // PixVerse holds the videos for a moment, so instances may have generating videos parked
     // (polled from their schedule) when one dies: another must take them over (the figures
@@ -73,12 +73,12 @@ async fn three_instances_with_a_sigkill_and_a_rolling_restart_deliver_every_vide
     // the documented cost of send-then-record (recording first could lose the video instead).
     let mut delivering_at_kill = delivering(&bot).await;
     let parked_at_kill = bot.parked_tasks().await.0;
-    instances.remove(1).kill().await;
+    instances.remove(0).kill().await;
     delivering_at_kill.extend(delivering(&bot).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
     bot.px.finish_videos();
     bot.px.set_generation_time(GENERATION_MIN, GENERATION_MAX);
-    instances.insert(1, BotProcess::start_beside(&bot, "info").await);
+    instances.insert(0, BotProcess::start_beside(&bot, "info").await);
 
     // 2. A rolling restart under load: each in turn gets SIGTERM and is started again; the
     // poller finishes the updates it took before it exits, and another takes over polling.

@@ -17,7 +17,7 @@ use crate::{
     domain::{AlbumRequest, ReferenceRole, TaskKind, parse_album_caption},
     service::{Destination, FusionRef, ImageSource, ModeOrder, Spec, WorkOrder},
     storage::AlbumPhoto,
-    telegram::{Place, replied_message},
+    telegram::{Place, handled_update, replied_message},
     texts::{Texts, modes::mode_texts},
 };
 
@@ -161,6 +161,7 @@ async fn request_from_album(
         chat_id: msg.chat.id.0,
         request_message_id,
         thread_id: Place::reply_to(msg).thread_id(),
+        source_update: handled_update(),
     };
     let order = WorkOrder::mode(sender_id(msg), destination, Spec::Text(text), order);
     if let Submitted::Refused(answer) = submit(bot, ctx, texts, order).await? {

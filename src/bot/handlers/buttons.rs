@@ -16,7 +16,7 @@ use crate::{
     domain::{Callback, TaskId, TaskState},
     service::{Admission, Destination, ImageSource, ModeOrder, Spec, WorkOrder},
     storage::TaskRow,
-    telegram::Place,
+    telegram::{Place, handled_update},
     texts::{Texts, admin::admin_texts, modes::mode_texts, shorten},
 };
 
@@ -149,6 +149,7 @@ async fn again(
             chat_id: task.chat_id.0,
             request_message_id: task.request_message_id as i32,
             thread_id: task.thread_id.map(|id| id as i32),
+            source_update: handled_update(),
         },
         kind: task.kind,
         spec: Spec::Given {

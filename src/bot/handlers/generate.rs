@@ -11,7 +11,7 @@ use crate::{
     domain::{TaskId, TaskKind},
     service::{AcceptError, Destination, ImageSource, Spec, WorkOrder},
     storage::EffectTemplateRow,
-    telegram::{Late, Place, Sent, replied_message, send_text},
+    telegram::{Late, Place, Sent, handled_update, replied_message, send_text},
     texts::Texts,
 };
 
@@ -167,6 +167,7 @@ fn work_order(msg: &Message, kind: TaskKind, text: &str, image: Option<Image>) -
             chat_id: msg.chat.id.0,
             request_message_id: msg.id.0,
             thread_id: Place::reply_to(msg).thread_id(),
+            source_update: handled_update(),
         },
         kind,
         spec: Spec::Text(text.to_owned()),
@@ -199,6 +200,7 @@ pub(crate) async fn submit(
         chat_id,
         request_message_id,
         thread_id,
+        ..
     } = order.destination
     else {
         anyhow::bail!("the bot only submits work that is answered in Telegram");
@@ -211,13 +213,16 @@ pub(crate) async fn submit(
         Err(AcceptError::Storage(e)) => return Err(e.into()),
     };
     // Crash story: the task is stored, so a crash from here on loses nothing; at worst the user
-    // sees no "queued" message but still gets the video, once the task's hold for this answer
-    // runs out (`PROGRESS_HOLD`; at once after a restart that finds no other instance). Until
+    // sees no "queued" message but still gets the video: the update's next handling finds the
+    // task and answers here (or the task's hold for this answer runs out, `PROGRESS_HOLD`). Until
     // `task_answered` no worker, here or on another instance, may claim the task, so the one
     // that does has the progress message to edit; `accepted` then wakes this instance's worker
     // when it is dropped (the release wakes the others). In a chat Telegram rate-limits there
     // is no progress message: the worker then says the outcome in a new message.
     let task_id = accepted.task_id;
+    if accepted.already_answered {
+        return Ok(Submitted::Queued(task_id));
+    }
     let place = Place::of_request(chat_id, thread_id, request_message_id);
     let progress = send_text(bot, &ctx.cooldowns, place, texts.queued(), None, Late::Skip).await;
     let progress_message_id = match &progress {

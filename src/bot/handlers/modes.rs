@@ -16,7 +16,7 @@ use crate::{
     bot::{BotContext, HandlerResult, sender_id},
     domain::{AUTO_VOICE, TaskId, TaskKind},
     service::{AudioSource, Destination, ModeOrder, Spec, WorkOrder},
-    telegram::{Place, replied_message, result_task_of},
+    telegram::{Place, handled_update, replied_message, result_task_of},
     texts::{Texts, modes::mode_texts},
 };
 
@@ -85,6 +85,7 @@ fn destination_of(msg: &Message) -> Destination {
         chat_id: msg.chat.id.0,
         request_message_id: msg.id.0,
         thread_id: Place::reply_to(msg).thread_id(),
+        source_update: handled_update(),
     }
 }
 
@@ -161,6 +162,7 @@ pub(super) async fn extend_button(
         chat_id: chat.0,
         request_message_id: video_message.0,
         thread_id: task.thread_id.map(|id| id as i32),
+        source_update: handled_update(),
     };
     let spec = Spec::Given {
         prompt: task.prompt.clone(),

@@ -50,6 +50,9 @@ pub struct NewTask {
     pub seed_auto: bool,
     /// A mode task's inputs (`None` for t2v and i2v; the table checks that it matches `kind`).
     pub mode_input: Option<ModeInput>,
+    /// The Telegram update that asked for the task, if one did: at most one task per update, so
+    /// an update handled again after a crash queues nothing new (see `telegram::Inbox`).
+    pub source_update: Option<i64>,
     /// A mode task on the pool: the pool account that made its source video (PixVerse knows the
     /// video only there), kept by the submit's account pick.
     pub pool_account_id: Option<PoolAccountId>,
@@ -122,8 +125,8 @@ impl Storage {
         let id = on_pool!(&self.writer, |pool| sqlx::query_scalar(
             "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, thread_id, state, next_run_at, created_at,
-                               updated_at, mode_input, pool_account_id)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, 'queued', $9, $9, $9, $12, $13)
+                               updated_at, mode_input, pool_account_id, source_update)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, 'queued', $9, $9, $9, $12, $13, $14)
              returning id",
         )
         .bind(task.user_id)
@@ -139,6 +142,7 @@ impl Storage {
         .bind(task.thread_id)
         .bind(task.mode_input.as_ref().map(Json))
         .bind(task.pool_account_id)
+        .bind(task.source_update)
         .fetch_one(pool)
         .await)?;
         self.notify_work().await?;
@@ -199,23 +203,6 @@ impl Storage {
             }
         }
         Ok(())
-    }
-
-    /// Makes every task still held for its door's answer due now: for a start that knows no door
-    /// runs (see `instances.rs`), so every hold is a crash's leftover (see
-    /// [`super::accept::PROGRESS_HOLD`]).
-    pub(in crate::storage) async fn release_progress_holds(&self) -> Result<u64, StorageError> {
-        let hold = super::accept::PROGRESS_HOLD.as_millis() as i64;
-        let done = on_pool!(&self.writer, |pool| sqlx::query(
-            "update task set next_run_at = $1
-             where state = 'queued' and next_run_at = created_at + $2 and next_run_at > $1"
-        )
-        .bind(now_ms())
-        .bind(hold)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(done)
     }
 
     /// When the progress message was last edited (paces the routine edits). Not a transition.

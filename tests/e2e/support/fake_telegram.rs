@@ -115,6 +115,8 @@ struct TgState {
     flood: flood::Flood,
     /// Chats every send and edit to which answers 429 with this `retry_after` (seconds).
     rate_limited_chats: HashMap<i64, u32>,
+    /// Methods whose calls wait unanswered (and unhandled) until the stall ends.
+    stalled_methods: HashSet<String>,
     next_callback_seq: u64,
     open_callbacks: HashSet<String>,
     commands: HashMap<String, Value>,

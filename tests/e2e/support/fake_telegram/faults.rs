@@ -229,6 +229,21 @@ impl FakeTelegram {
         self.state().answer_drop_rate = percent.min(100);
     }
 
+    /// From now on calls to `method` (any case) hang: recorded, neither handled nor answered,
+    /// as if Telegram were slow to take them, until [`FakeTelegram::drop_stalled_calls`].
+    pub fn stall_calls(&self, method: &str) {
+        self.state().stalled_methods.insert(method.to_ascii_lowercase());
+        self.notify();
+    }
+
+    /// Ends the stall of [`FakeTelegram::stall_calls`]: the calls that hung fail with a dropped
+    /// connection, never handled (as when the process that made them died); later ones are
+    /// handled as usual.
+    pub fn drop_stalled_calls(&self, method: &str) {
+        self.state().stalled_methods.remove(&method.to_ascii_lowercase());
+        self.notify();
+    }
+
     /// The user blocked the bot: every later call to their chat answers 403, as on Telegram.
     pub fn block_bot(&self, chat: TgChat) {
         self.state().chat_fates.insert(chat.id(), TgFault::Blocked);

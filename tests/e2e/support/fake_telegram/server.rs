@@ -72,6 +72,15 @@ pub(super) async fn handle_method(
         .map(|u| (u.field.clone(), u.file_name.clone(), u.bytes.len()))
         .collect();
     let idx = fake.record(method.clone(), Value::Object(params.clone()), files);
+    if fake.state().stalled_methods.contains(&method) {
+        // Failed from the start: the bot may hang up first (it died), and then this ends here.
+        fake.state().calls[idx].error = Some("stalled, then dropped".to_owned());
+        let mut changed = fake.inner.changed.subscribe();
+        while fake.state().stalled_methods.contains(&method) {
+            let _ = changed.changed().await;
+        }
+        return faults::dropped_connection();
+    }
 
     let verdict = fake.state().verdict(&method, &params);
     let drop_answer = match verdict {

@@ -263,7 +263,12 @@ impl FakeTelegram {
         self.state().withheld_updates.len()
     }
 
-    /// Updates queued and not yet confirmed by a getUpdates offset.
+    /// Updates queued and not yet confirmed by a getUpdates offset: Telegram would send these
+    /// again to a bot that restarts.
+    pub fn unconfirmed_updates(&self) -> usize {
+        self.state().updates.len()
+    }
+
     /// `from` opens a forum topic in the (forum) supergroup `chat`; returns the topic's id, which
     /// is the id of its first message (the "topic created" service message).
     pub fn open_topic(&self, chat: TgChat, from: &TgUser, name: &str) -> i32 {

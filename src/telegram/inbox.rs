@@ -1,0 +1,202 @@
+//! Every Telegram update passes through the inbox (`storage/inbox.rs`) on its way to the
+//! handlers, whether it came by webhook or by long polling:
+//! - it is stored before Telegram may forget it: before the webhook's 200, and before long
+//!   polling asks for the next batch (which confirms this one);
+//! - it is marked handled when its handler has returned ([`Inbox::mark_handled_after`]), and
+//!   until then this instance renews its claim on it;
+//! - an update whose claim lapsed (its instance died with it queued or half handled) is taken
+//!   over by any instance running, or at the next start.
+//!
+//! So no update is lost to a crash. An update whose handler was cut short runs again; the one
+//! effect that must not happen twice, queueing (and charging) a task, is keyed by the update (see
+//! [`handled_update`]), and the rest is a reply that may be sent again.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use teloxide::{
+    dispatching::{DpHandlerDescription, UpdateHandler},
+    dptree::{self, HandlerDescription, HandlerSignature},
+    types::{Update, UpdateKind},
+};
+use tokio::sync::mpsc;
+
+use crate::storage::{Storage, StorageError, UpdateClaim};
+
+/// How often an instance renews its claims and looks for updates whose claim lapsed (one
+/// indexed read when there are none), at most: with a shorter lease, three times per lease.
+const UPKEEP_EVERY: Duration = Duration::from_secs(1);
+
+tokio::task_local! {
+    /// The update whose handler is running: set around each handler by
+    /// [`Inbox::mark_handled_after`]. Read where a handler queues a task (see
+    /// [`handled_update`]); threading it through every handler's arguments would say the same at
+    /// a dozen call sites.
+    static HANDLING: i64;
+}
+
+/// The id of the update being handled, when called from a handler (`None` elsewhere, e.g. in a
+/// task a handler spawned).
+pub fn handled_update() -> Option<i64> {
+    HANDLING.try_with(|id| *id).ok()
+}
+
+/// An update of a kind teloxide could not parse: never handed to the dispatcher, which would log
+/// it whole (a `/login` password may be in it); logged here by its id alone.
+pub(super) fn is_unparsable(update: &Update) -> bool {
+    let unparsable = matches!(update.kind, UpdateKind::Error(_));
+    if unparsable {
+        tracing::warn!(
+            update_id = update.id.0,
+            "skipped an update teloxide could not parse"
+        );
+    }
+    unparsable
+}
+
+/// This instance's side of the inbox: stores updates, hands them to the dispatcher and marks
+/// them handled.
+#[derive(Clone)]
+pub struct Inbox {
+    storage: Storage,
+    claim: Arc<UpdateClaim>,
+    updates: mpsc::UnboundedSender<Update>,
+    /// Updates handed to the dispatcher and not yet marked handled: their claims are renewed.
+    in_hand: Arc<AtomicUsize>,
+}
+
+/// Stored updates (new ones from the webhook, taken-over ones in either mode) on their way to the
+/// dispatcher.
+pub struct Receiver(pub(super) mpsc::UnboundedReceiver<Update>);
+
+impl Inbox {
+    /// The inbox, and the receiver the update listener reads. Stored updates nobody holds (an
+    /// earlier run's, or an instance's that died) are queued first, and then whenever such
+    /// updates turn up, as long as the receiver lives. `lease`: how long this instance's claim on
+    /// an update holds unless renewed, so how long another instance waits before it takes over.
+    pub async fn open(storage: Storage, lease: Duration) -> Result<(Inbox, Receiver), StorageError> {
+        let (updates, receiver) = mpsc::unbounded_channel();
+        let inbox = Inbox {
+            storage,
+            claim: Arc::new(UpdateClaim::new(lease)),
+            updates,
+            in_hand: Arc::default(),
+        };
+        inbox.take_over_lapsed().await?;
+        tokio::spawn(inbox.clone().keep_up());
+        Ok((inbox, Receiver(receiver)))
+    }
+
+    /// Stores an update that just arrived and queues it for the dispatcher; a redelivery (its
+    /// `update_id` stored before, by any instance) is dropped.
+    pub async fn receive(&self, update_id: i64, body: &[u8]) -> Result<(), StorageError> {
+        let text = String::from_utf8_lossy(body);
+        if !self.storage.store_update(update_id, &text, &self.claim).await? {
+            tracing::debug!(update_id, "a redelivered update, already stored");
+            return Ok(());
+        }
+        self.queue(update_id, body).await
+    }
+
+    /// Stores an update long polling fetched, before the next `getUpdates` confirms it; `false`
+    /// for a redelivery. On `true` the caller hands it to the dispatcher itself.
+    pub(super) async fn store_polled(&self, update: &Update) -> Result<bool, StorageError> {
+        let body = serde_json::to_string(update).unwrap_or_default();
+        let update_id = i64::from(update.id.0);
+        let stored = self.storage.store_update(update_id, &body, &self.claim).await?;
+        if stored {
+            self.in_hand.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(stored)
+    }
+
+    /// Claims the stored updates whose claim lapsed and queues them for the dispatcher.
+    async fn take_over_lapsed(&self) -> Result<(), StorageError> {
+        for (update_id, body) in self.storage.claim_lapsed_updates(&self.claim).await? {
+            tracing::info!(update_id, "taking over a stored update nobody handled");
+            self.queue(update_id, body.as_bytes()).await?;
+        }
+        Ok(())
+    }
+
+    /// Renews the claims in hand and takes lapsed updates over, every [`UPKEEP_EVERY`] (or a
+    /// third of a lease), until the dispatcher's receiver is gone.
+    async fn keep_up(self) {
+        let every = UPKEEP_EVERY.min(self.claim.lease / 3);
+        loop {
+            tokio::time::sleep(every).await;
+            if self.updates.is_closed() {
+                return;
+            }
+            if self.in_hand.load(Ordering::Relaxed) > 0
+                && let Err(e) = self.storage.renew_update_claims(&self.claim).await
+            {
+                tracing::warn!(error = %e, "could not renew the claims on updates in hand");
+            }
+            if let Err(e) = self.take_over_lapsed().await {
+                tracing::warn!(error = %e, "could not look for stored updates to take over");
+            }
+        }
+    }
+
+    /// Hands a stored update claimed by this instance to the dispatcher; one teloxide cannot read
+    /// (or whose body cannot be opened) is marked handled and skipped.
+    async fn queue(&self, update_id: i64, body: &[u8]) -> Result<(), StorageError> {
+        match serde_json::from_slice::<Update>(body) {
+            Ok(update) if is_unparsable(&update) => {
+                self.storage.mark_update_handled(update_id, &self.claim).await?;
+            }
+            Ok(update) => {
+                self.in_hand.fetch_add(1, Ordering::Relaxed);
+                // The receiver lives as long as the dispatcher; after it stopped, the update stays
+                // stored and is taken over once the claim lapses, or at the next start.
+                let _ = self.updates.send(update);
+            }
+            Err(e) => {
+                tracing::warn!(update_id, error = %e, "an update teloxide cannot read; skipped");
+                self.storage.mark_update_handled(update_id, &self.claim).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `handler`, with each update marked handled when it returns (whether a branch took the
+    /// update or none did), and its id in [`handled_update`] meanwhile.
+    pub fn mark_handled_after(self, handler: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> {
+        let marking: UpdateHandler<anyhow::Error> = dptree::from_fn_with_description(
+            DpHandlerDescription::entry(),
+            move |deps: dptree::di::DependencyMap, cont| {
+                let inbox = self.clone();
+                async move {
+                    let update_id = i64::from(deps.get::<Update>().id.0);
+                    let flow = HANDLING.scope(update_id, cont(deps)).await;
+                    inbox.handled(update_id).await;
+                    flow
+                }
+            },
+            HandlerSignature::Entry,
+        );
+        marking.chain(handler)
+    }
+
+    /// Marks an update this instance handed over as handled.
+    async fn handled(&self, update_id: i64) {
+        self.in_hand.fetch_sub(1, Ordering::Relaxed);
+        match self.storage.mark_update_handled(update_id, &self.claim).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                update_id,
+                "this update's claim had lapsed: another instance may handle it too"
+            ),
+            Err(e) => {
+                // Left claimed: once the claim lapses it is handled again, which beats losing it.
+                tracing::warn!(update_id, error = %e, "could not mark an update handled")
+            }
+        }
+    }
+}

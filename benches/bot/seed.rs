@@ -255,7 +255,7 @@ async fn insert_tasks(storage: &Storage, planned: Vec<Planned>) {
             .await
             .expect("insert task");
         storage
-            .set_progress_message(id, task.progress_message_id)
+            .task_answered(id, Some(task.progress_message_id))
             .await
             .expect("progress message");
         by_id.insert(id, task);

@@ -4,9 +4,12 @@
 //! no room for a dozen of them. The happy path is two statements: [`Storage::accept_facts`] and
 //! [`Storage::insert_task_within`].
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU8, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU8, Ordering},
+    },
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -22,6 +25,17 @@ pub struct UpdateTask {
     pub seed: Option<u32>,
     pub progress_posted: bool,
 }
+
+/// How long a Telegram task waits for its door's answer before a worker may claim it anyway
+/// (see [`Storage::insert_task_within`]): longer than the door can take to send the progress
+/// message (a second of patience for a rate-limited chat and two tries within teloxide's 17 s
+/// timeout). Only a backstop: a door that dies before its answer leaves its update unhandled,
+/// and the update's next handling (after the restart, or on another instance once the claim
+/// lapses; see `telegram/inbox.rs`) finds the task, answers and releases it. Releasing holds at
+/// start instead would let a worker take the task before that answer, the race the hold is
+/// for. Held tasks are told apart by `next_run_at = created_at + PROGRESS_HOLD`, which nothing
+/// else writes.
+pub(super) const PROGRESS_HOLD: Duration = Duration::from_secs(40);
 
 /// Everything the service checks before it stores a task, read in one statement.
 #[derive(Clone, Copy, Debug, sqlx::FromRow)]
@@ -179,9 +193,16 @@ impl Storage {
         .await)?)
     }
 
-    /// Stores an accepted request as a queued task, due now, only if the user is still under
-    /// `ceilings`; `None` when a request accepted at the same moment took the last place, or
-    /// when the task's update already has its task ([`Storage::task_of_update`]).
+    /// Stores an accepted request as a queued task only if the user is still under `ceilings`;
+    /// `None` when a request accepted at the same moment took the last place, or when the
+    /// task's update already has its task ([`Storage::task_of_update`]).
+    ///
+    /// An API task is due now (its client learns everything from the task). A Telegram task is
+    /// held for [`PROGRESS_HOLD`]: the door answers with a progress message first and then lets
+    /// the worker go ([`Storage::task_answered`]), so whichever instance claims the task knows the
+    /// message it edits. Without the hold, a worker (here or on another instance) that claimed the
+    /// task in between held a row without the message: the user saw "queued" to the end and the
+    /// outcome in a message of its own. The work notice goes out with the release then, not here.
     ///
     /// Atomicity: the counts and the insert are one statement, and SQLite runs one writer at a
     /// time, so N simultaneous requests can never all see "one place left" (a read followed by a
@@ -200,13 +221,16 @@ impl Storage {
     ) -> Result<Option<i64>, StorageError> {
         let now = now_ms();
         let user_lock = self.engine.dialect().user_lock();
-        let work_notice = self.engine.dialect().work_notice();
+        let (due_at, work_notice) = match destination {
+            DestinationKind::Api => (now, self.engine.dialect().work_notice()),
+            DestinationKind::Telegram => (now + PROGRESS_HOLD.as_millis() as i64, None),
+        };
         on_pool!(&self.writer, |pool| {
             let insert = sqlx::query_scalar(
                 "insert into task (user_id, chat_id, request_message_id, kind, prompt, params, image_file_id,
                                credential_id, seed_auto, destination, state, next_run_at, created_at,
                                updated_at, thread_id, mode_input, pool_account_id, source_update)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $17, $18, $19, $20
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $21, $11, $11, $17, $18, $19, $20
              where (select count(*) from task
                     where user_id = $1 and state not in ('delivered', 'failed')) < $12
                and (select count(*) from task where user_id = $1 and created_at >= $13) < $14
@@ -235,7 +259,8 @@ impl Storage {
             .bind(task.thread_id)
             .bind(task.mode_input.as_ref().map(Json))
             .bind(task.pool_account_id)
-            .bind(task.source_update);
+            .bind(task.source_update)
+            .bind(due_at);
             // Without an upload or a lock, one statement and no transaction around it (BEGIN and
             // COMMIT would be two more round trips on the accept path).
             if upload.is_none() && images.is_empty() && user_lock.is_none() {

@@ -305,6 +305,56 @@ async fn an_app_whose_runtime_is_dropped_mid_generation_delivers_exactly_once_af
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// Not a crash either (see above): the App stops while Telegram has not answered the "queued"
+/// message yet, so the task is still held for that answer (no worker may claim it before its
+/// progress message is stored). The restart handles the update again (it was never marked
+/// handled), finds its task and answers: the task starts then, not when the hold runs out.
+async fn a_task_whose_queued_answer_was_cut_off_by_a_restart_starts_at_once_after_it() {
+    let mut bot = TestBot::start().await;
+    let (chat, user) = private_user(1012);
+    bot.tg.delay_next_answer("sendMessage", Duration::from_secs(60));
+    let request = bot.tg.send_text(chat, &user, "/t2v a lighthouse in fog");
+    bot.tg
+        .wait_for("the queued message", DEADLINE, |tg| {
+            !tg.bot_messages(chat).is_empty()
+        })
+        .await;
+    // A poll after the handler began confirms the update: Telegram forgets it, and the restart
+    // takes it from the bot's own inbox.
+    let polls = bot.tg.calls_to("getupdates").len();
+    bot.tg
+        .wait_for("the update to be confirmed", DEADLINE, |tg| {
+            tg.calls_to("getupdates").len() > polls
+        })
+        .await;
+    assert!(bot.px.videos().is_empty(), "held until the answer");
+    bot.crash();
+    let restarted = std::time::Instant::now();
+    bot.launch().await;
+    bot.wait_for_videos(chat, 1).await;
+    assert!(
+        restarted.elapsed() < Duration::from_secs(15),
+        "delivered {:?} after the restart",
+        restarted.elapsed()
+    );
+    assert_eq!(
+        bot.px.count("/video/text/generate"),
+        1,
+        "one task, submitted once"
+    );
+    bot.wait_for_states(&[("delivered", 1)]).await;
+    // The answer of the second handling is the progress message (the first one's id was lost
+    // with the App).
+    bot.tg
+        .wait_for("the progress message to show the delivery", DEADLINE, |tg| {
+            tg.bot_messages(chat).iter().any(|m| {
+                m.reply_to == Some(request) && m.text.as_deref().is_some_and(|t| t.starts_with("✅"))
+            })
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_any_account_the_user_is_told_how_to_connect_one() {
     let bot = TestBot::start_with(|env| {
         env.remove("PIXVERSE_API_KEY");

@@ -1,7 +1,8 @@
 //! Several instances of the bot on one PostgreSQL database: a task queued through one starts at
-//! once on another, a logout on one reaches another's task at once, and exactly one polls
-//! Telegram, another taking over when it dies. On SQLite these return at once: one process owns a
-//! SQLite file (see `lifecycle.rs`).
+//! once on another, a logout on one reaches another's task at once, exactly one polls Telegram,
+//! another taking over when it dies, and a worker that claims a new task at once still edits its
+//! progress message. On SQLite most of these return at once: one process owns a SQLite file (see
+//! `lifecycle.rs`); the progress message test runs there with the one worker kept busy.
 
 use std::time::{Duration, Instant};
 
@@ -171,6 +172,73 @@ async fn a_dead_instances_generating_videos_are_taken_over_by_a_live_one_within_
     );
     assert_eq!(bot.px.videos().len(), VIDEOS, "none submitted again");
     other.stop().await.expect("a clean stop");
+}
+
+/// The "queued" answer is the message the worker edits to the end, even when Telegram answers
+/// it slowly and a worker is ready to claim the task at once: on PostgreSQL a second instance
+/// (woken by every new task), on SQLite the one worker, which claims every poll interval while
+/// another video generates. Such a worker once took the task before its door had stored the
+/// answer's id: the user saw "queued" to the end and the video without its progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowly_answered_queued_message_is_still_the_progress_message_to_the_end() {
+    let bot = TestBot::start().await;
+    let other = if crate::POSTGRES {
+        Some(bot.launch_another().await)
+    } else {
+        None
+    };
+    bot.px.hold_videos();
+    let (busy_chat, busy_user) = private_user(9151);
+    bot.tg.send_text(
+        busy_chat,
+        &busy_user,
+        "/t2v a lantern that keeps the workers busy",
+    );
+    wait_until_parked(&bot, 1).await;
+
+    let (chat, user) = private_user(9152);
+    bot.tg.delay_next_answer("sendMessage", Duration::from_secs(2));
+    let request = bot.tg.send_text(chat, &user, "/t2v a lantern answered slowly");
+    bot.wait_until("the second video to start", || bot.px.videos().len() == 2)
+        .await;
+    let video = bot
+        .px
+        .videos()
+        .iter()
+        .find(|v| v.prompt.contains("answered slowly"))
+        .expect("the second video")
+        .id;
+    bot.px.finish_video(video);
+    bot.wait_for_videos(chat, 1).await;
+    bot.tg
+        .wait_for("the progress message to show the delivery", DEADLINE, |tg| {
+            tg.bot_messages(chat).iter().any(|m| {
+                m.reply_to == Some(request) && m.text.as_deref().is_some_and(|t| t.starts_with("✅"))
+            })
+        })
+        .await;
+    let messages = bot.tg.bot_messages(chat);
+    assert_eq!(
+        bot.videos_replying_to(chat, request),
+        1,
+        "one video: {messages:?}"
+    );
+    let texts: Vec<_> = messages.iter().filter(|m| m.video_file_id.is_none()).collect();
+    assert_eq!(
+        texts.len(),
+        1,
+        "the progress message and no outcome of its own: {messages:?}"
+    );
+    assert!(
+        texts[0].edits >= 2,
+        "the progress message went through its stages: {messages:?}"
+    );
+
+    bot.px.finish_videos();
+    bot.wait_for_videos(busy_chat, 1).await;
+    if let Some(other) = other {
+        other.stop().await.expect("a clean stop");
+    }
 }
 
 /// Waits until `n` tasks are parked; returns their owners.

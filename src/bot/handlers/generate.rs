@@ -213,21 +213,25 @@ pub(crate) async fn submit(
         Err(AcceptError::Storage(e)) => return Err(e.into()),
     };
     // Crash story: the task is stored, so a crash from here on loses nothing; at worst the user
-    // sees no "queued" message but still gets the video. `accepted` wakes the worker when it is
-    // dropped, after the progress message exists, so the worker's first edits have a message.
-    // In a chat Telegram rate-limits there is no progress message: the worker then says the
-    // outcome in a new message.
+    // sees no "queued" message but still gets the video: the update's next handling finds the
+    // task and answers here (or the task's hold for this answer runs out, `PROGRESS_HOLD`). Until
+    // `task_answered` no worker, here or on another instance, may claim the task, so the one
+    // that does has the progress message to edit; `accepted` then wakes this instance's worker
+    // when it is dropped (the release wakes the others). In a chat Telegram rate-limits there
+    // is no progress message: the worker then says the outcome in a new message.
     let task_id = accepted.task_id;
     if accepted.already_answered {
         return Ok(Submitted::Queued(task_id));
     }
     let place = Place::of_request(chat_id, thread_id, request_message_id);
     let progress = send_text(bot, &ctx.cooldowns, place, texts.queued(), None, Late::Skip).await;
-    if let Ok(Sent::Now(progress)) = &progress {
-        ctx.storage
-            .set_progress_message(TaskId(task_id), progress.0)
-            .await?;
-    }
+    let progress_message_id = match &progress {
+        Ok(Sent::Now(progress)) => Some(progress.0),
+        _ => None,
+    };
+    ctx.storage
+        .task_answered(TaskId(task_id), progress_message_id)
+        .await?;
     drop(accepted);
     progress?;
     Ok(Submitted::Queued(task_id))

@@ -18,7 +18,11 @@ use crate::domain::{
     WaitReason,
 };
 
-use super::{DestinationKind, Storage, StorageError, engine::json_ids, now_ms};
+use super::{
+    DestinationKind, Engine, Storage, StorageError,
+    engine::{WORK_CHANNEL, json_ids},
+    now_ms,
+};
 
 pub use lease::{Claim, Held, LeaseError, Resubmit, TaskLease};
 
@@ -154,17 +158,50 @@ impl Storage {
         .await)?)
     }
 
-    /// Not a state transition: the handler that accepted the task records its progress message.
-    pub async fn set_progress_message(&self, id: TaskId, message_id: i32) -> Result<(), StorageError> {
-        on_pool!(&self.writer, |pool| sqlx::query(
-            "update task set progress_message_id = $2, progress_edited_at = $3 where id = $1"
-        )
-        .bind(id)
-        .bind(message_id)
-        .bind(now_ms())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+    /// The door answered a Telegram task it accepted: records the progress message it sent, if
+    /// it sent one (`None`: the chat is rate-limited, or the send failed), and makes the task due
+    /// now if it is still held for this answer (see [`Storage::insert_task_within`]), waking every
+    /// instance's worker. Not a state transition: a task whose hold ran out and that a worker
+    /// took meanwhile keeps its schedule (it gets the message for its later edits). One statement
+    /// on both engines (on PostgreSQL the work notice rides along), so the accept path costs no
+    /// more than it did when the insert sent the notice.
+    pub async fn task_answered(
+        &self,
+        id: TaskId,
+        progress_message_id: Option<i32>,
+    ) -> Result<(), StorageError> {
+        let update = "update task set progress_message_id = coalesce($2, progress_message_id),
+                          progress_edited_at = case when $2 is null then progress_edited_at else $3 end,
+                          next_run_at = case when state = 'queued' and next_run_at = created_at + $4
+                                             then $3 else next_run_at end
+                      where id = $1";
+        let hold = super::accept::PROGRESS_HOLD.as_millis() as i64;
+        match &self.writer {
+            Engine::Postgres(pool) => {
+                // The work notice (as `Dialect::work_notice`) only when the task was released.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "with released as ({update} returning next_run_at)
+                     select pg_notify('{WORK_CHANNEL}', current_schema() || ' ' || $5)
+                     from released where next_run_at = $3"
+                )))
+                .bind(id)
+                .bind(progress_message_id)
+                .bind(now_ms())
+                .bind(hold)
+                .bind(self.instance.as_ref())
+                .execute(pool)
+                .await?;
+            }
+            Engine::Sqlite(pool) => {
+                sqlx::query(update)
+                    .bind(id)
+                    .bind(progress_message_id)
+                    .bind(now_ms())
+                    .bind(hold)
+                    .execute(pool)
+                    .await?;
+            }
+        }
         Ok(())
     }
 

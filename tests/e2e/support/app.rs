@@ -5,7 +5,11 @@
 
 #![allow(dead_code)]
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Barrier},
+    time::Duration,
+};
 
 use pixverse_bot::{app::App, config::Config, storage::Storage};
 use tempfile::TempDir;
@@ -122,7 +126,7 @@ impl TestBot {
         assert!(self.running.is_none(), "the App is already running");
         let config = self.config();
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(APP_THREADS)
             .enable_all()
             .build()
             .expect("app runtime");
@@ -166,9 +170,20 @@ impl TestBot {
     /// PostgreSQL several instances share one database). Does not wait for it to poll: only one
     /// instance polls at a time.
     pub async fn launch_another(&self) -> OtherInstance {
-        let config = self.config();
+        self.launch_another_with(|_| {}).await
+    }
+
+    /// [`TestBot::launch_another`] with `configure` adjusting that instance's environment (its
+    /// own settings; the database and the fakes stay the same).
+    pub async fn launch_another_with(
+        &self,
+        configure: impl FnOnce(&mut HashMap<String, String>),
+    ) -> OtherInstance {
+        let mut env = self.env.clone();
+        configure(&mut env);
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config is valid");
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(APP_THREADS)
             .enable_all()
             .build()
             .expect("app runtime");
@@ -217,6 +232,25 @@ impl TestBot {
     pub fn crash(&mut self) {
         let running = self.running.take().expect("the App is running");
         running.runtime.shutdown_background();
+    }
+
+    /// Pauses the App, as SIGSTOP pauses a process: both threads of its runtime block until the
+    /// returned guard is dropped, so it runs no step, no poll and no timer meanwhile, while its
+    /// connections (and the locks PostgreSQL ties to them) stay open. Returns once it is paused.
+    pub fn pause(&self) -> Paused {
+        let running = self.running.as_ref().expect("the App is running");
+        // The runtime's worker threads (see `launch`), and this thread.
+        let paused = Arc::new(Barrier::new(APP_THREADS + 1));
+        let resume = Arc::new(Barrier::new(APP_THREADS + 1));
+        for _ in 0..APP_THREADS {
+            let (paused, resume) = (paused.clone(), resume.clone());
+            running.runtime.spawn(async move {
+                paused.wait();
+                resume.wait();
+            });
+        }
+        paused.wait();
+        Paused { resume }
     }
 
     /// A second handle on the bot's database (same database, same key), for assertions.
@@ -347,6 +381,20 @@ impl TestBot {
             .filter_map(|m| m.text)
             .find(|t| t.contains(needle))
             .expect("just seen")
+    }
+}
+
+/// The App's runtime threads (see [`TestBot::launch`]).
+const APP_THREADS: usize = 2;
+
+/// A paused App (see [`TestBot::pause`]); it goes on when this is dropped.
+pub struct Paused {
+    resume: Arc<Barrier>,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        self.resume.wait();
     }
 }
 

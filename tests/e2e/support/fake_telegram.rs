@@ -106,6 +106,8 @@ struct TgState {
     files: HashMap<String, FileEntry>,
     next_file_seq: u64,
     faults: HashMap<String, VecDeque<TgFault>>,
+    /// Per method: how long the next calls' answers are held back after they were handled.
+    answer_delays: HashMap<String, VecDeque<Duration>>,
     fault_rate: u8,
     answer_drop_rate: u8,
     /// Chats whose every call fails this way (blocked the bot, migrated, not found).

@@ -3,7 +3,10 @@
 //! who blocked the bot stays blocked, a migrated group's old id keeps failing, a chat that was not
 //! found stays missing, and a 429 keeps answering until its `retry_after` has passed.
 
-use std::{collections::VecDeque, time::Instant};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use axum::{
     body::{Body, Bytes},
@@ -190,6 +193,17 @@ impl FakeTelegram {
             .entry(method.to_ascii_lowercase())
             .or_default()
             .push_back(fault);
+    }
+
+    /// The next call to `method` (any case) is handled at once (a message is in the chat), but
+    /// its answer reaches the bot only `delay` later, as over a slow network; queue several
+    /// for several calls.
+    pub fn delay_next_answer(&self, method: &str, delay: Duration) {
+        self.state()
+            .answer_delays
+            .entry(method.to_ascii_lowercase())
+            .or_default()
+            .push_back(delay);
     }
 
     /// From now on every send and edit to `chat` answers 429 "retry after `retry_after`", as

@@ -106,6 +106,14 @@ pub(super) async fn handle_method(
     } else {
         fake.state().handle(&method, &params, &uploads)
     };
+    let delay = fake
+        .state()
+        .answer_delays
+        .get_mut(&method)
+        .and_then(std::collections::VecDeque::pop_front);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     if drop_answer {
         fake.state().calls[idx].fault = Some(TgFault::AnswerDropped);
         let _ = fake.finish(idx, result);

@@ -173,8 +173,8 @@ impl Storage {
         .map(|done| done.rows_affected()))?)
     }
 
-    /// Marks updates handled (their bodies cleared) where `claim` still holds them, and forgets
-    /// old ones; how many were marked (fewer: another instance took some over, as their claim had
+    /// Marks updates handled (their bodies cleared) where `claim` still holds them; how many were
+    /// marked (fewer: another instance took some over, as their claim had
     /// lapsed, or handled them).
     pub async fn mark_updates_handled(
         &self,
@@ -196,15 +196,18 @@ impl Storage {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
-        if update_ids.iter().any(|id| id % 100 == 0) {
-            on_pool!(&self.writer, |pool| sqlx::query(
-                "delete from telegram_update where handled_at < $1"
-            )
-            .bind(now - KEEP_HANDLED_MS)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        }
         Ok(usize::try_from(marked).unwrap_or(usize::MAX))
+    }
+
+    /// Forgets the updates handled longer ago than Telegram redelivers (an indexed delete); how
+    /// many.
+    pub async fn forget_old_updates(&self) -> Result<u64, StorageError> {
+        Ok(on_pool!(&self.writer, |pool| sqlx::query(
+            "delete from telegram_update where handled_at < $1"
+        )
+        .bind(now_ms() - KEEP_HANDLED_MS)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
     }
 }

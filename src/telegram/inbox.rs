@@ -32,6 +32,9 @@ use crate::storage::{Storage, StorageError, UpdateClaim};
 /// indexed read when there are none), at most: with a shorter lease, three times per lease.
 const UPKEEP_EVERY: Duration = Duration::from_secs(1);
 
+/// How often an instance deletes the handled updates too old to be redelivered.
+const FORGET_EVERY: Duration = Duration::from_secs(600);
+
 /// At most this many updates are marked handled in one statement.
 const MARKS_PER_STATEMENT: usize = 256;
 
@@ -145,13 +148,21 @@ impl Inbox {
     }
 
     /// Renews the claims in hand and takes lapsed updates over, every [`UPKEEP_EVERY`] (or a
-    /// third of a lease), until the dispatcher's receiver is gone.
+    /// third of a lease), and forgets old handled updates every [`FORGET_EVERY`], until the
+    /// dispatcher's receiver is gone.
     async fn keep_up(self) {
         let every = UPKEEP_EVERY.min(self.claim.lease / 3);
+        let mut forgotten_at = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(every).await;
             if self.updates.is_closed() {
                 return;
+            }
+            if forgotten_at.elapsed() >= FORGET_EVERY {
+                forgotten_at = tokio::time::Instant::now();
+                if let Err(e) = self.storage.forget_old_updates().await {
+                    tracing::warn!(error = %e, "could not forget old handled updates");
+                }
             }
             if self.in_hand.load(Ordering::Relaxed) > 0
                 && let Err(e) = self.storage.renew_update_claims(&self.claim).await

@@ -460,3 +460,63 @@ async fn set_attempts(engine: &pixverse_bot::storage::Engine, id: TaskId) -> Res
     .await
     .map(|done| done.rows_affected()))
 }
+
+/// The inbox: an update's body is sealed at rest (a `/login` carries a password) and cleared once
+/// handled; marking is fenced by the claim; handled updates are forgotten after 48 hours, those
+/// not handled never.
+#[tokio::test]
+async fn inbox_bodies_are_sealed_and_cleared_when_handled_and_old_handled_updates_are_forgotten() {
+    use pixverse_bot::storage::UpdateClaim;
+    let (storage, _database, _dir) = fresh_storage().await;
+    let mine = UpdateClaim::new(LONG);
+    let body = r#"{"update_id":41,"message":{"text":"/login ann hunter2-secret"}}"#;
+    let stored = storage
+        .store_updates(&[(41, body), (42, "{}"), (43, "{}")], &mine)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![41, 42, 43]);
+    assert!(
+        !storage.store_update(41, body, &mine).await.unwrap(),
+        "a redelivery is not stored again"
+    );
+    let bodies = || async {
+        pixverse_bot::on_pool!(storage.engine(), |pool| sqlx::query_as::<_, (i64, String)>(
+            "select update_id, body from telegram_update order by update_id"
+        )
+        .fetch_all(pool)
+        .await)
+        .unwrap()
+    };
+    let at_rest = bodies().await;
+    assert!(
+        at_rest
+            .iter()
+            .all(|(_, body)| !body.contains("hunter2") && !body.contains("update_id")),
+        "bodies are sealed: {at_rest:?}"
+    );
+
+    let other = UpdateClaim::new(LONG);
+    assert_eq!(
+        storage.mark_updates_handled(&[41, 42], &other).await.unwrap(),
+        0,
+        "not its claim"
+    );
+    assert_eq!(storage.mark_updates_handled(&[41, 42], &mine).await.unwrap(), 2);
+    let after = bodies().await;
+    assert_eq!(after[0].1, "", "cleared once handled");
+    assert_eq!(after[1].1, "");
+    assert_ne!(after[2].1, "", "not handled yet");
+
+    // Update 41 was handled three days ago, 42 just now; 43 is not handled.
+    pixverse_bot::on_pool!(storage.writer(), |pool| sqlx::query(
+        "update telegram_update set handled_at = $1 where update_id = 41"
+    )
+    .bind(now_ms() - 72 * 3600 * 1000)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
+    assert_eq!(storage.forget_old_updates().await.unwrap(), 1);
+    let left: Vec<i64> = bodies().await.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(left, vec![42, 43]);
+}

@@ -227,7 +227,6 @@ impl App {
             let webhook = config.webhook.clone();
             let poll_timeout = config.telegram_poll_timeout;
             let polling_storage = storage.clone();
-            let polling_inbox = inbox;
             let dispatching = tokio::spawn(async move {
                 register_commands(&menu_bot).await;
                 register_admin_menu(&menu_bot, &admin_ids).await;
@@ -259,8 +258,7 @@ impl App {
                             .wait_to_poll()
                             .await
                             .map_err(|e| anyhow::anyhow!("cannot take the polling lock: {e}"))?;
-                        let listener =
-                            StoredPolling::new(menu_bot.clone(), poll_timeout, polling_inbox, stored);
+                        let listener = StoredPolling::new(menu_bot.clone(), poll_timeout, inbox, stored);
                         let listener_failed = |e: teloxide::RequestError| async move {
                             tracing::error!(error = loggable(&e), "getUpdates failed");
                         };

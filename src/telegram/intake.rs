@@ -1,8 +1,8 @@
 //! The dispatcher's update listeners, both fed through the [`Inbox`]: in webhook mode the
 //! updates the HTTP server stored; in long-polling mode a `getUpdates` loop that stores each
-//! answer before it asks for the next (teloxide's own `Polling` asks for the next batch as soon as
-//! the dispatcher took the last update, which confirms them to Telegram before they are stored). Both also carry the stored updates this
-//! instance takes over from a dead one.
+//! answer before it asks for the next (teloxide's own `Polling` asks for the next batch as soon
+//! as the dispatcher took the last update, which confirms them to Telegram before they are
+//! stored). Both also carry the stored updates this instance takes over from a dead one.
 
 use std::{collections::VecDeque, convert::Infallible, future::ready, time::Duration};
 
@@ -55,7 +55,7 @@ pub struct StoredPolling {
     taken_over: Receiver,
     /// The update kinds the handlers take (the dispatcher's hint), sent with the first request.
     allowed_updates: Option<Vec<AllowedUpdate>>,
-    stop: (StopToken, Option<StopFlag>),
+    stop: (StopToken, StopFlag),
 }
 
 impl StoredPolling {
@@ -67,7 +67,7 @@ impl StoredPolling {
             inbox,
             taken_over,
             allowed_updates: None,
-            stop: (token, Some(flag)),
+            stop: (token, flag),
         }
     }
 }
@@ -133,7 +133,7 @@ impl<'a> AsUpdateStream<'a> for StoredPolling {
                 }
             }
         });
-        let polled = polled.take_until(self.stop.1.take().expect("StoredPolling streams once"));
+        let polled = polled.take_until(self.stop.1.clone());
         // The taken-over updates never end; the merged stream ends with the polling.
         let polled = polled.map(Some).chain(futures_util::stream::once(ready(None)));
         let taken_over = &mut self.taken_over.0;

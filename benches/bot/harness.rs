@@ -119,6 +119,14 @@ impl BotProcess {
         for (name, value) in extra {
             command.env(name, value);
         }
+        // `BENCH_BOT_ENV="NAME=value NAME2=value"` passes settings to the bot for experiments
+        // (the environment is cleared above so that nothing else leaks in).
+        let passed = std::env::var("BENCH_BOT_ENV").unwrap_or_default();
+        for pair in passed.split_whitespace() {
+            if let Some((name, value)) = pair.split_once('=') {
+                command.env(name, value);
+            }
+        }
         let spawned = Instant::now();
         let child = command.spawn().expect("start target/release/pixverse-bot");
         BotProcess { child, spawned }

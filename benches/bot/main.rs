@@ -36,6 +36,8 @@
 //! Results: a table on stdout and JSON in `$BENCH_RESULTS` (default
 //! `$CARGO_TARGET_DIR/bench-results.json`, else `target/bench-results.json`).
 //! Sizes: `BENCH_USERS` (accept, 2000), `BENCH_WINDOW_SECS` (measurement window, 30).
+//! `BENCH_BOT_ENV="NAME=value …"` passes settings to the bot under test (its environment is
+//! otherwise cleared), e.g. `TOKIO_WORKER_THREADS=1`.
 
 /// The e2e support's default engine; the benchmark picks its own (`BENCH_DATABASE`).
 #[allow(dead_code)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use reqwest::Method;
+use reqwest::header::CONTENT_TYPE;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::credential::Credential;
@@ -18,8 +19,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Result calls in flight at once for one API-key status round.
 const PARALLEL_RESULT_CALLS: usize = 4;
-/// One listing page. Pending videos are among the newest, so one page covers them.
-const LISTING_LIMIT: u32 = 50;
+/// The first listing page of 50 videos: pending videos are among the newest, so one page
+/// covers them. The same every time, so written once.
+const LISTING_BODY: &str = r#"{"offset":0,"limit":50,"filter":{},"web_offset":0,"app_offset":0}"#;
 /// PixVerse needs an aspect ratio for t2v; the domain layer normally sets one.
 const DEFAULT_ASPECT_RATIO: &str = "16:9";
 
@@ -27,7 +29,9 @@ const DEFAULT_ASPECT_RATIO: &str = "16:9";
 #[derive(Clone, Debug)]
 pub struct PixverseClient {
     http: reqwest::Client,
-    api_url: String,
+    /// Parsed once: a status poll only sets its path on a copy (parsing the whole URL, host
+    /// and all, was a noticeable part of what polling costs).
+    api_base: reqwest::Url,
     upload_url: String,
 }
 
@@ -43,7 +47,8 @@ impl PixverseClient {
             .map_err(|e| PixverseError::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            api_url: base_url(api_url)?,
+            api_base: reqwest::Url::parse(&base_url(api_url)?)
+                .map_err(|e| PixverseError::InvalidInput(format!("bad base URL: {e}")))?,
             upload_url: base_url(upload_url)?,
         })
     }
@@ -52,8 +57,21 @@ impl PixverseClient {
         &self.http
     }
 
-    pub(super) fn api_url(&self) -> &str {
-        &self.api_url
+    /// The API host's URL of `path` (which may carry a query), under the base URL's own path.
+    pub(super) fn api_endpoint(&self, path: &str) -> reqwest::Url {
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path, None),
+        };
+        let mut url = self.api_base.clone();
+        let prefix = self.api_base.path().trim_end_matches('/');
+        if prefix.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&format!("{prefix}{path}"));
+        }
+        url.set_query(query);
+        url
     }
 
     pub(super) fn upload_url(&self) -> &str {
@@ -174,11 +192,12 @@ impl PixverseClient {
         wanted: &HashSet<i64>,
     ) -> Result<HashMap<i64, VideoStatus>, PixverseError> {
         const PATH: &str = "/creative_platform/video/list/personal";
-        let body = serde_json::json!({
-            "offset": 0, "limit": LISTING_LIMIT, "filter": {}, "web_offset": 0, "app_offset": 0
-        });
         let resp: ListResp = run(PATH, Retry::Idempotent, || async {
-            call_json(self.api_request(Method::POST, PATH, Some(cred))?.json(&body)).await
+            let request = self
+                .api_request(Method::POST, PATH, Some(cred))?
+                .header(CONTENT_TYPE, "application/json")
+                .body(LISTING_BODY);
+            call_json(request).await
         })
         .await?;
         Ok(resp
@@ -356,6 +375,21 @@ mod tests {
         let web = Credential::WebToken("t".into());
         let req = request(Some(UploadedImage::Platform { img_id: 1 }));
         assert_eq!(generation_call(&web, &req).unwrap_err().code(), Some(400032));
+    }
+
+    #[test]
+    fn endpoints_keep_the_base_path_and_the_query() {
+        let client = PixverseClient::new("http://127.0.0.1:9/prefix/", "http://127.0.0.1:9").unwrap();
+        assert_eq!(
+            client.api_endpoint("/openapi/v2/video/result/7").as_str(),
+            "http://127.0.0.1:9/prefix/openapi/v2/video/result/7"
+        );
+        assert_eq!(
+            client.api_endpoint("/a/list?page_num=1&page_size=30").as_str(),
+            "http://127.0.0.1:9/prefix/a/list?page_num=1&page_size=30"
+        );
+        let client = PixverseClient::new("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap();
+        assert_eq!(client.api_endpoint("/x").as_str(), "http://127.0.0.1:9/x");
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl PixverseClient {
     ) -> Result<RequestBuilder, PixverseError> {
         let builder = self
             .http()
-            .request(method, format!("{}{path}", self.api_url()))
+            .request(method, self.api_endpoint(path))
             .header(TRACE_ID, trace_id);
         Ok(match cred {
             None if path.starts_with("/creative_platform/") => builder.header("X-Platform", "Web"),

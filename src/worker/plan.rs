@@ -156,11 +156,7 @@ impl Worker {
             task.next_run_at = crate::storage::PARKED;
             task.wait_reason = None;
             task.lease_until = None;
-            let watched = Watched {
-                task,
-                seen_generating_at: None,
-            };
-            schedule.insert(watched, now);
+            schedule.insert(Watched::new(task), now);
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! video is still generating. What changed is taken under a lease first and moved with it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::{
     domain::TaskId,
@@ -94,7 +95,9 @@ impl Worker {
             self.storage.parked_polls_recovered(&recovered).await?;
         }
         for w in &mut still_generating {
-            w.task.attempts = 0;
+            if w.task.attempts > 0 {
+                Arc::make_mut(&mut w.task).attempts = 0;
+            }
             w.seen_generating_at = Some(polled_at);
         }
         let still_generating = self.edit_progress_of(still_generating).await?;
@@ -194,8 +197,10 @@ impl Worker {
                 let texts = self.texts_for(task.user_id).await;
                 self.edit_progress(&task, texts.generating(elapsed(&task)), Edit::Admitted)
                     .await;
-                w.task = task;
-                w.task.progress_edited_at = Some(now_ms());
+                w.task = Arc::new(TaskRow {
+                    progress_edited_at: Some(now_ms()),
+                    ..task
+                });
             }
             kept.push(w);
         }

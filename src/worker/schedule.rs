@@ -14,7 +14,12 @@
 //! One process owns the database (the lock file in `app.rs`), so no other worker polls these
 //! tasks; several processes sharing one database will each need their share of them.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+// Fx hashing: the keys are our own ids, not input an attacker picks, and every poll round hashes
+// thousands of them.
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
     domain::{CredentialId, PoolAccountId, TaskId},
@@ -29,22 +34,35 @@ pub(super) fn account_of(task: &TaskRow) -> Account {
     (task.credential_id, task.pool_account_id)
 }
 
-/// A generating task as the schedule knows it.
+/// A generating task as the schedule knows it. Cheap to clone and to move: thousands pass
+/// through the schedule every poll interval, and a poll keeps a copy of its group to put back
+/// if it fails.
 #[derive(Clone, Debug)]
 pub(super) struct Watched {
     /// The row as of its last write (or the last time a progress edit re-read it).
-    pub(super) task: TaskRow,
+    pub(super) task: Arc<TaskRow>,
     /// When a poll last saw it still generating (ms); `None` before its first such poll. Its
     /// video was done after this, which is what the learned generation time is made of.
     pub(super) seen_generating_at: Option<i64>,
 }
 
+impl Watched {
+    /// A task not polled yet by this schedule.
+    pub(super) fn new(task: TaskRow) -> Self {
+        Self {
+            task: Arc::new(task),
+            seen_generating_at: None,
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Schedule {
-    tasks: HashMap<TaskId, (Watched, i64)>,
+    tasks: FxHashMap<TaskId, (Watched, i64)>,
     /// (due time in ms, task), in due order.
     due: BTreeSet<(i64, TaskId)>,
-    by_account: HashMap<Account, BTreeSet<TaskId>>,
+    /// Each account's tasks here: a handful (its generation slots).
+    by_account: FxHashMap<Account, Vec<TaskId>>,
 }
 
 impl Schedule {
@@ -56,7 +74,7 @@ impl Schedule {
         self.by_account
             .entry(account_of(&watched.task))
             .or_default()
-            .insert(id);
+            .push(id);
         self.tasks.insert(id, (watched, due_at));
     }
 
@@ -65,7 +83,7 @@ impl Schedule {
         self.due.remove(&(due_at, id));
         let account = account_of(&watched.task);
         if let Some(ids) = self.by_account.get_mut(&account) {
-            ids.remove(&id);
+            ids.retain(|other| *other != id);
             if ids.is_empty() {
                 self.by_account.remove(&account);
             }
@@ -91,7 +109,7 @@ impl Schedule {
         // Each account once, in due order (a set beside the list: thousands of accounts may
         // fall due in one round).
         let mut accounts: Vec<Account> = Vec::new();
-        let mut seen: HashSet<Account> = HashSet::new();
+        let mut seen: FxHashSet<Account> = FxHashSet::default();
         for (_, id) in self.due.range(..=(now, TaskId(i64::MAX))) {
             let account = account_of(&self.tasks[id].0.task);
             if seen.insert(account) {
@@ -155,7 +173,7 @@ mod tests {
 
     fn watched(id: i64, credential: i64) -> Watched {
         Watched {
-            task: row(id, credential),
+            task: Arc::new(row(id, credential)),
             seen_generating_at: Some(0),
         }
     }

@@ -40,7 +40,8 @@ pub struct Config {
     pub progress_edit_interval: Duration,
     /// Routine progress edits per second for the whole bot, shared by its instances.
     pub routine_edits_per_sec: u32,
-    /// How many task steps (submit, poll, deliver) the worker runs at once.
+    /// How many task steps (submits, deliveries) the worker runs at once; a round's status polls
+    /// run as many at once beside them.
     pub worker_concurrency: usize,
     /// Long-polling timeout of `getUpdates`.
     pub telegram_poll_timeout: Duration,

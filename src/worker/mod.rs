@@ -57,6 +57,7 @@ pub struct WorkerSettings {
     /// Routine progress edits per second for the whole bot; this instance takes its share
     /// (see `edit_share.rs`).
     pub routine_edits_per_sec: u32,
+    /// Steps run at once; a round's polls count as one of them and run this many at once.
     pub concurrency: usize,
     /// How long a claimed task stays held without a renewal; renewed every third of it.
     pub lease: Duration,
@@ -162,7 +163,8 @@ impl Worker {
     }
 
     /// Runs until `shutdown` turns true. Steps run as independent tasks (at most `concurrency` at
-    /// once), so one slow upload never holds up other tasks' polls. Claimed steps wait here, as
+    /// once; a round's polls share one, see `run_polls`), so one slow upload never holds up
+    /// other tasks' polls. Claimed steps wait here, as
     /// plain data, for a free place; the loop claims again once they are all handed out and
     /// something may be due: a handler wrote a task, the next task falls due, or steps ended
     /// (their writes may make tasks due sooner; looked at no more than every `replan_gap`, since a

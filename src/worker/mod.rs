@@ -164,9 +164,9 @@ impl Worker {
 
     /// Runs until `shutdown` turns true. Steps run as independent tasks (at most `concurrency` at
     /// once; a round's polls share one, see `run_polls`), so one slow upload never holds up
-    /// other tasks' polls. Claimed steps wait here, as
-    /// plain data, for a free place; the loop claims again once they are all handed out and
-    /// something may be due: a handler wrote a task, the next task falls due, or steps ended
+    /// other tasks' polls. Claimed steps wait here, as plain data, for a free place; the loop
+    /// claims again once they are all handed out and something may be due: a handler wrote a
+    /// task, the next task falls due, or steps ended
     /// (their writes may make tasks due sooner; looked at no more than every `replan_gap`, since a
     /// claim and a due-time query after each of thousands of steps cost more than the steps). On
     /// shutdown the running steps get a few seconds; whatever is cut off keeps its stored state

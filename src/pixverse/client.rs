@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use reqwest::Method;
-use reqwest::header::CONTENT_TYPE;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::credential::Credential;
 use super::error::{ErrorKind, PixverseError};
 use super::jwt;
+use super::poll_http::PollHttp;
 use super::transport::{Retry, call_json, run};
 use super::types::{Balance, GenerationRequest, UploadedImage, VideoStatus, WebLogin};
 use super::wire::{CreditsResp, GenerateBody, GenerateResp, ListResp, LoginResp, ResultResp};
@@ -29,6 +29,8 @@ const DEFAULT_ASPECT_RATIO: &str = "16:9";
 #[derive(Clone, Debug)]
 pub struct PixverseClient {
     http: reqwest::Client,
+    /// Status polls only: see `poll_http.rs`.
+    polls: PollHttp,
     /// Parsed once: a status poll only sets its path on a copy (parsing the whole URL, host
     /// and all, was a noticeable part of what polling costs).
     api_base: reqwest::Url,
@@ -38,15 +40,17 @@ pub struct PixverseClient {
 impl PixverseClient {
     /// `api_url` is `PIXVERSE_API_URL`, `upload_url` is `PIXVERSE_UPLOAD_URL` (the OSS endpoint).
     pub fn new(api_url: &str, upload_url: &str) -> Result<Self, PixverseError> {
+        const USER_AGENT: &str = concat!("pixverse-bot/", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("pixverse-bot/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .build()
             .map_err(|e| PixverseError::InvalidInput(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
+            polls: PollHttp::new(CONNECT_TIMEOUT, REQUEST_TIMEOUT, USER_AGENT),
             api_base: reqwest::Url::parse(&base_url(api_url)?)
                 .map_err(|e| PixverseError::InvalidInput(format!("bad base URL: {e}")))?,
             upload_url: base_url(upload_url)?,
@@ -55,6 +59,10 @@ impl PixverseClient {
 
     pub(super) fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    pub(super) fn polls(&self) -> &PollHttp {
+        &self.polls
     }
 
     /// The API host's URL of `path` (which may carry a query), under the base URL's own path.
@@ -173,7 +181,7 @@ impl PixverseClient {
     ) -> Result<Option<VideoStatus>, PixverseError> {
         let path = format!("/openapi/v2/video/result/{id}");
         let result = run(&path, Retry::Idempotent, || async {
-            call_json::<ResultResp>(self.api_request(Method::GET, &path, Some(cred))?).await
+            self.poll_json::<ResultResp>(Method::GET, &path, cred, None).await
         })
         .await;
         match result {
@@ -192,12 +200,8 @@ impl PixverseClient {
         wanted: &HashSet<i64>,
     ) -> Result<HashMap<i64, VideoStatus>, PixverseError> {
         const PATH: &str = "/creative_platform/video/list/personal";
-        let resp: ListResp = run(PATH, Retry::Idempotent, || async {
-            let request = self
-                .api_request(Method::POST, PATH, Some(cred))?
-                .header(CONTENT_TYPE, "application/json")
-                .body(LISTING_BODY);
-            call_json(request).await
+        let resp: ListResp = run(PATH, Retry::Idempotent, || {
+            self.poll_json(Method::POST, PATH, cred, Some(LISTING_BODY))
         })
         .await?;
         Ok(resp

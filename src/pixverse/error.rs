@@ -52,9 +52,11 @@ pub enum PixverseError {
         body: String,
         retry_after: Option<Duration>,
     },
-    /// Connect, timeout or reset. The inner error was stripped of its URL.
+    /// Connect, timeout or reset. The inner error names no URL (a signed OSS query could be in
+    /// one): reqwest's is stripped of it, and a status poll's (`poll_http.rs`) names at most the
+    /// socket address.
     #[error("could not talk to PixVerse")]
-    Network(#[source] reqwest::Error),
+    Network(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The answer was not the JSON the spec describes.
     #[error("unexpected PixVerse answer: {0}")]
     Decode(String),

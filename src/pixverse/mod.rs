@@ -10,6 +10,7 @@ pub mod jwt;
 mod modes;
 mod modes_wire;
 pub mod oss;
+mod poll_http;
 mod transport;
 mod types;
 mod upload;

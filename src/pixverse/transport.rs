@@ -18,7 +18,7 @@ use super::wire::Envelope;
 /// PixVerse de-duplicates on this header: a reused value returns the previous answer.
 pub(super) const TRACE_ID: &str = "Ai-trace-id";
 /// The most JSON a PixVerse answer may take; a listing of 50 videos is a few kB.
-const MAX_JSON_BYTES: u64 = 8 << 20;
+pub(super) const MAX_JSON_BYTES: u64 = 8 << 20;
 /// How much of an error body is read at all, and how much of it is kept in the error.
 const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;
 const KEPT_ERROR_BODY_CHARS: usize = 300;
@@ -70,19 +70,52 @@ impl PixverseClient {
         cred: Option<&Credential>,
         trace_id: &str,
     ) -> Result<RequestBuilder, PixverseError> {
-        let builder = self
+        Ok(self
             .http()
             .request(method, self.api_endpoint(path))
-            .header(TRACE_ID, trace_id);
-        Ok(match cred {
-            None if path.starts_with("/creative_platform/") => builder.header("X-Platform", "Web"),
-            None => builder,
-            Some(Credential::ApiKey(key)) => builder.header("API-KEY", secret_header(key.expose_secret())?),
-            Some(Credential::WebToken(token)) => builder
-                .header("Token", secret_header(token.expose_secret())?)
-                .header("X-Platform", "Web"),
-        })
+            .headers(api_headers(path, cred, trace_id)?))
     }
+
+    /// A status call (a listing or a result): through [`PollHttp`], returning its `Resp`.
+    pub(super) async fn poll_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        cred: &Credential,
+        json_body: Option<&'static str>,
+    ) -> Result<T, PixverseError> {
+        let uri = self
+            .api_endpoint(path)
+            .as_str()
+            .parse()
+            .map_err(|e| PixverseError::InvalidInput(format!("bad status URL: {e}")))?;
+        let headers = api_headers(path, Some(cred), &trace_id())?;
+        let body = self.polls().send(method, uri, headers, json_body).await?;
+        decode_envelope(&body)
+    }
+}
+
+/// The headers of an API-host call: its trace id and the credential's.
+fn api_headers(path: &str, cred: Option<&Credential>, trace_id: &str) -> Result<HeaderMap, PixverseError> {
+    let mut headers = HeaderMap::with_capacity(3);
+    let trace =
+        HeaderValue::from_str(trace_id).map_err(|_| PixverseError::InvalidInput("bad trace id".into()))?;
+    headers.insert(TRACE_ID, trace);
+    let web = HeaderValue::from_static("Web");
+    match cred {
+        None if path.starts_with("/creative_platform/") => {
+            headers.insert("X-Platform", web);
+        }
+        None => {}
+        Some(Credential::ApiKey(key)) => {
+            headers.insert("API-KEY", secret_header(key.expose_secret())?);
+        }
+        Some(Credential::WebToken(token)) => {
+            headers.insert("Token", secret_header(token.expose_secret())?);
+            headers.insert("X-Platform", web);
+        }
+    }
+    Ok(headers)
 }
 
 /// Sends an API request and returns its `Resp`, decoded, once `ErrCode` says success.
@@ -109,14 +142,14 @@ pub(super) async fn check_status(response: Response) -> Result<Response, Pixvers
     if status.is_success() {
         return Ok(response);
     }
-    let retry_after = parse_retry_after(response.headers());
+    let headers = response.headers().clone();
     // A broken error body still leaves the status, which is what matters.
     let body = read_limited(response, MAX_ERROR_BODY_BYTES)
         .await
         .ok()
         .flatten()
         .unwrap_or_default();
-    Err(http_error(status, &body, retry_after))
+    Err(http_error_of(status, &headers, &body))
 }
 
 /// Reads the body chunk by chunk; `None` as soon as it grows past `max` bytes.
@@ -133,7 +166,12 @@ pub(super) async fn read_limited(mut response: Response, max: u64) -> Result<Opt
 
 /// A transport failure, stripped of its URL (which could carry a signed query).
 pub(super) fn network(err: reqwest::Error) -> PixverseError {
-    PixverseError::Network(err.without_url())
+    PixverseError::Network(Box::new(err.without_url()))
+}
+
+/// A non-2xx answer as `PixverseError::Http`, with its `Retry-After`.
+pub(super) fn http_error_of(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PixverseError {
+    http_error(status, body, parse_retry_after(headers))
 }
 
 fn http_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> PixverseError {

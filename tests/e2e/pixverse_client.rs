@@ -396,6 +396,43 @@ async fn a_5xx_then_success_is_retried_for_statuses_with_a_fresh_trace_id() {
     assert_clean(&fake);
 }
 
+/// Status polls travel their own HTTP path (`poll_http.rs`): its failures must come out as
+/// every other call's do.
+#[tokio::test]
+async fn a_failing_listing_comes_out_as_the_same_errors_with_its_retries() {
+    let (fake, client) = setup().await;
+    let cred = web_token(&client).await;
+    fake.hold_videos();
+    let id = client.generate(&cred, &t2v("x")).await.unwrap();
+    const LISTING: &str = "/video/list/personal";
+
+    for _ in 0..3 {
+        fake.fail_next(LISTING, FakeFault::Reset);
+    }
+    let err = client.statuses(&cred, &[id]).await.unwrap_err();
+    assert!(matches!(err, PixverseError::Network(_)), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(fake.count(LISTING), 3, "one try and two retries");
+
+    for _ in 0..3 {
+        fake.fail_next(LISTING, FakeFault::Garbage);
+    }
+    let err = client.statuses(&cred, &[id]).await.unwrap_err();
+    assert!(matches!(err, PixverseError::Decode(_)), "{err:?}");
+
+    fake.fail_next(LISTING, FakeFault::ErrCode(10005));
+    let err = client.statuses(&cred, &[id]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CredentialInvalid, "{err:?}");
+
+    // A Retry-After is waited out inline, and the call then succeeds.
+    fake.fail_next(LISTING, FakeFault::HttpRetryAfter(503, 1));
+    let started = std::time::Instant::now();
+    let statuses = client.statuses(&cred, &[id]).await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(statuses[&id], VideoStatus::Generating);
+    assert_clean(&fake);
+}
+
 #[tokio::test]
 async fn a_5xx_on_generate_is_not_retried() {
     let (fake, client) = setup().await;

@@ -22,7 +22,7 @@ use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::TokioExecutor;
 
 use super::error::PixverseError;
-use super::transport::{MAX_JSON_BYTES, http_error_of};
+use super::transport::{MAX_ERROR_BODY_BYTES, MAX_JSON_BYTES, http_error_of};
 
 /// A pooled HTTP/1 client for small JSON calls to the API host (http or https).
 #[derive(Clone, Debug)]
@@ -74,19 +74,23 @@ impl PollHttp {
         tokio::time::timeout(self.timeout, async {
             let response = self.client.request(request).await.map_err(network)?;
             let (parts, body) = response.into_parts();
+            if !parts.status.is_success() {
+                // A broken error body still leaves the status, which is what matters.
+                let body = Limited::new(body, MAX_ERROR_BODY_BYTES as usize)
+                    .collect()
+                    .await
+                    .map(|collected| collected.to_bytes())
+                    .unwrap_or_default();
+                return Err(http_error_of(parts.status, &parts.headers, &body));
+            }
             let body = Limited::new(body, MAX_JSON_BYTES as usize)
                 .collect()
                 .await
                 .map_err(|e| match e.downcast::<http_body_util::LengthLimitError>() {
                     Ok(_) => PixverseError::Decode(format!("answer larger than {MAX_JSON_BYTES} bytes")),
                     Err(e) => PixverseError::Network(e),
-                })?
-                .to_bytes();
-            if parts.status.is_success() {
-                Ok(body)
-            } else {
-                Err(http_error_of(parts.status, &parts.headers, &body))
-            }
+                })?;
+            Ok(body.to_bytes())
         })
         .await
         .map_err(|_| PixverseError::Network("timed out".into()))?

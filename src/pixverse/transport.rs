@@ -20,7 +20,7 @@ pub(super) const TRACE_ID: &str = "Ai-trace-id";
 /// The most JSON a PixVerse answer may take; a listing of 50 videos is a few kB.
 pub(super) const MAX_JSON_BYTES: u64 = 8 << 20;
 /// How much of an error body is read at all, and how much of it is kept in the error.
-const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;
+pub(super) const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;
 const KEPT_ERROR_BODY_CHARS: usize = 300;
 /// Pauses before the 2nd and 3rd attempt of an idempotent call.
 const BACKOFF: [Duration; 2] = [Duration::from_millis(200), Duration::from_millis(600)];

@@ -2,11 +2,12 @@
 //!
 //! While PixVerse generates a video nothing about its task changes, so nothing is written: after
 //! its first poll a task is *parked* (stored as never due, one write; see
-//! `Storage::park_generating`) and from then on polled from here, at the poll interval. A poll
-//! that finds a change (done, failed, past the deadline, or an error to handle) first takes the
-//! task's lease (`Storage::claim_parked`) and moves it with the lease handle, fenced like every
-//! other transition; a task that is no longer parked and generating (cancelled meanwhile) is not
-//! taken and leaves the schedule.
+//! `Storage::park_generating`) and from then on polled from here, at the poll interval (closer
+//! while its video is likely to finish: `Worker::next_poll_gap`). A poll that finds a change
+//! (done, failed, past the deadline, or an error to handle) first takes the task's lease
+//! (`Storage::claim_parked`) and moves it with the lease handle, fenced like every other
+//! transition; a task that is no longer parked and generating (cancelled meanwhile) is not taken
+//! and leaves the schedule.
 //!
 //! Crash story: this is only a timetable. After a restart every parked task is loaded and polled
 //! once, right away; a poll that was due just before the crash is merely late.

@@ -105,9 +105,16 @@ impl Worker {
     /// PixVerse accepted the task as `video_id`: from now on it is polled.
     pub(super) async fn submitted(&self, lease: TaskLease, video_id: i64) -> anyhow::Result<()> {
         let task = lease.task().clone();
-        let next_poll = now_ms() + self.first_poll_after(&task).as_millis() as i64;
-        lease.generating(video_id, next_poll).await?;
-        tracing::info!(task_id = task.id.0, video_id, "submitted to PixVerse");
+        let first_poll = self.first_poll_after(&task);
+        lease
+            .generating(video_id, now_ms() + first_poll.as_millis() as i64)
+            .await?;
+        tracing::info!(
+            task_id = task.id.0,
+            video_id,
+            first_poll_in_ms = first_poll.as_millis() as u64,
+            "submitted to PixVerse"
+        );
         let texts = self.texts_for(task.user_id).await;
         self.edit_progress(&task, texts.generating(std::time::Duration::ZERO), Edit::Stage)
             .await;

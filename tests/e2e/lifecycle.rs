@@ -259,6 +259,46 @@ async fn once_a_kind_of_video_was_made_the_next_is_first_polled_when_it_is_likel
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_come_closer_while_a_video_is_likely_to_finish_and_at_the_interval_after() {
+    // A two-second interval, so that the two gaps (1.7 s and 2 s) stand well apart from the
+    // jitter of a loaded machine.
+    let bot = TestBot::start_with(|env| {
+        env.insert("POLL_INTERVAL_MS".into(), "2000".into());
+    })
+    .await;
+    let (chat, user) = private_user(3611);
+    // Learned: polled at 2 s and 4 s, found done at 4 s, so about 3 s.
+    bot.px
+        .set_generation_time(Duration::from_millis(3000), Duration::from_millis(3000));
+    bot.tg.send_text(chat, &user, "/t2v the first tide");
+    bot.wait_for_videos(chat, 1).await;
+    // This one takes far longer: first polled a little before the learned time (2.7 s), then
+    // 1.7 s apart until two intervals past it (7 s), then 2 s apart until it is done.
+    bot.px
+        .set_generation_time(Duration::from_millis(13000), Duration::from_millis(13000));
+    bot.tg.send_text(chat, &user, "/t2v the second tide");
+    bot.wait_for_videos(chat, 2).await;
+    let id = bot.px.videos()[1].id;
+    let polls: Vec<std::time::Instant> = bot
+        .px
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(&format!("/video/result/{id}")))
+        .map(|r| r.at)
+        .collect();
+    let gaps: Vec<u128> = polls.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
+    assert!(gaps.len() >= 5, "polled about seven times: {gaps:?}");
+    assert!(
+        gaps[..3].iter().all(|&gap| gap < 1850),
+        "1.7 s apart near the learned time: {gaps:?}"
+    );
+    assert!(
+        gaps[gaps.len() - 2..].iter().all(|&gap| gap >= 1850),
+        "2 s apart well past it: {gaps:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generating_task_is_polled_without_writes_until_its_video_is_done() {
     let bot = TestBot::start_with(|env| {
         // Routine progress edits record their time on the task: off, to see the polls alone.

@@ -342,7 +342,18 @@ async fn a_generation_time_is_learned_as_a_weighted_mean_and_kept() {
         .record_generation_time("v5", "540p", 5, 50_000)
         .await
         .unwrap();
-    assert_eq!(second, 42_000, "the newest counts a fifth");
+    assert_eq!(second, 45_000, "the first ones make a plain mean");
+    for _ in 0..18 {
+        storage
+            .record_generation_time("v5", "540p", 5, 45_000)
+            .await
+            .unwrap();
+    }
+    let next = storage
+        .record_generation_time("v5", "540p", 5, 55_000)
+        .await
+        .unwrap();
+    assert_eq!(next, 45_500, "from the 21st on, the newest counts a twentieth");
     storage
         .record_generation_time("v6", "1080p", 8, 90_000)
         .await
@@ -350,7 +361,7 @@ async fn a_generation_time_is_learned_as_a_weighted_mean_and_kept() {
     let mut times = storage.generation_times().await.unwrap();
     times.sort_by_key(|t| t.typical_ms);
     assert_eq!(times.len(), 2, "one per kind");
-    assert_eq!((times[0].typical_ms, times[0].samples), (42_000, 2));
+    assert_eq!((times[0].typical_ms, times[0].samples), (45_500, 21));
 }
 
 /// A task PixVerse accepted, polled once and parked (as the worker does after a first poll that

@@ -67,6 +67,8 @@ pub struct RecordedRequest {
     pub trace_id: Option<String>,
     /// The JSON body, or `Null` for anything else.
     pub body: Value,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -455,6 +457,7 @@ async fn handle(
             path: path.clone(),
             trace_id: trace_id.clone(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            at: std::time::Instant::now(),
         });
         if let Some(previous) = s.check_trace_id(&method, &path, trace_id.as_deref(), is_api, &bytes) {
             return previous.into_response();

@@ -243,6 +243,7 @@ impl App {
                             path = hook.url.path(),
                             "Telegram webhook set; taking updates on the HTTP server"
                         );
+                        inbox.start_taking_over().await;
                         dispatcher
                             .dispatch_with_listener(
                                 telegram::stored_updates(stored),
@@ -258,6 +259,7 @@ impl App {
                             .wait_to_poll()
                             .await
                             .map_err(|e| anyhow::anyhow!("cannot take the polling lock: {e}"))?;
+                        inbox.start_taking_over().await;
                         let listener = StoredPolling::new(menu_bot.clone(), poll_timeout, inbox, stored);
                         let listener_failed = |e: teloxide::RequestError| async move {
                             tracing::error!(error = loggable(&e), "getUpdates failed");

@@ -14,7 +14,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -76,6 +76,9 @@ pub struct Inbox {
     in_hand: Arc<AtomicUsize>,
     /// To the task that marks handled updates, in batches ([`mark_in_batches`]).
     marks: mpsc::UnboundedSender<Mark>,
+    /// Whether this instance's dispatcher reads the queue, so that it may take updates over
+    /// ([`Inbox::start_taking_over`]).
+    dispatching: Arc<AtomicBool>,
 }
 
 /// What the marking task is asked to do.
@@ -91,9 +94,10 @@ pub struct Receiver(pub(super) mpsc::UnboundedReceiver<Update>);
 
 impl Inbox {
     /// The inbox, and the receiver the update listener reads. Stored updates nobody holds (an
-    /// earlier run's, or an instance's that died) are queued first, and then whenever such
-    /// updates turn up, as long as the receiver lives. `lease`: how long this instance's claim on
-    /// an update holds unless renewed, so how long another instance waits before it takes over.
+    /// earlier run's, or an instance's that died) are taken over once the dispatcher runs
+    /// ([`Inbox::start_taking_over`]), as long as the receiver lives. `lease`: how long this
+    /// instance's claim on an update holds unless renewed, so how long another instance waits
+    /// before it takes over.
     pub async fn open(storage: Storage, lease: Duration) -> Result<(Inbox, Receiver), StorageError> {
         let (updates, receiver) = mpsc::unbounded_channel();
         let (marks, to_mark) = mpsc::unbounded_channel();
@@ -105,10 +109,22 @@ impl Inbox {
             updates,
             in_hand: Arc::default(),
             marks,
+            dispatching: Arc::default(),
         };
-        inbox.take_over_lapsed().await?;
         tokio::spawn(inbox.clone().keep_up());
         Ok((inbox, Receiver(receiver)))
+    }
+
+    /// Called when this instance's dispatcher is about to read the queue: takes over the stored
+    /// updates nobody holds now, and from then on whenever such updates turn up. Not before: an
+    /// instance waiting for its turn to poll Telegram reads no queue, and updates it took over
+    /// would sit there, their claims renewed, until it polled or stopped (seen: two requests
+    /// unanswered for a minute in a rolling restart).
+    pub async fn start_taking_over(&self) {
+        self.dispatching.store(true, Ordering::Relaxed);
+        if let Err(e) = self.take_over_lapsed().await {
+            tracing::warn!(error = %e, "could not look for stored updates to take over; trying again shortly");
+        }
     }
 
     /// Stores an update that just arrived and queues it for the dispatcher; a redelivery (its
@@ -147,9 +163,9 @@ impl Inbox {
         Ok(())
     }
 
-    /// Renews the claims in hand and takes lapsed updates over, every [`UPKEEP_EVERY`] (or a
-    /// third of a lease), and forgets old handled updates every [`FORGET_EVERY`], until the
-    /// dispatcher's receiver is gone.
+    /// Renews the claims in hand and takes lapsed updates over (once the dispatcher runs), every
+    /// [`UPKEEP_EVERY`] (or a third of a lease), and forgets old handled updates every
+    /// [`FORGET_EVERY`], until the dispatcher's receiver is gone.
     async fn keep_up(self) {
         let every = UPKEEP_EVERY.min(self.claim.lease / 3);
         let mut forgotten_at = tokio::time::Instant::now();
@@ -169,7 +185,9 @@ impl Inbox {
             {
                 tracing::warn!(error = %e, "could not renew the claims on updates in hand");
             }
-            if let Err(e) = self.take_over_lapsed().await {
+            if self.dispatching.load(Ordering::Relaxed)
+                && let Err(e) = self.take_over_lapsed().await
+            {
                 tracing::warn!(error = %e, "could not look for stored updates to take over");
             }
         }
@@ -266,5 +284,42 @@ async fn mark_in_batches(
         for done in flushes {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Cipher;
+
+    #[tokio::test]
+    async fn stored_updates_are_taken_over_only_once_the_dispatcher_reads_the_queue() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+        let storage = Storage::connect(&url, Cipher::ephemeral())
+            .await
+            .expect("open the database");
+        // Stored by an instance that died before handling it: its claim has lapsed.
+        let died = UpdateClaim::new(Duration::from_millis(1));
+        let body = r#"{"update_id": 41, "message": {"message_id": 1, "date": 0,
+            "chat": {"id": 7, "type": "private", "first_name": "Ada"},
+            "from": {"id": 7, "is_bot": false, "first_name": "Ada"}, "text": "/help"}}"#;
+        assert!(storage.store_update(41, body, &died).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+
+        // An instance waiting for its turn to poll: its dispatcher reads nothing, so it leaves
+        // the update for one that does, however many upkeep rounds pass (one per 100 ms here).
+        let (inbox, mut receiver) = Inbox::open(storage.clone(), Duration::from_millis(300))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert!(
+            receiver.0.try_recv().is_err(),
+            "not taken over while not dispatching"
+        );
+
+        inbox.start_taking_over().await;
+        let update = receiver.0.try_recv().expect("taken over once dispatching");
+        assert_eq!(update.id.0, 41);
     }
 }

@@ -195,8 +195,9 @@ const LOST_AFTER: Duration = Duration::from_secs(60);
 
 /// Each user sends their prompts over time, keeping at most their in-flight limit unanswered: a
 /// request is done once its video arrives; one refused for the limit (the bot may still count a
-/// task whose video was just sent) is sent again later. Returns every request sent.
-async fn drive_users(bot: Arc<TestBot>) -> (Vec<Request>, Vec<Request>) {
+/// task whose video was just sent) is sent again later. Returns every request sent, and a line on
+/// each one lost (unanswered after `LOST_AFTER`): what its chat and the database showed then.
+async fn drive_users(bot: Arc<TestBot>) -> (Vec<Request>, Vec<String>) {
     struct User {
         chat: TgChat,
         from: TgUser,
@@ -242,7 +243,16 @@ async fn drive_users(bot: Arc<TestBot>) -> (Vec<Request>, Vec<Request>) {
                 } else if answered(&request, false) {
                     // Done: its video arrived.
                 } else if request.at.elapsed() > LOST_AFTER {
-                    lost.push(request);
+                    let replies: Vec<&str> = messages
+                        .iter()
+                        .filter(|m| m.reply_to == Some(request.message_id))
+                        .filter_map(|m| m.text.as_deref())
+                        .collect();
+                    let states = bot.task_states().await;
+                    let (parked, _) = bot.parked_tasks().await;
+                    lost.push(format!(
+                        "{request:?}: replies {replies:?}; tasks {states:?}, {parked} parked"
+                    ));
                 } else {
                     still_open.push(request);
                 }

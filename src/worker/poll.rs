@@ -117,9 +117,17 @@ impl Worker {
             w.seen_generating_at = Some(polled_at);
         }
         let still_generating = self.edit_progress_of(still_generating).await?;
+        // Each task's next time is worked out before the schedule is locked: every poll round
+        // of every account waits on that lock.
+        let due: Vec<(Watched, i64)> = still_generating
+            .into_iter()
+            .map(|w| {
+                let next = started + self.next_poll_gap(&w.task, started).as_millis() as i64;
+                (w, next)
+            })
+            .collect();
         let mut schedule = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
-        for w in still_generating {
-            let next = started + self.next_poll_gap(&w.task, started).as_millis() as i64;
+        for (w, next) in due {
             schedule.insert(w, next);
         }
         Ok(moved)

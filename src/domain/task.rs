@@ -5,8 +5,9 @@ use std::{fmt, str::FromStr};
 /// What a task makes: a video from text or from an image, or one of PixVerse's further modes
 /// on a video it made earlier (whose inputs the task carries as a `ModeInput`). Stored by name;
 /// an unknown name is a decode error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type, serde::Serialize, serde::Deserialize)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     T2v,
     I2v,

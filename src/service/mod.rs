@@ -31,8 +31,8 @@ use crate::{
         parse_request,
     },
     storage::{
-        AcceptFacts, Ceilings, DestinationKind, LimitWindows, NewTask, Storage, StorageError, now_ms,
-        utc_day_start,
+        AcceptFacts, Ceilings, DestinationKind, LimitWindows, NewTask, Storage, StorageError, UpdateOutcome,
+        now_ms, utc_day_start,
     },
 };
 
@@ -145,8 +145,93 @@ impl Service {
     }
 
     /// Checks `order` against every rule and stores it as a queued task.
+    ///
+    /// One Telegram update gets one answer, however often it is handled (its run died before it
+    /// was marked handled, or its claim lapsed while the run went on; see `telegram/inbox.rs`):
+    /// the task an earlier handling queued, or the refusal it gave when that could change (a
+    /// limit, access, the account), recorded with the update. Without the record, a request
+    /// refused at the in-flight limit and handled again once a place was free would queue the
+    /// video the user was told no to (and they, told to send it again, would get it twice).
     #[tracing::instrument(skip_all, fields(user_id = order.requester, kind = order.kind.as_str()))]
     pub async fn accept(&self, order: WorkOrder) -> Result<Accepted, AcceptError> {
+        let requester = order.requester;
+        let source_update = order.destination.source_update();
+        match (self.check_and_store(order).await, source_update) {
+            (Err(AcceptError::Refused(refusal)), Some(update_id)) if refusal.may_change() => {
+                self.record_refusal(update_id, requester, refusal).await
+            }
+            (outcome, _) => outcome,
+        }
+    }
+
+    /// Records `refusal` as the answer to `update_id`, unless another handling of it queued its
+    /// task meanwhile; answers as the update's recorded outcome says.
+    async fn record_refusal(
+        &self,
+        update_id: i64,
+        requester: i64,
+        refusal: Refusal,
+    ) -> Result<Accepted, AcceptError> {
+        let json = serde_json::to_string(&refusal).expect("a refusal that may change serializes");
+        match self.storage.record_refusal(update_id, requester, &json).await? {
+            Some(outcome) => self.answer_as(update_id, outcome).unwrap_or(Err(refusal.into())),
+            // Not in the inbox (nothing to key on): this handling's own answer.
+            None => Err(refusal.into()),
+        }
+    }
+
+    /// The answer an update's recorded outcome gives: its task (already answered if its progress
+    /// message was posted), or its refusal. `None` for a refusal this build cannot read.
+    fn answer_as(&self, update_id: i64, outcome: UpdateOutcome) -> Option<Result<Accepted, AcceptError>> {
+        match outcome {
+            UpdateOutcome::Task(task) => {
+                tracing::info!(
+                    task_id = task.task_id,
+                    update_id,
+                    "this update's task was accepted before"
+                );
+                Some(Ok(Accepted {
+                    task_id: task.task_id,
+                    seed: task.seed.unwrap_or_default(),
+                    already_answered: task.progress_posted,
+                    wake_worker: self.wake_worker.clone(),
+                }))
+            }
+            UpdateOutcome::Refused(json) => match serde_json::from_str::<Refusal>(&json) {
+                Ok(refusal) => {
+                    tracing::info!(update_id, "this update was refused before");
+                    Some(Err(refusal.into()))
+                }
+                Err(error) => {
+                    tracing::warn!(update_id, %error, "an earlier refusal could not be read");
+                    None
+                }
+            },
+        }
+    }
+
+    /// What an earlier handling of the order's update decided, as `facts` read it, if it did.
+    async fn earlier_answer(
+        &self,
+        facts: &AcceptFacts,
+        source_update: Option<i64>,
+    ) -> Result<Option<Result<Accepted, AcceptError>>, AcceptError> {
+        let Some(update_id) = source_update else {
+            return Ok(None);
+        };
+        let outcome = if facts.update_task_id.is_some() {
+            self.storage
+                .task_of_update(update_id)
+                .await?
+                .map(UpdateOutcome::Task)
+        } else {
+            facts.update_refusal.clone().map(UpdateOutcome::Refused)
+        };
+        Ok(outcome.and_then(|outcome| self.answer_as(update_id, outcome)))
+    }
+
+    /// Every rule, then the insert (see `accept`).
+    async fn check_and_store(&self, order: WorkOrder) -> Result<Accepted, AcceptError> {
         let WorkOrder {
             requester,
             destination,
@@ -171,10 +256,14 @@ impl Service {
             day_start: utc_day_start(now),
         };
         // Limits, credential, quota and access in one statement: see `storage/accept.rs`.
+        let source_update = destination.source_update();
         let facts = self
             .storage
-            .accept_facts(requester, destination.group_chat(), windows)
+            .accept_facts(requester, destination.group_chat(), source_update, windows)
             .await?;
+        if let Some(answer) = self.earlier_answer(&facts, source_update).await? {
+            return answer;
+        }
         let mode = self.storage.access_mode().await?;
         match admission(is_admin, &facts.access(), mode, facts.admitted_by_group) {
             Admission::Admitted => {}
@@ -304,26 +393,14 @@ impl Service {
                     wake_worker: self.wake_worker.clone(),
                 });
             }
-            // The update was handled before, by a run that died before marking it handled.
-            if let Some(update_id) = task.source_update
-                && let Some(earlier) = self.storage.task_of_update(update_id).await?
-            {
-                tracing::info!(
-                    task_id = earlier.task_id,
-                    update_id,
-                    "this update's task was accepted before"
-                );
-                return Ok(Accepted {
-                    task_id: earlier.task_id,
-                    seed: earlier.seed.unwrap_or(seed),
-                    already_answered: earlier.progress_posted,
-                    wake_worker: self.wake_worker.clone(),
-                });
-            }
+            // Another handling of the same update queued its task or recorded its refusal.
             let facts = self
                 .storage
-                .accept_facts(requester, destination.group_chat(), windows)
+                .accept_facts(requester, destination.group_chat(), source_update, windows)
                 .await?;
+            if let Some(answer) = self.earlier_answer(&facts, source_update).await? {
+                return answer;
+            }
             decision = self.decide(&facts, is_admin, now, account)?;
             task.credential_id = decision.credential_id.map(CredentialId);
         }

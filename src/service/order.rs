@@ -205,6 +205,14 @@ impl Destination {
             _ => None,
         }
     }
+
+    /// The Telegram update that made the request, if known.
+    pub fn source_update(self) -> Option<i64> {
+        match self {
+            Destination::Telegram { source_update, .. } => source_update,
+            Destination::Api => None,
+        }
+    }
 }
 
 /// What to generate.

@@ -26,6 +26,14 @@ pub struct UpdateTask {
     pub progress_posted: bool,
 }
 
+/// What a handling of a Telegram update decided (see [`Storage::record_refusal`]).
+#[derive(Clone, Debug)]
+pub enum UpdateOutcome {
+    Task(UpdateTask),
+    /// JSON of the service's refusal.
+    Refused(String),
+}
+
 /// How long a Telegram task waits for its door's answer before a worker may claim it anyway
 /// (see [`Storage::insert_task_within`]): longer than the door can take to send the progress
 /// message (a second of patience for a rate-limited chat and two tries within teloxide's 17 s
@@ -38,7 +46,7 @@ pub struct UpdateTask {
 pub(super) const PROGRESS_HOLD: Duration = Duration::from_secs(40);
 
 /// Everything the service checks before it stores a task, read in one statement.
-#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AcceptFacts {
     /// The user's unfinished tasks (the per-user limit).
     pub in_flight: i64,
@@ -65,6 +73,10 @@ pub struct AcceptFacts {
     /// Admitted in allowlist mode through a group: the group the request comes from is allowed,
     /// or (outside groups) the user was seen in an allowed group.
     pub admitted_by_group: bool,
+    /// What an earlier handling of the request's Telegram update decided, if one did: the task
+    /// it queued, or the refusal it recorded (see [`Storage::record_refusal`]).
+    pub update_task_id: Option<i64>,
+    pub update_refusal: Option<String>,
 }
 
 impl AcceptFacts {
@@ -153,12 +165,14 @@ impl AccessModeCache {
 }
 
 impl Storage {
-    /// The per-user limits, the user's credential, the pool quota and what admins decided about
-    /// the user, in one statement. `group_chat` is the group the request comes from, if any.
+    /// The per-user limits, the user's credential, the pool quota, what admins decided about
+    /// the user and what an earlier handling of `source_update` decided, in one statement.
+    /// `group_chat` is the group the request comes from, if any.
     pub async fn accept_facts(
         &self,
         user_id: i64,
         group_chat: Option<i64>,
+        source_update: Option<i64>,
         windows: LimitWindows,
     ) -> Result<AcceptFacts, StorageError> {
         Ok(on_pool!(&self.engine, |pool| sqlx::query_as(
@@ -179,7 +193,9 @@ impl Storage {
                       else exists (select 1 from group_member m
                                    join allowed_group g on g.chat_id = m.chat_id
                                    where m.user_id = $1)
-                 end as admitted_by_group
+                 end as admitted_by_group,
+                 (select id from task where source_update = $5) as update_task_id,
+                 (select refusal from telegram_update where update_id = $5) as update_refusal
              from (select count(*) as n, min(created_at) as oldest from task
                    where user_id = $1 and created_at >= $2) h
              left join credential c on c.owner_id = $1 and c.replaced_at is null
@@ -189,13 +205,15 @@ impl Storage {
         .bind(windows.hour_start)
         .bind(windows.day_start)
         .bind(group_chat)
+        .bind(source_update)
         .fetch_one(pool)
         .await)?)
     }
 
     /// Stores an accepted request as a queued task only if the user is still under `ceilings`;
     /// `None` when a request accepted at the same moment took the last place, or when the
-    /// task's update already has its task ([`Storage::task_of_update`]).
+    /// task's update already has its task ([`Storage::task_of_update`]) or its refusal
+    /// ([`Storage::record_refusal`]).
     ///
     /// An API task is due now (its client learns everything from the task). A Telegram task is
     /// held for [`PROGRESS_HOLD`]: the door answers with a progress message first and then lets
@@ -237,6 +255,8 @@ impl Storage {
                and ($15 is null
                     or (select count(*) from task where user_id = $1 and credential_id is null
                             and created_at >= $16 and state != 'failed') < $15)
+               and not exists (select 1 from telegram_update
+                               where update_id = $20 and refusal is not null)
              on conflict (source_update) where source_update is not null do nothing
              returning id",
             )
@@ -351,6 +371,53 @@ impl Storage {
             daily_quota,
         };
         Ok((access, blocked))
+    }
+
+    /// Records that Telegram update `update_id` of `user_id` was refused (`refusal`, JSON), unless
+    /// a handling of the same update queued its task meanwhile; returns the update's outcome as
+    /// it stands then (`None`: the update is not in the inbox, so there is nothing to key on).
+    ///
+    /// Atomicity, with [`Storage::insert_task_within`] (which inserts nothing once a refusal is
+    /// recorded): SQLite runs one writer at a time, and on PostgreSQL both take the user's lock
+    /// first. So two handlings of one update at once (a claim that lapsed while its handler ran)
+    /// end with the task or with the refusal, never both; the loser answers as the winner did.
+    pub async fn record_refusal(
+        &self,
+        update_id: i64,
+        user_id: i64,
+        refusal: &str,
+    ) -> Result<Option<UpdateOutcome>, StorageError> {
+        const RECORD: &str = "update telegram_update set refusal = $2
+             where update_id = $1 and refusal is null
+               and not exists (select 1 from task where source_update = $1)";
+        let recorded = on_pool!(&self.writer, |pool| {
+            let mut tx = pool.begin().await?;
+            if let Some(lock) = self.engine.dialect().user_lock() {
+                sqlx::query(lock).bind(user_id).execute(&mut *tx).await?;
+            }
+            let recorded = sqlx::query(RECORD)
+                .bind(update_id)
+                .bind(refusal)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+            tx.commit().await?;
+            recorded
+        });
+        if recorded {
+            return Ok(Some(UpdateOutcome::Refused(refusal.to_owned())));
+        }
+        if let Some(task) = self.task_of_update(update_id).await? {
+            return Ok(Some(UpdateOutcome::Task(task)));
+        }
+        let earlier: Option<Option<String>> = on_pool!(&self.writer, |pool| sqlx::query_scalar(
+            "select refusal from telegram_update where update_id = $1"
+        )
+        .bind(update_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(earlier.flatten().map(UpdateOutcome::Refused))
     }
 
     /// The task Telegram update `update_id` asked for, if it has one: its id, its seed, and

@@ -27,7 +27,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, UpdateTask, Upload};
+pub use accept::{AcceptFacts, Ceilings, DestinationKind, LimitWindows, UpdateOutcome, UpdateTask, Upload};
 pub use access::{AccessMode, UserAccess};
 pub use albums::AlbumPhoto;
 pub use api_tokens::{IssuedToken, TokenSource, api_key_identity, token_hash, web_identity};

@@ -9,7 +9,9 @@
 //!
 //! So no update is lost to a crash. An update whose handler was cut short runs again; the one
 //! effect that must not happen twice, queueing (and charging) a task, is keyed by the update (see
-//! [`handled_update`]), and the rest is a reply that may be sent again.
+//! [`handled_update`]), as is a refusal that could change (a limit, access): a run again answers
+//! as the first did, so a request refused at a limit is not queued once a place is free
+//! (`Service::accept`). The rest is a reply that may be sent again.
 
 use std::{
     sync::{

@@ -92,7 +92,7 @@ pub struct Worker {
     /// The claims whose leases some step or queue still holds; renewed by `renew_leases`.
     claims: std::sync::Mutex<Vec<Weak<Claim>>>,
     /// Learned typical generation time (ms) per (model, quality, duration); see `poll.rs`.
-    typical: std::sync::Mutex<HashMap<(String, String, i64), i64>>,
+    typical: std::sync::Mutex<HashMap<poll::GenerationKind, i64>>,
     /// When the run loop last went round (ms), for the HTTP readiness check.
     heartbeat: Arc<std::sync::atomic::AtomicI64>,
     /// Photos held in memory between Telegram and PixVerse (up to 20 MB each): capped, so memory

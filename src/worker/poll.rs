@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::{
-    domain::TaskId,
+    domain::{Model, Quality, TaskId},
     pixverse::VideoStatus,
-    storage::{TaskLease, TaskRow, now_ms},
+    storage::{GenerationTime, TaskLease, TaskRow, now_ms},
     texts::FailureReason,
 };
 
@@ -18,14 +18,32 @@ use super::credential::Lookup;
 use super::schedule::Watched;
 use super::{Worker, progress::Edit, progress::elapsed};
 
-/// A task's kind of generation, as the learned times are keyed.
-fn kind_of(task: &TaskRow) -> (String, String, i64) {
-    let params = task.params();
-    (
-        params.model.as_str().to_owned(),
-        params.quality.as_str().to_owned(),
-        i64::from(params.duration),
-    )
+/// A kind of generation, as the learned times are keyed: per model, quality and duration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) struct GenerationKind {
+    model: Model,
+    quality: Quality,
+    duration: u32,
+}
+
+impl GenerationKind {
+    fn of(task: &TaskRow) -> Self {
+        let params = task.params();
+        GenerationKind {
+            model: params.model,
+            quality: params.quality,
+            duration: params.duration,
+        }
+    }
+
+    /// A stored row's kind; `None` for a model or quality this build does not know.
+    fn stored(row: &GenerationTime) -> Option<Self> {
+        Some(GenerationKind {
+            model: Model::parse(&row.model)?,
+            quality: Quality::parse(&row.quality)?,
+            duration: u32::try_from(row.duration).ok()?,
+        })
+    }
 }
 
 /// How long past its kind's typical generation time a task counts as likely to finish soon, in
@@ -272,7 +290,7 @@ impl Worker {
         self.typical
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&kind_of(task))
+            .get(&GenerationKind::of(task))
             .copied()
     }
 
@@ -285,14 +303,19 @@ impl Worker {
         let Some(submitted_at) = task.submitted_at else {
             return;
         };
-        let (model, quality, duration) = kind_of(task);
+        let kind = GenerationKind::of(task);
         let interval = self.settings.poll_interval.as_millis() as i64;
         let since = seen_generating_at.unwrap_or(submitted_at);
         let gap = (polled_at - since).clamp(0, interval);
         let observed = (polled_at - gap / 2 - submitted_at).max(0);
         match self
             .storage
-            .record_generation_time(&model, &quality, duration, observed)
+            .record_generation_time(
+                kind.model.as_str(),
+                kind.quality.as_str(),
+                i64::from(kind.duration),
+                observed,
+            )
             .await
         {
             Ok(typical) => {
@@ -300,7 +323,7 @@ impl Worker {
                 self.typical
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert((model, quality, duration), typical);
+                    .insert(kind, typical);
             }
             Err(e) => tracing::warn!(error = %e, "could not record the generation time"),
         }
@@ -312,7 +335,9 @@ impl Worker {
             Ok(rows) => {
                 let mut typical = self.typical.lock().unwrap_or_else(|e| e.into_inner());
                 for row in rows {
-                    typical.insert((row.model, row.quality, row.duration), row.typical_ms);
+                    if let Some(kind) = GenerationKind::stored(&row) {
+                        typical.insert(kind, row.typical_ms);
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not read the learned generation times"),
